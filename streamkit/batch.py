@@ -1,0 +1,282 @@
+"""The batch processor: records -> outcomes -> a Kinesis-correct partial-failure response.
+
+Rules (spec section 2, architecture "Guarantees"):
+
+* Records are handled one at a time in shard order.
+* :class:`~streamkit.errors.PermanentError` (including a payload that cannot be
+  decoded) dead-letters the record and processing continues.
+* Any other exception is transient: processing stops at that record and the
+  response names exactly its sequence number. Lambda checkpoints at the lowest
+  reported identifier and re-delivers everything from it (spec 2.2.5), so nothing
+  after it may have been applied: that is why we stop instead of carrying on, as
+  Powertools' BatchProcessor does.
+* A KPL user record that fails reports its parent's sequence number, the only
+  identifier Lambda can retry (spec 6.5).
+* Deadline guard: once ``context.get_remaining_time_in_millis()`` is below the
+  margin, stop and report the first unhandled record, so a timeout never leaves a
+  half-applied batch.
+
+Example (a Lambda handler)::
+
+    import streamkit
+
+    def handle(record: streamkit.Record) -> None:
+        click = record.json()
+        ...
+
+    def handler(event, context):
+        return streamkit.process_batch(event, handle, context)
+
+The function must have ``FunctionResponseTypes: ["ReportBatchItemFailures"]`` on
+its event source mapping; without it Lambda ignores the response (spec 2.2.1).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from streamkit.deadletter import DeadLetter, DeadLetterSink, LoggingDeadLetters
+from streamkit.errors import DecodeError, PermanentError
+from streamkit.observability import BatchSummary, emit_batch
+from streamkit.records import Record, event_records, iter_records
+
+#: A record handler: called once per record; its return value is ignored.
+RecordHandler = Callable[[Record], object]
+
+#: Bounds of the automatic deadline margin (10% of the time left at batch start).
+MIN_AUTO_MARGIN_MS = 200
+MAX_AUTO_MARGIN_MS = 5_000
+
+
+class LambdaContext(Protocol):
+    """The part of Lambda's context object the processor uses."""
+
+    def get_remaining_time_in_millis(self) -> int: ...
+
+
+@dataclass(frozen=True, slots=True)
+class BatchCounts:
+    """Per-batch counts. Invariant: received == succeeded + dead_lettered + retried."""
+
+    kinesis_records: int
+    received: int
+    succeeded: int
+    dead_lettered: int
+    retried: int
+
+
+@dataclass(slots=True)
+class BatchResult:
+    """Everything one batch did: the Lambda response plus what led to it.
+
+    Handled records are not kept (each is freed as soon as it is done, which keeps
+    memory flat and the garbage collector quiet on 10,000-record batches).
+    """
+
+    response: dict[str, Any]
+    counts: BatchCounts
+    dead_letters: list[DeadLetter] = field(default_factory=list)
+    #: The record processing stopped at (reported for retry), if any.
+    failed_record: Record | None = None
+    #: The exception that stopped processing (None when stopped by the deadline).
+    failure: BaseException | None = None
+    #: None when every record was handled, else "transient" or "deadline".
+    stopped: str | None = None
+
+    @property
+    def retry_sequence_number(self) -> str | None:
+        """The sequence number Lambda will retry from, if any."""
+        return self.failed_record.sequence_number if self.failed_record else None
+
+
+def process_batch(
+    event: Mapping[str, Any],
+    record_handler: RecordHandler,
+    context: LambdaContext | None = None,
+    **options: Any,
+) -> dict[str, Any]:
+    """Process a Lambda Kinesis event; return the partial-failure response.
+
+    Returns ``{"batchItemFailures": []}`` when every record succeeded or was
+    dead-lettered, else ``{"batchItemFailures": [{"itemIdentifier": seq}]}`` with
+    the one sequence number Lambda must retry from. Tumbling-window events (spec
+    1.2) also get the ``state`` Lambda requires (spec 1.2.8).
+
+    Options (keyword): see :func:`run_batch`.
+    """
+    return run_batch(event, record_handler, context, **options).response
+
+
+def run_batch(
+    event: Mapping[str, Any],
+    record_handler: RecordHandler,
+    context: LambdaContext | None = None,
+    *,
+    dead_letters: DeadLetterSink | None = None,
+    deadline_margin_ms: int | None = None,
+    metrics: bool = True,
+    namespace: str | None = None,
+    window_state: Callable[[Mapping[str, Any], BatchResult], Mapping[str, Any]] | None = None,
+) -> BatchResult:
+    """Like :func:`process_batch`, but return the full :class:`BatchResult`.
+
+    Options:
+        dead_letters: sink called with each :class:`DeadLetter` (default: one ERROR
+            log line each). If the sink raises, that record is reported for retry.
+        deadline_margin_ms: stop taking records when less than this is left.
+            Default: 10% of the time left at the start, within 200..5000 ms.
+        metrics: flush EMF metrics for the batch (default True).
+        namespace: CloudWatch namespace (default ``POWERTOOLS_METRICS_NAMESPACE``
+            or ``streamkit``).
+        window_state: for tumbling-window events, computes the ``state`` to return
+            from the incoming state and this batch's result. Default: pass the
+            incoming state through unchanged.
+    """
+    started = time.perf_counter()
+    raw_records = event_records(event)
+    sink: DeadLetterSink = dead_letters if dead_letters is not None else LoggingDeadLetters()
+    remaining = _remaining_time_fn(context)
+    margin = _margin(remaining, deadline_margin_ms)
+    handler_name = _name_of(record_handler)
+
+    letters: list[DeadLetter] = []
+    failed: Record | None = None
+    failure: BaseException | None = None
+    stopped: str | None = None
+    handled = 0  # records done (succeeded or dead-lettered), in order
+    decoded = iter_records(raw_records)
+    for record in decoded:
+        if remaining is not None and remaining() < margin:
+            failed, stopped = record, "deadline"
+            break
+        error: BaseException | None = record.error
+        if error is None:
+            try:
+                record_handler(record)
+            except PermanentError as e:
+                error = e
+            except Exception as e:
+                failed, failure, stopped = record, e, "transient"
+                break
+            else:
+                handled += 1
+                continue
+        letter = DeadLetter(record, getattr(error, "reason", "permanent"), str(error), handler_name)
+        try:
+            sink(letter)
+        except Exception as e:
+            # Not stored means not done: retry the record rather than lose it.
+            failed, failure, stopped = record, e, "transient"
+            break
+        letters.append(letter)
+        handled += 1
+
+    # After a stop, the rest is decoded only to be counted (counts always add up).
+    received = handled + (1 + sum(1 for _ in decoded) if failed is not None else 0)
+    counts = BatchCounts(
+        kinesis_records=len(raw_records),
+        received=received,
+        succeeded=handled - len(letters),
+        dead_lettered=len(letters),
+        retried=received - handled,
+    )
+    failures = [{"itemIdentifier": failed.sequence_number}] if failed is not None else []
+    response: dict[str, Any] = {"batchItemFailures": failures}
+    result = BatchResult(response, counts, letters, failed, failure, stopped)
+    if "window" in event:
+        incoming = event.get("state") or {}
+        state = window_state(incoming, result) if window_state else incoming
+        response["state"] = dict(state)
+
+    _report(raw_records, result, started, metrics=metrics, namespace=namespace)
+    return result
+
+
+def _remaining_time_fn(context: LambdaContext | None) -> Callable[[], int] | None:
+    if context is None:
+        return None
+    fn = getattr(context, "get_remaining_time_in_millis", None)
+    return fn if callable(fn) else None
+
+
+def _margin(remaining: Callable[[], int] | None, configured: int | None) -> int:
+    if configured is not None:
+        if configured < 0:
+            raise ValueError(f"deadline_margin_ms must be >= 0, got {configured}")
+        return configured
+    if remaining is None:
+        return 0
+    return min(MAX_AUTO_MARGIN_MS, max(MIN_AUTO_MARGIN_MS, remaining() // 10))
+
+
+def _name_of(fn: object) -> str:
+    module = getattr(fn, "__module__", None) or ""
+    name = getattr(fn, "__qualname__", None) or type(fn).__qualname__
+    return f"{module}.{name}" if module else name
+
+
+def _report(
+    raw_records: list[Mapping[str, Any]],
+    result: BatchResult,
+    started: float,
+    *,
+    metrics: bool,
+    namespace: str | None,
+) -> None:
+    first = last = None
+    shard = stream = ""
+    age_ms = None
+    if raw_records:
+        head = Record(raw_records[0], raw_records[0].get("kinesis") or {}, b"")
+        tail = Record(raw_records[-1], raw_records[-1].get("kinesis") or {}, b"")
+        first = head._kin.get("sequenceNumber")
+        last = tail._kin.get("sequenceNumber")
+        shard = head.shard_id
+        stream = head.event_source_arn.rpartition("/")[2]
+        # Lambda's IteratorAge is the age of the batch's last record (spec 4.11).
+        with contextlib.suppress(DecodeError):
+            age_ms = max(0, int((time.time() - tail.approximate_arrival_timestamp) * 1000))
+    reasons: dict[str, int] = {}
+    for letter in result.dead_letters:
+        reasons[letter.reason] = reasons.get(letter.reason, 0) + 1
+    c = result.counts
+    summary = BatchSummary(
+        stream=stream,
+        shard_id=shard,
+        first_sequence_number=first,
+        last_sequence_number=last,
+        kinesis_records=c.kinesis_records,
+        received=c.received,
+        succeeded=c.succeeded,
+        dead_lettered=c.dead_lettered,
+        retried=c.retried,
+        iterator_age_ms=age_ms,
+        duration_ms=(time.perf_counter() - started) * 1000,
+        stopped=result.stopped,
+        dead_letter_reasons=reasons,
+    )
+    emit_batch(summary, namespace=namespace, metrics=metrics)
+    if result.stopped is None:
+        return
+    from streamkit.observability import logger
+
+    failed = result.failed_record
+    fields = {
+        "record_id": failed.id if failed else None,
+        "stopped": result.stopped,
+        "error": repr(result.failure) if result.failure else None,
+    }
+    if result.stopped == "deadline" and result.counts.received == result.counts.retried:
+        logger().warning(
+            "deadline margin reached before the first record: no progress this invocation; "
+            "lower deadline_margin_ms or raise the function timeout",
+            extra=fields,
+        )
+    else:
+        logger().warning(
+            "stopped early; reporting the first unhandled record for retry", extra=fields
+        )

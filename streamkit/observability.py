@@ -1,0 +1,101 @@
+"""Logs and metrics through Powertools: one log line and one EMF document per batch.
+
+Nothing here runs per record. After each batch the processor calls
+:func:`emit_batch`, which writes a structured INFO log line (shard, sequence range,
+counts) and CloudWatch EMF metrics: ``RecordsReceived``, ``RecordsSucceeded``,
+``RecordsDeadLettered``, ``RecordsRetried`` (Count) and ``IteratorAge``
+(Milliseconds: now minus the newest arrival time in the batch).
+
+Powertools is imported on first use, not at ``import streamkit``: Powertools'
+user-agent hook imports the top-level ``botocore`` package, and ``import streamkit``
+stays free of botocore. Namespace and service come from the usual Powertools
+variables (``POWERTOOLS_METRICS_NAMESPACE``, ``POWERTOOLS_SERVICE_NAME``) and
+default to ``streamkit``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools import Logger
+
+DEFAULT_NAMESPACE = "streamkit"
+
+
+@dataclass(frozen=True, slots=True)
+class BatchSummary:
+    """What one batch did; the input of :func:`emit_batch`."""
+
+    stream: str
+    shard_id: str
+    first_sequence_number: str | None
+    last_sequence_number: str | None
+    kinesis_records: int
+    received: int
+    succeeded: int
+    dead_lettered: int
+    retried: int
+    iterator_age_ms: int | None
+    duration_ms: float
+    stopped: str | None
+    dead_letter_reasons: dict[str, int]
+
+
+@cache
+def logger() -> Logger:
+    """streamkit's Powertools logger (service ``streamkit`` unless configured)."""
+    from aws_lambda_powertools import Logger
+
+    return Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "streamkit"))
+
+
+def emit_batch(
+    summary: BatchSummary, *, namespace: str | None = None, metrics: bool = True
+) -> None:
+    """Log the batch summary and, unless ``metrics`` is False, flush its EMF metrics."""
+    fields: dict[str, Any] = {
+        "stream": summary.stream,
+        "shard_id": summary.shard_id,
+        "first_sequence_number": summary.first_sequence_number,
+        "last_sequence_number": summary.last_sequence_number,
+        "kinesis_records": summary.kinesis_records,
+        "received": summary.received,
+        "succeeded": summary.succeeded,
+        "dead_lettered": summary.dead_lettered,
+        "retried": summary.retried,
+        "iterator_age_ms": summary.iterator_age_ms,
+        "duration_ms": round(summary.duration_ms, 3),
+    }
+    if summary.stopped:
+        fields["stopped"] = summary.stopped
+    if summary.dead_letter_reasons:
+        fields["dead_letter_reasons"] = summary.dead_letter_reasons
+    logger().info("batch processed", extra={"batch": fields})
+    if metrics:
+        _flush_metrics(summary, namespace)
+
+
+def _flush_metrics(summary: BatchSummary, namespace: str | None) -> None:
+    # EphemeralMetrics keeps its own metric set, so a user's own Metrics instance
+    # (whose state Powertools shares across instances) is never flushed by us.
+    from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
+
+    ns = namespace or os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or DEFAULT_NAMESPACE
+    m = EphemeralMetrics(namespace=ns)
+    # One dimension per stream, not per shard: every distinct dimension set is a
+    # billed custom metric, and shards come and go with resharding.
+    m.add_dimension(name="Stream", value=summary.stream or "unknown")
+    m.add_metadata(key="shard_id", value=summary.shard_id)
+    m.add_metric(name="RecordsReceived", unit=MetricUnit.Count, value=summary.received)
+    m.add_metric(name="RecordsSucceeded", unit=MetricUnit.Count, value=summary.succeeded)
+    m.add_metric(name="RecordsDeadLettered", unit=MetricUnit.Count, value=summary.dead_lettered)
+    m.add_metric(name="RecordsRetried", unit=MetricUnit.Count, value=summary.retried)
+    if summary.iterator_age_ms is not None:
+        m.add_metric(
+            name="IteratorAge", unit=MetricUnit.Milliseconds, value=summary.iterator_age_ms
+        )
+    m.flush_metrics()
