@@ -1,26 +1,39 @@
 """KPL de-aggregation in the aws-kinesis-agg wire format (spec 6.2).
 
 An aggregated Kinesis record is ``MAGIC + protobuf(AggregatedRecord) + MD5(protobuf)``.
-This module parses it directly: a small hand-written protobuf reader that avoids
-the protobuf runtime on the Lambda import path and skips re-encoding each user
-record to base64 (what ``aws_kinesis_agg`` does), which is what makes it several
-times faster. Tests check it against ``aws_kinesis_agg`` on aggregates built
-with that library's own aggregator.
+The protobuf is parsed by the protobuf runtime's C parser (upb), the same one
+``aws_kinesis_agg`` uses; what makes streamkit several times faster is what it
+skips: no per-user-record dict, no base64 re-encoding of every payload (see
+``tests/benchmarks/bench_batch.py``). Tests check agreement with
+``aws_kinesis_agg`` on aggregates built by that library's own aggregator.
 
-Unlike ``aws_kinesis_agg``, a record that starts with the magic but fails the MD5
-check or does not parse raises :class:`KplCorruptError`; the caller turns it into a
-dead letter with reason ``kpl_corrupt`` instead of passing it on or dropping data.
+The protobuf runtime is imported on the first aggregated record, so consumers of
+plain streams never pay its import time.
+
+Differences from ``aws_kinesis_agg``, on purpose:
+
+* A record that starts with the magic but fails the MD5 check, is too short, or
+  does not parse raises :class:`KplCorruptError`; the caller dead-letters it with
+  reason ``kpl_corrupt``. ``aws_kinesis_agg`` passes such a record on as if it were
+  a plain record, or prints an error and drops the rest of the aggregate.
+* A user record without an explicit hash key index has no explicit hash key.
+  ``aws_kinesis_agg`` reads the unset index as 0 and reports the first table entry.
+* A valid aggregate holding no user records yields no records; ``aws_kinesis_agg``
+  passes it on unchanged as one plain record.
 
 Example::
 
-    >>> from streamkit.kpl import deaggregate, MAGIC
-    >>> deaggregate(b"plain")  is None       # not aggregated
+    >>> from streamkit.kpl import deaggregate
+    >>> deaggregate(b"plain") is None       # not aggregated
     True
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import cache
 from hashlib import md5
+from typing import Any
 
 from streamkit.errors import DecodeError
 
@@ -55,128 +68,80 @@ def deaggregate(data: bytes) -> list[UserRecord] | None:
     body = data[4:-_DIGEST]
     if md5(body, usedforsecurity=False).digest() != data[-_DIGEST:]:
         raise KplCorruptError("aggregate MD5 digest does not match its protobuf body")
+    message_class, decode_error = _protobuf()
+    agg = message_class()
     try:
-        return _parse_aggregate(body)
-    except KplCorruptError:
-        raise
-    except (IndexError, UnicodeDecodeError) as e:
+        agg.ParseFromString(body)  # also enforces the proto2 `required` fields
+    except decode_error as e:
         raise KplCorruptError(f"aggregate protobuf is malformed: {e}") from e
-
-
-def _varint(buf: bytes, pos: int) -> tuple[int, int]:
-    """Decode a base-128 varint at ``pos``; return (value, next position)."""
-    result = 0
-    shift = 0
-    while True:
-        b = buf[pos]  # IndexError on truncation, reported as corrupt by the caller
-        pos += 1
-        result |= (b & 0x7F) << shift
-        if not b & 0x80:
-            return result, pos
-        shift += 7
-        if shift > 63:
-            raise KplCorruptError("varint longer than 10 bytes")
-
-
-def _skip(buf: bytes, pos: int, wire_type: int, end: int) -> int:
-    """Skip an unknown field's value (protobuf forward compatibility)."""
-    if wire_type == 0:
-        return _varint(buf, pos)[1]
-    if wire_type == 2:
-        length, pos = _varint(buf, pos)
-        pos += length
-    elif wire_type == 1:
-        pos += 8
-    elif wire_type == 5:
-        pos += 4
-    else:
-        raise KplCorruptError(f"unsupported protobuf wire type {wire_type}")
-    if pos > end:
-        raise KplCorruptError("field runs past the end of its message")
-    return pos
-
-
-def _parse_aggregate(buf: bytes) -> list[UserRecord]:
-    # AggregatedRecord: 1 = partition_key_table (string), 2 = explicit_hash_key_table
-    # (string), 3 = records (Record). Single-byte tags/lengths are the common case
-    # and are read inline; anything longer goes through _varint.
-    n = len(buf)
-    pos = 0
-    pks: list[str] = []
-    ehks: list[str] = []
-    spans: list[tuple[int, int]] = []
-    while pos < n:
-        tag = buf[pos]
-        pos += 1
-        if tag & 0x80:
-            tag, pos = _varint(buf, pos - 1)
-        if tag & 7 != 2:
-            pos = _skip(buf, pos, tag & 7, n)
-            continue
-        length = buf[pos]
-        pos += 1
-        if length & 0x80:
-            length, pos = _varint(buf, pos - 1)
-        end = pos + length
-        if end > n:
-            raise KplCorruptError("length-delimited field runs past the end of the aggregate")
-        field = tag >> 3
-        if field == 3:
-            spans.append((pos, end))
-        elif field == 1:
-            pks.append(buf[pos:end].decode("utf-8"))
-        elif field == 2:
-            ehks.append(buf[pos:end].decode("utf-8"))
-        pos = end
-
-    out: list[UserRecord] = []
-    npk = len(pks)
-    nehk = len(ehks)
-    for start, end in spans:
-        # Record: 1 = partition_key_index (required), 2 = explicit_hash_key_index,
-        # 3 = data (required), 4 = tags (ignored).
-        pk_index = -1
-        ehk_index = -1
-        payload: bytes | None = None
-        pos = start
-        while pos < end:
-            tag = buf[pos]
-            pos += 1
-            if tag & 0x80:
-                tag, pos = _varint(buf, pos - 1)
-            if tag == 0x1A:  # field 3, length-delimited: data
-                length = buf[pos]
-                pos += 1
-                if length & 0x80:
-                    length, pos = _varint(buf, pos - 1)
-                if pos + length > end:
-                    raise KplCorruptError("user record data runs past its record")
-                payload = buf[pos : pos + length]
-                pos += length
-            elif tag == 0x08:  # field 1, varint: partition key index
-                pk_index = buf[pos]
-                pos += 1
-                if pk_index & 0x80:
-                    pk_index, pos = _varint(buf, pos - 1)
-            elif tag == 0x10:  # field 2, varint: explicit hash key index
-                ehk_index = buf[pos]
-                pos += 1
-                if ehk_index & 0x80:
-                    ehk_index, pos = _varint(buf, pos - 1)
-            else:
-                pos = _skip(buf, pos, tag & 7, end)
-        if pos != end:
-            raise KplCorruptError("user record overruns its length")
-        if payload is None or pk_index < 0:
-            raise KplCorruptError(f"user record {len(out)} lacks a required field")
-        if pk_index >= npk:
-            raise KplCorruptError(
-                f"user record {len(out)}: partition key index {pk_index} outside a table of {npk}"
+    try:
+        # Keys are declared `bytes` (wire-identical to `string`) so that invalid
+        # UTF-8 is our error to classify, not a parser quirk.
+        pks = [k.decode("utf-8") for k in agg.partition_key_table]
+        ehks = [k.decode("utf-8") for k in agg.explicit_hash_key_table]
+    except UnicodeDecodeError as e:
+        raise KplCorruptError(f"aggregate key table is not UTF-8: {e}") from e
+    try:
+        if not ehks:  # the common case: KPL sets explicit hash keys only on request
+            return [(pks[r.partition_key_index], None, r.data) for r in agg.records]
+        return [
+            (
+                pks[r.partition_key_index],
+                ehks[r.explicit_hash_key_index] if r.HasField("explicit_hash_key_index") else None,
+                r.data,
             )
-        if ehk_index >= nehk:
-            raise KplCorruptError(
-                f"user record {len(out)}: explicit hash key index {ehk_index} "
+            for r in agg.records
+        ]
+    except IndexError:
+        raise KplCorruptError(_bad_index(agg, len(pks), len(ehks))) from None
+
+
+def _bad_index(agg: Any, npk: int, nehk: int) -> str:
+    for i, r in enumerate(agg.records):
+        if r.partition_key_index >= npk:
+            return (
+                f"user record {i}: partition key index {r.partition_key_index} "
+                f"outside a table of {npk}"
+            )
+        if r.HasField("explicit_hash_key_index") and r.explicit_hash_key_index >= nehk:
+            return (
+                f"user record {i}: explicit hash key index {r.explicit_hash_key_index} "
                 f"outside a table of {nehk}"
             )
-        out.append((pks[pk_index], ehks[ehk_index] if ehk_index >= 0 else None, payload))
-    return out
+    return "user record key index out of range"
+
+
+@cache
+def _protobuf() -> tuple[Callable[[], Any], type[Exception]]:
+    """The AggregatedRecord message class (spec 6.2), built on first use."""
+    from google.protobuf import descriptor_pb2, descriptor_pool, message, message_factory
+
+    f = descriptor_pb2.FieldDescriptorProto
+    proto = descriptor_pb2.FileDescriptorProto(
+        name="streamkit/kpl_aggregation.proto", package="streamkit.kpl", syntax="proto2"
+    )
+
+    def add(msg: Any, name: str, number: int, ftype: int, label: int, type_name: str = "") -> None:
+        field = msg.field.add(name=name, number=number, type=ftype, label=label)
+        if type_name:
+            field.type_name = type_name
+
+    agg = proto.message_type.add(name="AggregatedRecord")
+    add(agg, "partition_key_table", 1, f.TYPE_BYTES, f.LABEL_REPEATED)
+    add(agg, "explicit_hash_key_table", 2, f.TYPE_BYTES, f.LABEL_REPEATED)
+    add(agg, "records", 3, f.TYPE_MESSAGE, f.LABEL_REPEATED, ".streamkit.kpl.Record")
+    tag = proto.message_type.add(name="Tag")
+    add(tag, "key", 1, f.TYPE_STRING, f.LABEL_REQUIRED)
+    add(tag, "value", 2, f.TYPE_STRING, f.LABEL_OPTIONAL)
+    rec = proto.message_type.add(name="Record")
+    add(rec, "partition_key_index", 1, f.TYPE_UINT64, f.LABEL_REQUIRED)
+    add(rec, "explicit_hash_key_index", 2, f.TYPE_UINT64, f.LABEL_OPTIONAL)
+    add(rec, "data", 3, f.TYPE_BYTES, f.LABEL_REQUIRED)
+    add(rec, "tags", 4, f.TYPE_MESSAGE, f.LABEL_REPEATED, ".streamkit.kpl.Tag")
+
+    pool = descriptor_pool.DescriptorPool()
+    pool.Add(proto)
+    cls = message_factory.GetMessageClass(
+        pool.FindMessageTypeByName("streamkit.kpl.AggregatedRecord")
+    )
+    return cls, message.DecodeError

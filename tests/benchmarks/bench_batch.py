@@ -102,12 +102,13 @@ def measure(cases: dict[str, Callable[[], object]], repeat: int) -> dict[str, fl
 
 
 def bench_batch(n: int, repeat: int) -> tuple[dict[str, float], float]:
-    import streamkit
     from aws_lambda_powertools.utilities.batch import (
         BatchProcessor,
         EventType,
         process_partial_response,
     )
+
+    import streamkit
 
     payloads = make_payloads(n)
     event = lambda_event(payloads)
@@ -147,9 +148,10 @@ def bench_batch(n: int, repeat: int) -> tuple[dict[str, float], float]:
 
 
 def bench_kpl(n: int, repeat: int) -> tuple[dict[str, float], float]:
-    import streamkit
     from aws_kinesis_agg.aggregator import RecordAggregator
     from aws_kinesis_agg.deaggregator import deaggregate_records
+
+    import streamkit
 
     payloads = make_payloads(n, seed=11)
     agg = RecordAggregator()
@@ -169,7 +171,9 @@ def bench_kpl(n: int, repeat: int) -> tuple[dict[str, float], float]:
     event = lambda_event(blobs, pks)
 
     def reference() -> list[bytes]:
-        return [base64.b64decode(r["kinesis"]["data"]) for r in deaggregate_records(event["Records"])]
+        return [
+            base64.b64decode(r["kinesis"]["data"]) for r in deaggregate_records(event["Records"])
+        ]
 
     def sk() -> list[bytes]:
         return [r.data for r in streamkit.decode_event(event)]
