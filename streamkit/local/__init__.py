@@ -1,0 +1,1 @@
+"""Local tooling: never imported by a Lambda handler."""
