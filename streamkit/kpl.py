@@ -71,9 +71,12 @@ def deaggregate(data: bytes) -> list[UserRecord] | None:
     message_class, decode_error = _protobuf()
     agg = message_class()
     try:
-        agg.ParseFromString(body)  # also enforces the proto2 `required` fields
+        agg.ParseFromString(body)
     except decode_error as e:
         raise KplCorruptError(f"aggregate protobuf is malformed: {e}") from e
+    if not agg.IsInitialized():  # upb does not check nested proto2 `required` fields
+        missing = ", ".join(agg.FindInitializationErrors())
+        raise KplCorruptError(f"aggregate protobuf is malformed: missing required {missing}")
     try:
         # Keys are declared `bytes` (wire-identical to `string`) so that invalid
         # UTF-8 is our error to classify, not a parser quirk.
@@ -82,15 +85,19 @@ def deaggregate(data: bytes) -> list[UserRecord] | None:
     except UnicodeDecodeError as e:
         raise KplCorruptError(f"aggregate key table is not UTF-8: {e}") from e
     try:
+        records = agg.records
         if not ehks:  # the common case: KPL sets explicit hash keys only on request
-            return [(pks[r.partition_key_index], None, r.data) for r in agg.records]
+            out: list[UserRecord] = [(pks[r.partition_key_index], None, r.data) for r in records]
+            if any(r.HasField("explicit_hash_key_index") for r in records):
+                raise IndexError
+            return out
         return [
             (
                 pks[r.partition_key_index],
                 ehks[r.explicit_hash_key_index] if r.HasField("explicit_hash_key_index") else None,
                 r.data,
             )
-            for r in agg.records
+            for r in records
         ]
     except IndexError:
         raise KplCorruptError(_bad_index(agg, len(pks), len(ehks))) from None

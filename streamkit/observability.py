@@ -15,7 +15,9 @@ default to ``streamkit``.
 
 from __future__ import annotations
 
+import logging
 import os
+import sys
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -45,12 +47,30 @@ class BatchSummary:
     dead_letter_reasons: dict[str, int]
 
 
+class _Stdout(logging.StreamHandler):  # type: ignore[type-arg]
+    """A stream handler writing to whatever ``sys.stdout`` is at emit time.
+
+    Lambda collects stdout; resolving it late also lets test runners capture it.
+    """
+
+    @property
+    def stream(self) -> Any:
+        return sys.stdout
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        pass
+
+
 @cache
 def logger() -> Logger:
     """streamkit's Powertools logger (service ``streamkit`` unless configured)."""
     from aws_lambda_powertools import Logger
 
-    return Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "streamkit"))
+    return Logger(
+        service=os.environ.get("POWERTOOLS_SERVICE_NAME", "streamkit"),
+        logger_handler=_Stdout(),
+    )
 
 
 def emit_batch(

@@ -304,6 +304,7 @@ def iter_records(raw_records: Iterable[Mapping[str, Any]]) -> Iterator[Record]:
     for i, rec in enumerate(raw_records):
         try:
             kin = rec["kinesis"]
+            kin["sequenceNumber"]  # identity is required: checked here, read lazily
             data = b64(kin["data"], validate=True)
         except Exception:
             yield from _slow_records(i, rec)
