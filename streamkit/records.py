@@ -126,7 +126,8 @@ class Record:
     def sequence_number(self) -> str:
         """The Kinesis sequence number (a decimal string; shared by KPL user records)."""
         seq = self._kin.get("sequenceNumber")
-        if type(seq) is not str or not seq.isdigit():
+        # isascii: str.isdigit() also accepts superscripts and other scripts' digits
+        if type(seq) is not str or not (seq.isascii() and seq.isdigit()):
             raise InvalidEventError(
                 f"kinesis.sequenceNumber must be a decimal string, got {seq!r} "
                 f"(eventID {self._rec.get('eventID')!r})"
@@ -164,7 +165,7 @@ class Record:
         dead-lettered if a handler needs it) when the event's value is unusable.
         """
         value = self._kin.get("approximateArrivalTimestamp")
-        if type(value) is float:
+        if type(value) is float and _MIN_TS <= value <= _MAX_TS:
             return value
         try:
             return parse_timestamp(value)
@@ -177,7 +178,7 @@ class Record:
     @property
     def arrival_time(self) -> datetime:
         """ApproximateArrivalTimestamp as a timezone-aware UTC datetime."""
-        return datetime.fromtimestamp(self.approximate_arrival_timestamp, UTC)
+        return datetime.fromtimestamp(self.approximate_arrival_timestamp, UTC)  # in range
 
     @property
     def event_source_arn(self) -> str:
@@ -249,29 +250,38 @@ class Record:
         return hash(self._identity()[:3])
 
 
+#: Timestamps streamkit accepts: 1970-01-01 up to the last second of year 9999,
+#: the range a datetime can hold; anything else (inf, nan, 1e300) is malformed.
+_MIN_TS = 0.0
+_MAX_TS = 253_402_300_799.0
+
+
 def parse_timestamp(value: object) -> float:
-    """ApproximateArrivalTimestamp as epoch seconds.
+    """ApproximateArrivalTimestamp as epoch seconds; ValueError when unusable.
 
     Accepts what real events carry: an int or float (``1545084650.987``), the
     exponent form (``1.545084650987E9``, parsed to float by JSON), a numeric string,
-    or an ISO 8601 string / datetime (boto3 GetRecords shape).
+    or an ISO 8601 string / datetime (boto3 GetRecords shape). Rejects non-finite
+    and out-of-range values, so ``arrival_time`` can always be built.
     """
+    ts: float | None = None
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    if isinstance(value, datetime):
+        ts = float(value)
+    elif isinstance(value, datetime):
         if value.tzinfo is None:
             value = value.replace(tzinfo=UTC)
-        return value.timestamp()
-    if isinstance(value, str):
+        ts = value.timestamp()
+    elif isinstance(value, str):
         try:
-            return float(value)
+            ts = float(value)
         except ValueError:
-            pass
-        try:
-            return parse_timestamp(datetime.fromisoformat(value.replace("Z", "+00:00")))
-        except ValueError:
-            pass
-    raise ValueError(f"not a timestamp: {value!r}")
+            try:
+                return parse_timestamp(datetime.fromisoformat(value.replace("Z", "+00:00")))
+            except ValueError:
+                pass
+    if ts is None or not _MIN_TS <= ts <= _MAX_TS:  # also false for nan
+        raise ValueError(f"not a timestamp: {value!r}")
+    return ts
 
 
 def decode_event(event: Mapping[str, Any]) -> list[Record]:

@@ -1,0 +1,1 @@
+"""Real Lambda consumers built on streamkit (clickstream, IoT telemetry)."""

@@ -1,0 +1,60 @@
+"""The streamkit command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+
+import pytest
+
+from streamkit.cli import build_parser, main
+
+
+def test_demo_ends_with_every_record_exactly_once(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--records", "300", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["exactly_once"] is True
+    first, second = summary["attempts"]
+    assert first["response"]["batchItemFailures"]  # the simulated throttle
+    assert second["response"] == {"batchItemFailures": []}
+    assert summary["dead_letters"] == {"bad_json": 2, "kpl_corrupt": 1, "schema": 1}
+    assert summary["handled"] + sum(summary["dead_letters"].values()) == summary["user_records"]
+    assert summary["emf_documents"] == len(summary["attempts"])
+
+
+def test_demo_text_output_has_a_check_line(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--records", "50"]) == 0
+    assert "exactly once: yes" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("bad", ["0", "-3", "many"])
+def test_bad_record_count_is_a_usage_error_naming_the_option(
+    bad: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["demo", "--records", bad])
+    assert info.value.code == 2
+    assert "--records" in capsys.readouterr().err
+
+
+def test_every_command_and_option_has_help() -> None:
+    parser = build_parser()
+    [subparsers] = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    assert subparsers.choices
+    for name, sub in subparsers.choices.items():
+        assert sub.description, name
+        for action in sub._actions:
+            if action.option_strings and action.dest != "help":
+                assert action.help, f"{name} {action.option_strings} has no help"
+
+
+def test_console_script_entry_point_runs() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "streamkit.cli", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "demo" in proc.stdout
