@@ -102,9 +102,17 @@ def decode_json(data: bytes) -> Any:
 
 
 def decode_text(data: bytes) -> str:
-    """UTF-8 text of a payload (gzip/zlib inflated first)."""
+    """UTF-8 text of a payload (gzip/zlib inflated first).
+
+    Text may start like a zlib header ("x " is one), so a payload that looks
+    compressed but does not inflate is read as text as it is.
+    """
     if is_compressed(data):
-        data = inflate(data)
+        try:
+            data = inflate(data)
+        except DecodeError as e:
+            if e.reason != "bad_compression":
+                raise
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as e:
