@@ -22,6 +22,35 @@ from typing import Any
 ArrivalOverride = Callable[[str, str, float], float]
 
 
+def epoch_seconds(value: Any) -> float:
+    """A Kinesis timestamp (epoch number, ISO string or datetime) as epoch seconds."""
+    if isinstance(value, int | float):
+        return float(value)
+    if hasattr(value, "timestamp"):
+        return float(value.timestamp())
+    from botocore.utils import parse_timestamp
+
+    return float(parse_timestamp(value).timestamp())
+
+
+def fast_kinesis_client(**client_kwargs: Any) -> Any:
+    """A boto3 Kinesis client that leaves timestamps as epoch numbers.
+
+    botocore turns every ApproximateArrivalTimestamp into a ``tzlocal`` datetime,
+    and converting that back costs more than the rest of a GetRecords record put
+    together; the simulator only needs the number. Same credentials, endpoint and
+    region resolution as ``boto3.client("kinesis", **client_kwargs)``.
+    """
+    import boto3
+    import botocore.session
+
+    core = botocore.session.get_session()
+    core.get_component("response_parser_factory").set_parser_defaults(
+        timestamp_parser=epoch_seconds
+    )
+    return boto3.Session(botocore_session=core).client("kinesis", **client_kwargs)
+
+
 @dataclass(frozen=True, slots=True)
 class StreamRecord:
     """One Kinesis record as GetRecords returns it."""
@@ -135,7 +164,7 @@ class KinesisShardReader:
         records = []
         for r in resp.get("Records", ()):
             ts = r["ApproximateArrivalTimestamp"]
-            arrival = ts.timestamp() if hasattr(ts, "timestamp") else float(ts)
+            arrival = ts if type(ts) is float else epoch_seconds(ts)
             seq = r["SequenceNumber"]
             if override is not None:
                 arrival = override(shard_id, seq, arrival)

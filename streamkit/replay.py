@@ -1,0 +1,252 @@
+"""Replay captured shards through a handler with Lambda's real ESM rules.
+
+Local tooling: never imported by a Lambda handler.
+
+A replay puts the captured records into a stream on the local endpoint (one local
+shard per captured shard, in the captured order), then drives the handler through
+the ESM simulator with the consumer's real settings, on a virtual clock that starts
+at the first captured arrival time: record ages, batching windows and tumbling
+windows see the *original* arrival times, and retries cost no waiting.
+
+Example (a regression test from a production capture)::
+
+    from streamkit.replay import replay
+    from streamkit.local.config import load_consumers
+
+    consumer = load_consumers()["clickstream"]
+    report = replay(["tests/data/captures/incident-42.jsonl.gz"], my_handler,
+                    consumer=consumer, kinesis_client=kinesis)
+    assert report.stats.unresolved == 0
+    assert report.stats.records_discarded == 0
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from streamkit.capture import CapturedRecord, ShardCapture, load_records
+from streamkit.local.clock import Clock, VirtualClock
+from streamkit.local.config import ConsumerConfig, EsmSettings
+from streamkit.local.destinations import DestinationSender
+from streamkit.local.esm import EsmStats, EventSourceMapping, Handler
+from streamkit.local.faults import FaultPlan
+from streamkit.local.shards import KinesisShardReader
+
+#: Settings used when no consumer config is given: Lambda's defaults (spec 0.1)
+#: plus partial batch responses and a retry limit, so a replay always ends.
+DEFAULT_SETTINGS = EsmSettings(
+    "TRIM_HORIZON",
+    batch_size=100,
+    function_response_types=("ReportBatchItemFailures",),
+    maximum_retry_attempts=10,
+)
+
+_PUT_BATCH = 500  # PutRecords limit (spec 7.7)
+
+
+class ReplayError(ValueError):
+    """A replay that cannot start: bad handler reference, empty input, ..."""
+
+
+@dataclass
+class ReplayReport:
+    """The outcome of a replay: the simulator's stats plus what was loaded."""
+
+    stats: EsmStats
+    stream_name: str
+    shards: int
+    records_loaded: int
+    destination: str | None = None
+    clients: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def ok(self) -> bool:
+        """True when every record ended processed, filtered or in a destination."""
+        return self.stats.unresolved == 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            **self.stats.to_dict(),
+            "stream": self.stream_name,
+            "shards": self.shards,
+            "records_loaded": self.records_loaded,
+            "destination": self.destination,
+            "ok": self.ok,
+        }
+
+
+def resolve_handler(ref: str) -> Handler:
+    """``package.module:function`` (or ``package.module.function``) -> the function."""
+    module_name, sep, attr = ref.partition(":")
+    if not sep:
+        module_name, _, attr = ref.rpartition(".")
+    if not module_name or not attr:
+        raise ReplayError(f"--handler must look like module:function, got {ref!r}")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as e:
+        raise ReplayError(f"cannot import handler module {module_name!r}: {e}") from e
+    fn = getattr(module, attr, None)
+    if not callable(fn):
+        raise ReplayError(f"{module_name!r} has no function {attr!r}")
+    handler: Handler = fn
+    return handler
+
+
+def load_sources(paths: Iterable[str | Path]) -> list[ShardCapture]:
+    """All shards of all the given files (captures, get-records output, Lambda events)."""
+    shards: list[ShardCapture] = []
+    for p in paths:
+        shards.extend(load_records(p))
+    if not any(s.records for s in shards):
+        raise ReplayError("the input files hold no records")
+    return shards
+
+
+def replay(
+    sources: Sequence[str | Path | ShardCapture],
+    handler: Handler,
+    *,
+    kinesis_client: Any,
+    clients: Callable[[str], Any] | None = None,
+    consumer: ConsumerConfig | None = None,
+    settings: EsmSettings | None = None,
+    stream_name: str | None = None,
+    faults: FaultPlan | None = None,
+    clock: Clock | None = None,
+    function_timeout_s: float | None = None,
+    progress: Callable[[EsmStats], None] | None = None,
+    seed: int = 0,
+) -> ReplayReport:
+    """Load ``sources`` into a fresh local stream and run ``handler`` over them.
+
+    ``consumer`` supplies the ESM settings, the function timeout and the on-failure
+    destination (created on the endpoint if missing); without it ``settings`` or
+    :data:`DEFAULT_SETTINGS` apply. ``clients(service)`` builds the boto3 clients for
+    the destination (default: from ``kinesis_client``'s endpoint and region).
+    """
+    shards = [s for src in sources for s in _as_shards(src)]
+    shards = [s for s in shards if s.records]
+    if not shards:
+        raise ReplayError("nothing to replay: no records in the sources")
+    esm_settings = settings or (consumer.esm if consumer else DEFAULT_SETTINGS)
+    name = stream_name or f"replay-{uuid.uuid4().hex[:8]}"
+    client_for = clients or _clients_like(kinesis_client)
+
+    arrivals = _load_stream(kinesis_client, name, shards)
+    first_arrival = min(arrivals.values())
+    destination = None
+    dest_label = None
+    if consumer is not None and esm_settings.on_failure is not None:
+        destination, dest_label = _destination(esm_settings, client_for)
+
+    def arrival_override(shard_id: str, seq: str, arrival: float) -> float:
+        return arrivals.get((shard_id, seq), arrival)
+
+    timeout = function_timeout_s or (
+        float(consumer.function.timeout_seconds) if consumer else 60.0
+    )
+    esm = EventSourceMapping(
+        handler,
+        esm_settings,
+        kinesis_client,
+        name,
+        function_name=consumer.name if consumer else "replay",
+        function_timeout_s=timeout,
+        memory_mb=consumer.function.memory_mb if consumer else 512,
+        region=kinesis_client.meta.region_name,
+        clock=clock or VirtualClock(start=first_arrival),
+        faults=faults,
+        destination=destination,
+        reader=KinesisShardReader(kinesis_client, name, arrival_override=arrival_override),
+        seed=seed,
+    )
+    stats = esm.run(progress=progress)
+    return ReplayReport(stats, name, len(shards), len(arrivals), dest_label)
+
+
+def _as_shards(src: str | Path | ShardCapture) -> list[ShardCapture]:
+    return [src] if isinstance(src, ShardCapture) else load_sources([src])
+
+
+def _load_stream(
+    client: Any, name: str, shards: Sequence[ShardCapture]
+) -> dict[tuple[str, str], float]:
+    """Create the stream, put each captured shard on its own local shard, in order.
+
+    Returns (local shard id, local sequence number) -> original arrival time.
+    """
+    client.create_stream(StreamName=name, ShardCount=len(shards))
+    client.get_waiter("stream_exists").wait(StreamName=name, WaiterConfig={"Delay": 0.1})
+    local = sorted(
+        client.list_shards(StreamName=name)["Shards"],
+        key=lambda s: int(s["HashKeyRange"]["StartingHashKey"]),
+    )
+    arrivals: dict[tuple[str, str], float] = {}
+    for captured, target in zip(shards, local, strict=False):
+        # ExplicitHashKey pins every record to this shard whatever its partition key.
+        ehk = target["HashKeyRange"]["StartingHashKey"]
+        records = sorted(captured.records, key=lambda r: int(r.sequence_number))
+        for i in range(0, len(records), _PUT_BATCH):
+            chunk = records[i : i + _PUT_BATCH]
+            entries = [
+                {"Data": r.data, "PartitionKey": r.partition_key or "-", "ExplicitHashKey": ehk}
+                for r in chunk
+            ]
+            resp = client.put_records(StreamName=name, Records=entries)
+            _check_put(resp, chunk)
+            for r, out in zip(chunk, resp["Records"], strict=True):
+                arrivals[(out["ShardId"], out["SequenceNumber"])] = r.arrival
+    return arrivals
+
+
+def _check_put(resp: dict[str, Any], chunk: Sequence[CapturedRecord]) -> None:
+    failed = resp.get("FailedRecordCount") or 0
+    if failed:
+        # Order matters within a shard, so a partial put cannot simply be resent.
+        first = next(r for r in resp["Records"] if r.get("ErrorCode"))
+        raise ReplayError(
+            f"the local stream rejected {failed} of {len(chunk)} records "
+            f"({first.get('ErrorCode')}: {first.get('ErrorMessage')})"
+        )
+
+
+def _destination(
+    settings: EsmSettings, clients: Callable[[str], Any]
+) -> tuple[DestinationSender, str]:
+    ref = settings.on_failure
+    assert ref is not None
+    if ref.type == "sqs":
+        target = clients("sqs").create_queue(QueueName=ref.name)["QueueUrl"]
+    elif ref.type == "sns":
+        target = clients("sns").create_topic(Name=ref.name)["TopicArn"]
+    else:
+        s3 = clients("s3")
+        with contextlib.suppress(s3.exceptions.BucketAlreadyOwnedByYou):
+            s3.create_bucket(Bucket=ref.name)
+        target = ref.name
+    return DestinationSender(ref.type, target, clients, str(uuid.uuid4())), f"{ref.type}:{ref.name}"
+
+
+def _clients_like(kinesis_client: Any) -> Callable[[str], Any]:
+    """boto3 clients on the same endpoint and region as ``kinesis_client``."""
+    import boto3
+
+    endpoint = kinesis_client.meta.endpoint_url
+    if "amazonaws.com" in endpoint:
+        endpoint = None  # a real account: each service has its own endpoint
+    region = kinesis_client.meta.region_name
+    cache: dict[str, Any] = {}
+
+    def get(service: str) -> Any:
+        if service not in cache:
+            cache[service] = boto3.client(service, endpoint_url=endpoint, region_name=region)
+        return cache[service]
+
+    return get
