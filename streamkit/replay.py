@@ -34,7 +34,7 @@ from streamkit.capture import CapturedRecord, ShardCapture, load_records
 from streamkit.local.clock import Clock, VirtualClock
 from streamkit.local.config import ConsumerConfig, EsmSettings
 from streamkit.local.destinations import DestinationSender
-from streamkit.local.esm import EsmStats, EventSourceMapping, Handler
+from streamkit.local.esm import EsmStats, EventSourceMapping, Handler, StuckShardError
 from streamkit.local.faults import FaultPlan
 from streamkit.local.shards import KinesisShardReader
 
@@ -63,6 +63,8 @@ class ReplayReport:
     shards: int
     records_loaded: int
     destination: str | None = None
+    #: Why the run stopped early (a stuck shard), or None.
+    error: str | None = None
     clients: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
@@ -77,6 +79,7 @@ class ReplayReport:
             "shards": self.shards,
             "records_loaded": self.records_loaded,
             "destination": self.destination,
+            "error": self.error,
             "ok": self.ok,
         }
 
@@ -165,8 +168,12 @@ def replay(
         reader=KinesisShardReader(kinesis_client, name, arrival_override=arrival_override),
         seed=seed,
     )
-    stats = esm.run(progress=progress)
-    return ReplayReport(stats, name, len(shards), len(arrivals), dest_label)
+    error = None
+    try:
+        esm.run(progress=progress)
+    except StuckShardError as e:
+        error = str(e)  # the records left are counted as unresolved
+    return ReplayReport(esm.stats, name, len(shards), len(arrivals), dest_label, error)
 
 
 def _as_shards(src: str | Path | ShardCapture) -> list[ShardCapture]:
@@ -386,3 +393,5 @@ def _print_report(s: Mapping[str, Any], out: Any) -> None:
         else (f"{s['unresolved']} record(s) ended nowhere")
     )
     print(f"  check: {verdict}", file=out)
+    if s.get("error"):
+        print(f"  stopped: {s['error']}", file=out)
