@@ -13,6 +13,11 @@ project that installs streamkit gets these fixtures without a conftest:
 * ``kinesis_local`` (session): the npm ``kinesis-local`` emulator on ``127.0.0.1``,
   yielding its endpoint URL. Skipped only when ``node`` is not on PATH; an error
   when node is there but the emulator is not installed (run ``./dev setup``).
+* ``replay``: run captures (or :class:`~streamkit.capture.ShardCapture` objects)
+  through a handler with Lambda's ESM rules on the clean endpoint:
+  ``replay(files, handler, consumer="clickstream", faults=FaultPlan(...))`` returns
+  a :class:`~streamkit.replay.ReplayReport`. ``consumer`` is a name from
+  ``infra/consumers.json`` or a ``ConsumerConfig``.
 
 Example::
 
@@ -31,7 +36,7 @@ import pytest
 
 from streamkit.local.aws import KinesisLocal, LocalAWS
 
-__all__ = ["aws", "kinesis", "kinesis_local", "kinesis_stream", "local_aws"]
+__all__ = ["aws", "kinesis", "kinesis_local", "kinesis_stream", "local_aws", "replay"]
 
 _WAITER_CONFIG = {"Delay": 1, "MaxAttempts": 60}
 
@@ -84,3 +89,38 @@ def kinesis_local() -> Iterator[str]:
         )
     with emulator:
         yield emulator.endpoint_url
+
+
+@pytest.fixture
+def replay(aws: LocalAWS) -> Callable[..., Any]:
+    """Factory: replay captures through a handler on the clean endpoint.
+
+    Example::
+
+        def test_incident_42(replay):
+            report = replay(["tests/data/incident-42.jsonl.gz"], handler, consumer="clickstream")
+            assert report.ok and report.stats.records_discarded == 0
+    """
+    from streamkit.local.config import ConsumerConfig, load_consumers
+    from streamkit.local.shards import fast_kinesis_client
+    from streamkit.replay import replay as run_replay
+
+    kinesis = fast_kinesis_client(endpoint_url=aws.endpoint_url, region_name=aws.region)
+
+    def run(
+        sources: Any, handler: Any, *, consumer: str | ConsumerConfig | None = None, **options: Any
+    ) -> Any:
+        if isinstance(sources, str | bytes) or not hasattr(sources, "__iter__"):
+            sources = [sources]
+        if isinstance(consumer, str):
+            consumer = load_consumers()[consumer]
+        return run_replay(
+            list(sources),
+            handler,
+            kinesis_client=kinesis,
+            clients=aws.clients,
+            consumer=consumer,
+            **options,
+        )
+
+    return run

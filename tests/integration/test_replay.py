@@ -193,3 +193,11 @@ def test_resolve_handler_accepts_dotted_form() -> None:
     )
     with pytest.raises(ReplayError):
         resolve_handler("")
+
+
+def test_replay_fixture_runs_a_capture_in_a_few_lines(replay: Any) -> None:
+    """Issue 3 (7): the documented Python API for a regression test."""
+    report = replay(DATA / "capture.jsonl.gz", replay_handlers.recording, consumer="clickstream")
+    assert report.ok
+    assert report.stats.records_discarded == 0
+    assert len(replay_handlers.SEEN) == report.records_loaded
