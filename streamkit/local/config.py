@@ -1002,6 +1002,17 @@ def _parse_consumer(errors: _Errors, name: str, raw: object, now: float) -> Cons
                 function = _parse_function(errors, consumer[section], where)
             else:
                 esm = _parse_esm(errors, consumer[section], where, now)
+                if esm is not None and not esm.report_batch_item_failures:
+                    # streamkit's processor answers with batchItemFailures; without
+                    # ReportBatchItemFailures Lambda ignores that answer (spec 2.2.1)
+                    # and checkpoints past records reported for retry: data loss.
+                    errors.add(
+                        _join(where, "FunctionResponseTypes"),
+                        f"{_show(list(esm.function_response_types))} loses records with "
+                        "streamkit: its processor reports failed records in the response, "
+                        "which Lambda ignores without it "
+                        f'(allowed: ["{REPORT_BATCH_ITEM_FAILURES}"])',
+                    )
     if len(errors.items) != before or consumer is None:
         return None
     assert stream is not None and function is not None and esm is not None

@@ -40,7 +40,10 @@ def minimal_doc() -> dict[str, Any]:
                 "handler": "handlers.clickstream.handler",
                 "stream": {"name": "clickstream", "shard_count": 2, "retention_hours": 24},
                 "function": {"timeout_seconds": 60, "memory_mb": 512, "environment": {}},
-                "event_source_mapping": {"StartingPosition": "TRIM_HORIZON"},
+                "event_source_mapping": {
+                    "StartingPosition": "TRIM_HORIZON",
+                    "FunctionResponseTypes": ["ReportBatchItemFailures"],
+                },
             }
         }
     }
@@ -124,7 +127,7 @@ def test_defaults_follow_spec_0_1_and_0_2() -> None:
     """Spec 0.1/0.2: BatchSize 100, window 0, retries -1, age -1, bisect off, no
     tumbling window, FunctionResponseTypes [], ParallelizationFactor 1, no filters,
     no destination."""
-    esm = parse_esm()
+    esm = EsmSettings.from_api({"StartingPosition": "TRIM_HORIZON"}, now=NOW)
     assert esm == EsmSettings(starting_position="TRIM_HORIZON")
     assert esm.to_api() == {
         "BatchSize": 100,
@@ -389,10 +392,28 @@ def test_bad_timestamps_are_rejected(value: Any) -> None:
 
 
 @pytest.mark.parametrize("value", [[], ["ReportBatchItemFailures"]])
-def test_function_response_types_accepted(value: list[str]) -> None:
-    esm = parse_esm(FunctionResponseTypes=value)
+def test_function_response_types_accepted_by_the_api_rules(value: list[str]) -> None:
+    """Spec 0.1: [] and ["ReportBatchItemFailures"] are the AWS values."""
+    esm = EsmSettings.from_api(
+        {"StartingPosition": "TRIM_HORIZON", "FunctionResponseTypes": value}, now=NOW
+    )
     assert esm.function_response_types == tuple(value)
     assert esm.report_batch_item_failures == bool(value)
+
+
+def test_streamkit_consumers_must_report_batch_item_failures() -> None:
+    """Spec 2.2.1: without ReportBatchItemFailures Lambda ignores the response, so a
+    record streamkit reports for retry would be skipped: the config refuses it."""
+    for doc_value in ([], None):
+        doc = minimal_doc()
+        esm = doc["consumers"]["clickstream"]["event_source_mapping"]
+        if doc_value is None:
+            del esm["FunctionResponseTypes"]
+        else:
+            esm["FunctionResponseTypes"] = doc_value
+        [error] = errors_of(doc)
+        assert error.startswith(f"{ESM}.FunctionResponseTypes: [] loses records")
+        assert '(allowed: ["ReportBatchItemFailures"])' in error
 
 
 @pytest.mark.parametrize(
