@@ -1002,6 +1002,16 @@ def _parse_consumer(errors: _Errors, name: str, raw: object, now: float) -> Cons
                 function = _parse_function(errors, consumer[section], where)
             else:
                 esm = _parse_esm(errors, consumer[section], where, now)
+                if esm is not None and esm.parallelization_factor != 1:
+                    # The exactly-once ledger keeps one position per shard and relies
+                    # on Lambda running one batch per shard at a time (spec 4.6); with
+                    # P > 1 batches of one shard run concurrently (spec 4.7).
+                    errors.add(
+                        _join(where, "ParallelizationFactor"),
+                        f"{esm.parallelization_factor} is not supported by streamkit's "
+                        "exactly-once ledger, which needs one batch per shard at a time "
+                        "(allowed: 1; add shards to scale out)",
+                    )
                 if esm is not None and not esm.report_batch_item_failures:
                     # streamkit's processor answers with batchItemFailures; without
                     # ReportBatchItemFailures Lambda ignores that answer (spec 2.2.1)

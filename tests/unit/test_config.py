@@ -253,6 +253,12 @@ def parsed_value(consumer: ConsumerConfig, section: str, field: str) -> Any:
 def test_range_bounds_are_accepted(section: str, field: str, lo: int, hi: int, bound: str) -> None:
     """Spec rule 0.1: the minimum and maximum of each range are valid."""
     value = lo if bound == "min" else hi
+    if field == "ParallelizationFactor" and value != 1:
+        # Valid for Lambda (checked at the API level), refused for streamkit consumers
+        # (see test_parallelization_factor_above_1_is_refused_for_the_ledger).
+        api = {"StartingPosition": "TRIM_HORIZON", field: value}
+        assert EsmSettings.from_api(api, now=NOW).parallelization_factor == value
+        return
     consumer = parse_consumers(with_field(section, field, value), now=NOW)["clickstream"]
     assert parsed_value(consumer, section, field) == value
 
@@ -268,6 +274,15 @@ def test_just_outside_range_is_rejected(
     assert errors_of(with_field(section, field, value)) == [
         f"consumers.clickstream.{section}.{field}: {value} is out of range (allowed: {lo}..{hi})"
     ]
+
+
+@pytest.mark.parametrize("value", [2, 10])
+def test_parallelization_factor_above_1_is_refused_for_the_ledger(value: int) -> None:
+    """Spec 4.7: with P > 1 Lambda runs P batches of one shard at once, which breaks
+    the exactly-once ledger's one-writer-per-shard assumption: refused, loudly."""
+    [error] = esm_errors(ParallelizationFactor=value)
+    assert error.startswith(f"{ESM}.ParallelizationFactor: {value} is not supported")
+    assert "(allowed: 1;" in error
 
 
 @pytest.mark.parametrize("value", [-1, 60, 3600, 604800])
