@@ -684,6 +684,62 @@ class S3Bucket:
         return ProvisionedResource(self.kind, self.name, arn, self.name, created)
 
 
+@dataclass(frozen=True, slots=True)
+class DynamoDbTable:
+    """An on-demand DynamoDB table with a string hash key and optional range key.
+
+    :meth:`ledger` and :meth:`aggregates` give the two schemas streamkit's sinks use.
+    """
+
+    name: str
+    hash_key: str
+    range_key: str | None = None
+    ttl_attribute: str | None = None
+    kind: str = field(default="dynamodb", init=False)
+
+    @classmethod
+    def ledger(cls, name: str) -> DynamoDbTable:
+        return cls(name, "id")
+
+    @classmethod
+    def aggregates(cls, name: str) -> DynamoDbTable:
+        return cls(name, "pk", "sk", ttl_attribute="ttl")
+
+    def create(self, clients: ClientFactory) -> bool:
+        keys = [{"AttributeName": self.hash_key, "KeyType": "HASH"}]
+        attrs = [{"AttributeName": self.hash_key, "AttributeType": "S"}]
+        if self.range_key:
+            keys.append({"AttributeName": self.range_key, "KeyType": "RANGE"})
+            attrs.append({"AttributeName": self.range_key, "AttributeType": "S"})
+        try:
+            clients("dynamodb").create_table(
+                TableName=self.name,
+                KeySchema=keys,
+                AttributeDefinitions=attrs,
+                BillingMode="PAY_PER_REQUEST",
+            )
+        except ClientError as exc:
+            if _error_code(exc) == "ResourceInUseException":
+                return False
+            raise
+        return True
+
+    def ready(self, clients: ClientFactory, *, wait: bool, created: bool) -> ProvisionedResource:
+        ddb = clients("dynamodb")
+        if wait:
+            ddb.get_waiter("table_exists").wait(
+                TableName=self.name,
+                WaiterConfig={"Delay": _WAITER_DELAY, "MaxAttempts": _WAITER_MAX_ATTEMPTS},
+            )
+        if created and self.ttl_attribute:
+            ddb.update_time_to_live(
+                TableName=self.name,
+                TimeToLiveSpecification={"Enabled": True, "AttributeName": self.ttl_attribute},
+            )
+        arn = str(ddb.describe_table(TableName=self.name)["Table"]["TableArn"])
+        return ProvisionedResource(self.kind, self.name, arn, self.name, created)
+
+
 def destination_resource(ref: DestinationRef) -> Resource:
     """The resource behind an on-failure destination of the consumer config."""
     if ref.type == "sqs":

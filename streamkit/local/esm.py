@@ -65,7 +65,7 @@ from streamkit.local.destinations import (
     FailureContext,
     failure_document,
 )
-from streamkit.local.faults import Fault, FaultPlan, InjectedFault
+from streamkit.local.faults import Fault, FaultPlan, InjectedFault, SimulatedCrash
 from streamkit.local.filters import FilterSet, compile_filters
 from streamkit.local.shards import KinesisShardReader, ShardInfo, StreamRecord
 
@@ -607,7 +607,7 @@ class EventSourceMapping:
         try:
             response = self.handler(event, ctx)
             kind, detail = "ok", ""
-        except Exception as e:
+        except (Exception, SimulatedCrash) as e:
             response, kind, detail = None, "error", f"{type(e).__name__}: {e}"
         elapsed = time.perf_counter() - started
         self.clock.spend(elapsed)

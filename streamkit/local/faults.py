@@ -91,3 +91,12 @@ class FaultPlan:
 
 class InjectedFault(Exception):
     """Raised in place of the function for CRASH_BEFORE / CRASH_AFTER faults."""
+
+
+class SimulatedCrash(BaseException):
+    """The Lambda process dies mid-invocation (raised by test fault injectors).
+
+    A BaseException, so that no ``except Exception`` in the code under test can
+    swallow it: like a real crash it ends the invocation, and the simulator treats
+    it as a function error.
+    """

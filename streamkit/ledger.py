@@ -1,0 +1,260 @@
+"""The per-shard commit ledger: exactly-once effects at O(distinct keys) writes.
+
+Kinesis orders each shard and Lambda runs one batch per shard at a time
+(ParallelizationFactor 1, enforced by the consumer config). One DynamoDB item per
+(consumer, shard) holds the *generation* (how many intents were committed), the
+position (sequence number, sub-sequence number) up to which effects are committed,
+the shard's event-time watermark, and at most one pending *intent*.
+
+Protocol for one invocation on shard H (architecture.md, "Exactly-once")::
+
+    state = read(H)                         # consistent read
+    if state.intent: apply(state.intent); commit(H, state.intent)    # roll forward
+    drop records at or before state.position
+    intent = process(records)               # pure: deltas, archive objects, dead letters
+    write_intent(H, state, intent)          # conditional: generation and no intent
+    apply(intent)                           # every write idempotent, keyed by generation
+    commit(H, intent)                       # conditional: our intent id
+
+Why it is exactly-once: an effect is only ever written while applying an intent
+that is durably recorded in the ledger, every apply of generation g is idempotent
+(DynamoDB items carry ``applied[H] >= g`` markers, S3 keys and bytes are fixed by
+the intent), and the next invocation re-applies a pending intent before anything
+else. A zombie invocation (timed out but still running) loses the conditional
+intent write, or re-applies the same intent harmlessly.
+
+Intents are stored inline in the ledger item (gzip) up to :data:`INLINE_LIMIT`
+bytes; larger ones go to S3 first, with the ledger holding the pointer.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import orjson
+
+#: Intents above this size (gzip) go to S3; a DynamoDB item holds at most 400 KB.
+INLINE_LIMIT = 300_000
+
+Position = tuple[int, int]  # (sequence number, sub-sequence number)
+
+
+class LedgerConflict(Exception):
+    """Another invocation changed the ledger first (a retry overtook a zombie)."""
+
+
+@dataclass
+class Intent:
+    """Everything one batch will write, decided before any of it is written."""
+
+    consumer: str
+    shard_id: str
+    generation: int  # the generation this intent creates when committed
+    start: Position  # first record covered
+    end: Position  # last record covered (the new committed position)
+    watermark: float | None
+    #: DynamoDB aggregate deltas: {"table", "key": {pk, sk}, "stats": item attrs, "extra": {...}}
+    aggregates: list[dict[str, Any]] = field(default_factory=list)
+    #: S3 objects written verbatim: {"bucket", "key", "body" (bytes), "content_type"}
+    objects: list[dict[str, Any]] = field(default_factory=list)
+    #: SQS messages: {"queue_url", "body", "group_id", "dedup_id"}
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    records: int = 0
+    intent_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.aggregates or self.objects or self.messages)
+
+    def to_bytes(self) -> bytes:
+        doc = {
+            "v": 1,
+            "consumer": self.consumer,
+            "shard_id": self.shard_id,
+            "generation": self.generation,
+            "start": list(self.start),
+            "end": list(self.end),
+            "watermark": self.watermark,
+            "aggregates": self.aggregates,
+            "objects": self.objects,
+            "messages": self.messages,
+            "records": self.records,
+            "intent_id": self.intent_id,
+        }
+        return gzip.compress(orjson.dumps(_encode(doc)), mtime=0)
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Intent:
+        doc = _decode(orjson.loads(gzip.decompress(data)))
+        if doc.get("v") != 1:
+            raise ValueError(f"unknown intent version {doc.get('v')!r}")
+        return cls(
+            consumer=doc["consumer"],
+            shard_id=doc["shard_id"],
+            generation=doc["generation"],
+            start=(int(doc["start"][0]), int(doc["start"][1])),
+            end=(int(doc["end"][0]), int(doc["end"][1])),
+            watermark=doc["watermark"],
+            aggregates=doc["aggregates"],
+            objects=doc["objects"],
+            messages=doc["messages"],
+            records=doc["records"],
+            intent_id=doc["intent_id"],
+        )
+
+
+@dataclass(frozen=True)
+class LedgerState:
+    """What the ledger says about one shard."""
+
+    generation: int
+    position: Position | None
+    watermark: float | None
+    intent: Intent | None
+    exists: bool
+
+    def covers(self, position: Position) -> bool:
+        """True when the record at ``position`` is already committed."""
+        return self.position is not None and position <= self.position
+
+
+class Ledger:
+    """The ledger table: one item per (consumer, shard), key attribute ``id``."""
+
+    def __init__(
+        self,
+        table: str,
+        consumer: str,
+        clients: Callable[[str], Any],
+        *,
+        intent_bucket: str | None = None,
+        intent_prefix: str = "streamkit/intents",
+    ) -> None:
+        self.table = table
+        self.consumer = consumer
+        self.clients = clients
+        self.intent_bucket = intent_bucket
+        self.intent_prefix = intent_prefix.strip("/")
+
+    def _key(self, shard_id: str) -> dict[str, Any]:
+        return {"id": {"S": f"{self.consumer}#{shard_id}"}}
+
+    def read(self, shard_id: str) -> LedgerState:
+        item = (
+            self.clients("dynamodb")
+            .get_item(TableName=self.table, Key=self._key(shard_id), ConsistentRead=True)
+            .get("Item")
+        )
+        if not item:
+            return LedgerState(0, None, None, None, exists=False)
+        position = None
+        if "position_seq" in item:
+            position = (int(item["position_seq"]["S"]), int(item["position_sub"]["N"]))
+        watermark = float(item["watermark"]["N"]) if "watermark" in item else None
+        intent = None
+        if "intent" in item:
+            intent = Intent.from_bytes(bytes(item["intent"]["B"]))
+        elif "intent_s3" in item:
+            bucket, _, key = item["intent_s3"]["S"].partition("/")
+            body = self.clients("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+            intent = Intent.from_bytes(body)
+        return LedgerState(int(item["generation"]["N"]), position, watermark, intent, True)
+
+    def write_intent(self, state: LedgerState, intent: Intent) -> None:
+        """Record ``intent`` as pending, only if nobody moved the ledger since ``state``.
+
+        Raises :class:`LedgerConflict` when the condition fails.
+        """
+        blob = intent.to_bytes()
+        values: dict[str, Any] = {
+            ":iid": {"S": intent.intent_id},
+            ":g": {"N": str(state.generation)},
+        }
+        if len(blob) <= INLINE_LIMIT:
+            update = "SET intent = :blob, intent_id = :iid, generation = :g"
+            values[":blob"] = {"B": blob}
+        else:
+            if not self.intent_bucket:
+                raise ValueError(
+                    f"intent of {len(blob)} bytes exceeds {INLINE_LIMIT} and no intent bucket "
+                    "is configured: give the ledger an intent_bucket or lower BatchSize"
+                )
+            key = (
+                f"{self.intent_prefix}/{self.consumer}/{intent.shard_id}/"
+                f"{intent.generation:012d}-{intent.intent_id}.json.gz"
+            )
+            self.clients("s3").put_object(Bucket=self.intent_bucket, Key=key, Body=blob)
+            update = "SET intent_s3 = :ptr, intent_id = :iid, generation = :g"
+            values[":ptr"] = {"S": f"{self.intent_bucket}/{key}"}
+        condition = "attribute_not_exists(intent_id) AND " + (
+            "generation = :g" if state.exists else "attribute_not_exists(generation)"
+        )
+        self._conditional_update(intent.shard_id, update, condition, values)
+
+    def commit(self, intent: Intent) -> None:
+        """Mark ``intent`` committed: new generation and position, intent removed."""
+        values: dict[str, Any] = {
+            ":iid": {"S": intent.intent_id},
+            ":g": {"N": str(intent.generation)},
+            ":seq": {"S": str(intent.end[0])},
+            ":sub": {"N": str(intent.end[1])},
+        }
+        update = "SET generation = :g, position_seq = :seq, position_sub = :sub"
+        if intent.watermark is not None:
+            update += ", watermark = :wm"
+            values[":wm"] = {"N": _number(intent.watermark)}
+        update += " REMOVE intent, intent_s3, intent_id"
+        self._conditional_update(intent.shard_id, update, "intent_id = :iid", values)
+
+    def _conditional_update(
+        self, shard_id: str, update: str, condition: str, values: Mapping[str, Any]
+    ) -> None:
+        ddb = self.clients("dynamodb")
+        try:
+            ddb.update_item(
+                TableName=self.table,
+                Key=self._key(shard_id),
+                UpdateExpression=update,
+                ConditionExpression=condition,
+                ExpressionAttributeValues=dict(values),
+            )
+        except ddb.exceptions.ConditionalCheckFailedException as e:
+            raise LedgerConflict(
+                f"ledger for {self.consumer}/{shard_id} changed under us: {condition}"
+            ) from e
+
+
+def _number(x: float | int | Decimal) -> str:
+    return format(Decimal(repr(x)) if isinstance(x, float) else Decimal(x), "f")
+
+
+# JSON has no bytes or Decimal; intents carry both (S3 bodies, DynamoDB numbers).
+def _encode(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return {"$b": base64.b64encode(value).decode("ascii")}
+    if isinstance(value, Decimal):
+        return {"$d": str(value)}
+    if isinstance(value, dict):
+        return {k: _encode(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_encode(v) for v in value]
+    return value
+
+
+def _decode(value: Any) -> Any:
+    if isinstance(value, dict):
+        if len(value) == 1:
+            if "$b" in value:
+                return base64.b64decode(value["$b"])
+            if "$d" in value:
+                return Decimal(value["$d"])
+        return {k: _decode(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_decode(v) for v in value]
+    return value

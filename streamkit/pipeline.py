@@ -1,0 +1,522 @@
+"""The pipeline: decode, validate, aggregate, archive, dead-letter, exactly once.
+
+A consumer is a few declarative lines::
+
+    from streamkit.pipeline import Aggregate, Archive, Pipeline
+
+    pipeline = Pipeline(
+        "clickstream",
+        validate=check_click,                      # doc -> doc, or raise PermanentError
+        event_time=lambda doc, record: doc["ts"] / 1000,
+        aggregates=[
+            Aggregate("page_views", key=lambda d: d["page"], window_s=60,
+                      distinct=lambda d: d["user_id"]),
+        ],
+        table="streamkit-aggregates",              # DynamoDB aggregate items
+        archive=Archive(bucket="clickstream-archive", prefix="raw"),
+        dead_letter_bucket="clickstream-dlq",      # S3 dead-letter store
+        ledger_table="streamkit-ledger",
+        allowed_lateness_s=300,
+    )
+
+    def handler(event, context):
+        return pipeline.handle(event, context)
+
+Guarantees (see :mod:`streamkit.ledger` for the protocol): every aggregate, archive
+object and dead letter reflects each record exactly once, whatever Lambda does
+(partial-failure retries, bisected batches, whole-batch retries after a crash at
+any point, duplicate delivery), at a cost of O(distinct aggregate items) writes per
+batch plus two ledger writes. Records are handled in shard order; a transient
+failure stops the batch there and is reported for retry (spec 2.2.5).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from streamkit.aggregate import Deltas, Stats, Window, is_late, stats_to_item, window_of
+from streamkit.batch import LambdaContext
+from streamkit.deadletter import DeadLetter
+from streamkit.errors import DecodeError, PermanentError
+from streamkit.ledger import Intent, Ledger, LedgerConflict, LedgerState
+from streamkit.observability import BatchSummary, emit_batch, logger
+from streamkit.records import Record, event_records, iter_records
+from streamkit.sinks.clients import Clients
+from streamkit.sinks.dlq import dead_letter_object
+from streamkit.sinks.dynamodb import AggregateTable
+from streamkit.sinks.s3 import ArchiveLine, archive_objects, put_objects
+
+Doc = Any
+
+
+@dataclass(frozen=True)
+class Aggregate:
+    """One aggregate: per key and tumbling event-time window.
+
+    ``key(doc)`` gives the aggregate key (None: this record does not count here);
+    ``value(doc)`` a number for sum/min/max/mean (None: count only); ``distinct(doc)``
+    an item for the approximate distinct count; ``last(doc)`` the "last value"
+    (default: ``value``).
+    """
+
+    name: str
+    key: Callable[[Doc], str | None]
+    window_s: int = 60
+    value: Callable[[Doc], Any] | None = None
+    distinct: Callable[[Doc], str | None] | None = None
+    last: Callable[[Doc], Any] | None = None
+    ttl_s: int | None = None
+
+
+@dataclass(frozen=True)
+class Archive:
+    """Archive raw records (or ``transform(doc, record)``) to S3 as gzip JSON Lines."""
+
+    bucket: str
+    prefix: str = "archive"
+    transform: Callable[[Doc, Record], Any] | None = None
+
+
+@dataclass(frozen=True)
+class Message:
+    """An SQS FIFO message to send exactly once per triggering record.
+
+    ``build(doc, record)`` returns a list of (name, body) pairs; each is sent with a
+    deduplication id derived from the record identity and the name.
+    """
+
+    queue_url: str
+    build: Callable[[Doc, Record], Sequence[tuple[str, Any]]]
+    group_id: Callable[[Doc, Record], str] = lambda doc, record: record.partition_key or "-"
+
+
+@dataclass
+class PipelineResult:
+    """What one invocation did."""
+
+    response: dict[str, Any]
+    received: int = 0
+    already_committed: int = 0
+    succeeded: int = 0
+    dead_lettered: int = 0
+    retried: int = 0
+    rolled_forward: bool = False
+    intent: Intent | None = None
+    stopped: str | None = None
+    failure: BaseException | None = None
+    dead_letters: list[DeadLetter] = field(default_factory=list)
+
+
+def json_doc(record: Record) -> Doc:
+    """Default decoder: the payload as JSON (gzip/zlib inflated)."""
+    return record.json()
+
+
+class Pipeline:
+    """An exactly-once Kinesis consumer: see the module docstring."""
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        decode: Callable[[Record], Doc] = json_doc,
+        validate: Callable[[Doc], Doc | None] | None = None,
+        event_time: Callable[[Doc, Record], float | None] | None = None,
+        aggregates: Sequence[Aggregate] = (),
+        table: str | None = None,
+        archive: Archive | None = None,
+        dead_letter_bucket: str | None = None,
+        dead_letter_prefix: str = "dlq",
+        messages: Sequence[Message] = (),
+        ledger_table: str,
+        intent_bucket: str | None = None,
+        allowed_lateness_s: float | None = None,
+        deadline_margin_ms: int | None = None,
+        clients: Callable[[str], Any] | None = None,
+        metrics: bool = True,
+    ) -> None:
+        if aggregates and not table:
+            raise ValueError("aggregates need a table= (the DynamoDB aggregate table)")
+        self.name = name
+        self.decode = decode
+        self.validate = validate
+        self.event_time = event_time
+        self.aggregates = tuple(aggregates)
+        self.table = table
+        self.archive = archive
+        self.dead_letter_bucket = dead_letter_bucket
+        self.dead_letter_prefix = dead_letter_prefix
+        self.messages = tuple(messages)
+        self.allowed_lateness_s = allowed_lateness_s
+        self.deadline_margin_ms = deadline_margin_ms
+        self.clients = clients or Clients()
+        self.metrics = metrics
+        self.ledger = Ledger(
+            ledger_table,
+            name,
+            self.clients,
+            intent_bucket=intent_bucket
+            or dead_letter_bucket
+            or (archive.bucket if archive else None),
+        )
+        self.aggregate_table = AggregateTable(table, self.clients) if table else None
+
+    # ----------------------------------------------------------------- handler
+
+    def handle(
+        self, event: Mapping[str, Any], context: LambdaContext | None = None
+    ) -> dict[str, Any]:
+        """The Lambda handler body: returns the partial-failure response."""
+        return self.run(event, context).response
+
+    def run(self, event: Mapping[str, Any], context: LambdaContext | None = None) -> PipelineResult:
+        started = time.perf_counter()
+        raw = event_records(event)
+        if not raw:
+            return PipelineResult({"batchItemFailures": []})
+        head = Record(raw[0], raw[0].get("kinesis") or {}, b"")
+        shard_id = head.shard_id
+        first_seq = head.sequence_number
+        remaining = _remaining(context)
+        margin = self._margin(remaining)
+        result = PipelineResult({"batchItemFailures": []})
+
+        try:
+            state = self.ledger.read(shard_id)
+            if state.intent is not None:  # a previous invocation stopped mid-way
+                self._apply(state.intent)
+                self._commit(state.intent)
+                result.rolled_forward = True
+                state = self.ledger.read(shard_id)
+        except Exception as e:
+            logger().warning(
+                "ledger roll-forward failed; retrying the batch",
+                extra={"shard_id": shard_id, "error": repr(e)},
+            )
+            return self._fail_all(result, raw, first_seq, e)
+
+        intent, stop_record = self._process(raw, state, shard_id, head, result, remaining, margin)
+        if intent is not None:
+            try:
+                self.ledger.write_intent(state, intent)
+            except LedgerConflict as e:
+                # Another invocation moved this shard on: let Lambda retry, the next
+                # attempt starts from the new ledger state.
+                return self._fail_all(result, raw, first_seq, e)
+            try:
+                self._apply(intent)
+                self._commit(intent)
+            except Exception as e:
+                logger().warning(
+                    "applying the batch failed; it stays pending and is rolled forward "
+                    "by the retry",
+                    extra={"shard_id": shard_id, "error": repr(e)},
+                )
+                return self._fail_all(result, raw, str(intent.start[0]), e)
+            result.intent = intent
+        if stop_record is not None:
+            result.response = {
+                "batchItemFailures": [{"itemIdentifier": stop_record.sequence_number}]
+            }
+        self._report(raw, result, shard_id, head, started)
+        return result
+
+    # -------------------------------------------------------------- processing
+
+    def _process(
+        self,
+        raw: list[Mapping[str, Any]],
+        state: LedgerState,
+        shard_id: str,
+        head: Record,
+        result: PipelineResult,
+        remaining: Callable[[], int] | None,
+        margin: int,
+    ) -> tuple[Intent | None, Record | None]:
+        deltas = Deltas()
+        lines: list[ArchiveLine] = []
+        objects: list[dict[str, Any]] = []
+        messages: list[dict[str, Any]] = []
+        watermark = state.watermark
+        first: tuple[int, int] | None = None
+        last: tuple[int, int] | None = None
+        stop: Record | None = None
+        stream = head.event_source_arn.rpartition("/")[2] or "stream"
+        for record in iter_records(raw):
+            result.received += 1
+            position = (int(record.sequence_number), record.sub_sequence_number)
+            if state.covers(position):
+                result.already_committed += 1  # applied by an earlier invocation
+                continue
+            if stop is not None:
+                result.retried += 1
+                continue
+            if remaining is not None and remaining() < margin:
+                stop, result.stopped = record, "deadline"
+                result.retried += 1
+                continue
+            try:
+                letter, watermark = self._one(record, position, watermark, deltas, lines, messages)
+            except Exception as e:
+                stop, result.stopped, result.failure = record, "transient", e
+                result.retried += 1
+                continue
+            if first is None:
+                first = position
+            last = position
+            if letter is None:
+                result.succeeded += 1
+            else:
+                result.dead_lettered += 1
+                result.dead_letters.append(letter)
+                if self.dead_letter_bucket:
+                    objects.append(
+                        dead_letter_object(
+                            letter,
+                            bucket=self.dead_letter_bucket,
+                            prefix=self.dead_letter_prefix,
+                            consumer=self.name,
+                        )
+                    )
+                else:
+                    logger().error("dead letter", extra={"dead_letter": letter.to_dict()})
+        if first is None or last is None:
+            return None, stop
+        if self.archive and lines:
+            objects = (
+                archive_objects(
+                    lines,
+                    bucket=self.archive.bucket,
+                    prefix=self.archive.prefix,
+                    stream=stream,
+                    shard_id=shard_id,
+                )
+                + objects
+            )
+        intent = Intent(
+            consumer=self.name,
+            shard_id=shard_id,
+            generation=state.generation + 1,
+            start=first,
+            end=last,
+            watermark=watermark,
+            aggregates=self._aggregate_specs(deltas),
+            objects=objects,
+            messages=messages,
+            records=result.succeeded + result.dead_lettered,
+        )
+        return intent, stop
+
+    def _one(
+        self,
+        record: Record,
+        position: tuple[int, int],
+        watermark: float | None,
+        deltas: Deltas,
+        lines: list[ArchiveLine],
+        messages: list[dict[str, Any]],
+    ) -> tuple[DeadLetter | None, float | None]:
+        """Handle one record; a PermanentError becomes a dead letter."""
+        try:
+            if record.error is not None:
+                raise record.error
+            doc = self.decode(record)
+            if self.validate is not None:
+                checked = self.validate(doc)
+                doc = doc if checked is None else checked
+            ts = self.event_time(doc, record) if self.event_time else None
+            if ts is None:
+                ts = record.approximate_arrival_timestamp
+            if self.allowed_lateness_s is not None and is_late(
+                ts, watermark, self.allowed_lateness_s
+            ):
+                raise PermanentError(
+                    f"event time {_iso(ts)} is more than {self.allowed_lateness_s} s behind "
+                    f"the shard's watermark {_iso(watermark or ts)}",
+                    reason="late",
+                )
+            staged = []
+            for agg in self.aggregates:
+                key = agg.key(doc)
+                if key is None:
+                    continue
+                value = agg.value(doc) if agg.value else None
+                item = agg.distinct(doc) if agg.distinct else None
+                if agg.last is not None:
+                    stats = Stats.of(
+                        value,
+                        event_time=ts,
+                        position=position,
+                        distinct_item=item,
+                        last_value=agg.last(doc),
+                    )
+                else:
+                    stats = Stats.of(value, event_time=ts, position=position, distinct_item=item)
+                staged.append((agg.name, str(key), window_of(ts, agg.window_s), stats))
+            _add_all(deltas, staged)
+            for message in self.messages:
+                for name, body in message.build(doc, record):
+                    messages.append(
+                        {
+                            "queue_url": message.queue_url,
+                            "body": body,
+                            "group_id": message.group_id(doc, record),
+                            "dedup_id": _dedup_id(record, name),
+                        }
+                    )
+            if self.archive is not None:
+                archived = self.archive.transform(doc, record) if self.archive.transform else doc
+                lines.append((position, ts, archived))
+        except PermanentError as e:
+            return DeadLetter(record, e.reason, str(e), self.name), watermark
+        except (ValueError, TypeError, KeyError) as e:
+            # Bad values in a payload (not a number, missing field) are the record's
+            # fault: dead-letter them instead of retrying forever.
+            return DeadLetter(record, "invalid", f"{type(e).__name__}: {e}", self.name), watermark
+        new_watermark = ts if watermark is None or ts > watermark else watermark
+        return None, new_watermark
+
+    def _aggregate_specs(self, deltas: Deltas) -> list[dict[str, Any]]:
+        ttl = {a.name: a.ttl_s for a in self.aggregates}
+        specs = []
+        for name, key, window, stats in deltas:
+            extra: dict[str, Any] = {
+                "aggregate": name,
+                "key": key,
+                "window_start": window.key,
+                "window_end": _iso(window.end),
+            }
+            if ttl.get(name):
+                extra["ttl"] = int(window.end + (ttl[name] or 0))
+            specs.append(
+                {
+                    "key": {"pk": f"{name}#{key}", "sk": window.key},
+                    "stats": stats_to_item(stats),
+                    "extra": extra,
+                }
+            )
+        return specs
+
+    # ---------------------------------------------------------------- effects
+
+    def _apply(self, intent: Intent) -> None:
+        if intent.aggregates:
+            if self.aggregate_table is None:
+                raise ValueError("intent has aggregates but the pipeline has no table")
+            self.aggregate_table.apply(intent.shard_id, intent.generation, intent.aggregates)
+        if intent.objects:
+            put_objects(intent.objects, self.clients("s3"))
+        for m in intent.messages:
+            self.clients("sqs").send_message(
+                QueueUrl=m["queue_url"],
+                MessageBody=m["body"] if isinstance(m["body"], str) else _json(m["body"]),
+                MessageGroupId=m["group_id"],
+                MessageDeduplicationId=m["dedup_id"],
+            )
+
+    def _commit(self, intent: Intent) -> None:
+        # A conflict means someone else (a zombie or a retry) committed this same
+        # intent first: nothing left to do.
+        with contextlib.suppress(LedgerConflict):
+            self.ledger.commit(intent)
+
+    # ---------------------------------------------------------------- helpers
+
+    def _fail_all(
+        self,
+        result: PipelineResult,
+        raw: list[Mapping[str, Any]],
+        seq: str,
+        error: BaseException,
+    ) -> PipelineResult:
+        result.response = {"batchItemFailures": [{"itemIdentifier": seq}]}
+        result.stopped = "transient"
+        result.failure = error
+        result.retried = max(result.received, len(raw)) - result.already_committed
+        result.succeeded = result.dead_lettered = 0
+        return result
+
+    def _margin(self, remaining: Callable[[], int] | None) -> int:
+        if self.deadline_margin_ms is not None:
+            return self.deadline_margin_ms
+        if remaining is None:
+            return 0
+        # Leave time for the intent, the writes and the commit.
+        return min(10_000, max(1_000, remaining() // 5))
+
+    def _report(
+        self,
+        raw: list[Mapping[str, Any]],
+        result: PipelineResult,
+        shard_id: str,
+        head: Record,
+        started: float,
+    ) -> None:
+        reasons: dict[str, int] = {}
+        for letter in result.dead_letters:
+            reasons[letter.reason] = reasons.get(letter.reason, 0) + 1
+        tail = Record(raw[-1], raw[-1].get("kinesis") or {}, b"")
+        try:
+            age = max(0, int((time.time() - tail.approximate_arrival_timestamp) * 1000))
+        except DecodeError:
+            age = None
+        emit_batch(
+            BatchSummary(
+                stream=head.event_source_arn.rpartition("/")[2],
+                shard_id=shard_id,
+                first_sequence_number=head._kin.get("sequenceNumber"),
+                last_sequence_number=tail._kin.get("sequenceNumber"),
+                kinesis_records=len(raw),
+                received=result.received,
+                succeeded=result.succeeded,
+                dead_lettered=result.dead_lettered,
+                retried=result.retried,
+                iterator_age_ms=age,
+                duration_ms=(time.perf_counter() - started) * 1000,
+                stopped=result.stopped,
+                dead_letter_reasons=reasons,
+            ),
+            metrics=self.metrics,
+        )
+
+
+def _add_all(deltas: Deltas, staged: list[tuple[str, str, Window, Stats]]) -> None:
+    """Add one record's stats to the batch's deltas, all or nothing.
+
+    A merge can still fail (a sum beyond 38 digits): the record is then
+    dead-lettered, so none of its stats may stay in the batch.
+    """
+    before = [(a, k, w, deltas.get(a, k, w)) for a, k, w, _ in staged]
+    try:
+        for delta in staged:
+            deltas.add(*delta)
+    except Exception:
+        for a, k, w, old in before:
+            deltas.restore(a, k, w, old)
+        raise
+
+
+def _remaining(context: Any) -> Callable[[], int] | None:
+    fn = getattr(context, "get_remaining_time_in_millis", None) if context is not None else None
+    return fn if callable(fn) else None
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _dedup_id(record: Record, name: str) -> str:
+    # SQS FIFO dedup ids are at most 128 characters: hash the identity.
+    return hashlib.sha256(f"{record.id}/{name}".encode()).hexdigest()
+
+
+def _json(value: Any) -> str:
+    import orjson
+
+    return orjson.dumps(value).decode()

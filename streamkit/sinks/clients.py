@@ -1,0 +1,52 @@
+"""boto3 clients for the sinks: created once per container, retries by botocore.
+
+Throttling (ProvisionedThroughputExceeded, ThrottlingException, SlowDown) is
+retried by botocore's own *standard* retry mode with exponential back-off and
+jitter; what still fails after that is reported to Lambda as a transient failure
+of the batch. Timeouts are short so a retry never outlives the deadline margin.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+#: botocore retry attempts (the first call included) for sink writes.
+MAX_ATTEMPTS = 6
+
+_CONFIG = Config(
+    retries={"mode": "standard", "max_attempts": MAX_ATTEMPTS},
+    connect_timeout=3,
+    read_timeout=10,
+    tcp_keepalive=True,
+)
+
+
+class Clients:
+    """Callable factory: ``clients("dynamodb")``; one client per service, cached.
+
+    Honours the usual environment (AWS_REGION, AWS_ENDPOINT_URL, credentials), so
+    the same handler runs on Lambda, against LocalStack or the embedded endpoint.
+    """
+
+    def __init__(self, config: Config | None = None, **client_kwargs: Any) -> None:
+        self.config = config or _CONFIG
+        self.client_kwargs = client_kwargs
+        self._clients: dict[str, Any] = {}
+        self._lock = threading.Lock()
+        self._session: Any = None
+
+    def __call__(self, service: str) -> Any:
+        client = self._clients.get(service)
+        if client is None:
+            with self._lock:
+                client = self._clients.get(service)
+                if client is None:
+                    if self._session is None:
+                        self._session = boto3.session.Session()
+                    client = self._session.client(service, config=self.config, **self.client_kwargs)
+                    self._clients[service] = client
+        return client

@@ -1,0 +1,154 @@
+"""DynamoDB aggregate items, applied idempotently: one write per distinct item.
+
+One item per (aggregate key, window): ``pk = "<aggregate>#<key>"``, ``sk = window
+start`` (``2026-11-28T10:05:00Z``), with read-friendly attributes (``count``,
+``sum``, ``min``, ``max``, ``mean``, ``last_value``, ``distinct``, ``window_start``,
+``window_end``, ``aggregate``, ``key``) and an optional ``ttl``.
+
+Idempotence: each item keeps ``applied``, a map from shard id to the last ledger
+generation applied to it. Applying generation g of shard H skips an item whose
+``applied[H] >= g``; otherwise it merges the delta and writes the item with a
+condition on the ``version`` it read, so concurrent writers from other shards
+never lose an update (optimistic concurrency: re-read and retry).
+
+Cost: reads are batched (BatchGetItem, 100 keys a call); the writes of one apply
+go out as TransactWriteItems of up to 100 conditional puts, falling back to single
+conditional PutItems when a transaction is cancelled (another writer raced us, or
+part of a rolled-forward intent was applied before).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from decimal import Decimal
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+from streamkit.aggregate import merge, stats_from_item, stats_to_item
+
+_SER = TypeSerializer()
+_DE = TypeDeserializer()
+_MAX_ATTEMPTS = 12
+_TRANSACT_LIMIT = 100
+_BATCH_GET_LIMIT = 100
+
+
+class AggregateWriteError(RuntimeError):
+    """An aggregate item could not be written (contention beyond retries)."""
+
+
+def _typed(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: _SER.serialize(v) for k, v in item.items() if v is not None}
+
+
+def _plain(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: _DE.deserialize(v) for k, v in item.items()}
+
+
+class AggregateTable:
+    """Applies aggregate deltas of ledger intents to one DynamoDB table."""
+
+    def __init__(self, table: str, clients: Callable[[str], Any]) -> None:
+        self.table = table
+        self.clients = clients
+
+    def apply(self, shard_id: str, generation: int, deltas: Sequence[dict[str, Any]]) -> int:
+        """Apply ``deltas`` for (shard, generation); return the items written.
+
+        Each delta is ``{"key": {"pk", "sk"}, "stats": <stats item>, "extra": {...}}``.
+        """
+        if not deltas:
+            return 0
+        ddb = self.clients("dynamodb")
+        current = self._batch_get([d["key"] for d in deltas])
+        puts: list[tuple[dict[str, Any], dict[str, Any]]] = []  # (delta, new typed put)
+        for delta in deltas:
+            put = self._next_item(shard_id, generation, delta, current.get(_k(delta["key"])))
+            if put is not None:
+                puts.append((delta, put))
+        written = 0
+        for i in range(0, len(puts), _TRANSACT_LIMIT):
+            chunk = puts[i : i + _TRANSACT_LIMIT]
+            try:
+                # No ClientRequestToken: a rolled-forward intent may send different
+                # puts for the same generation; the conditions make it idempotent.
+                ddb.transact_write_items(TransactItems=[{"Put": p} for _, p in chunk])
+                written += len(chunk)
+            except ddb.exceptions.TransactionCanceledException:
+                for delta, _ in chunk:
+                    written += self._apply_one(shard_id, generation, delta)
+        return written
+
+    def _apply_one(self, shard_id: str, generation: int, delta: dict[str, Any]) -> int:
+        ddb = self.clients("dynamodb")
+        for _ in range(_MAX_ATTEMPTS):
+            got = ddb.get_item(
+                TableName=self.table, Key=_typed(delta["key"]), ConsistentRead=True
+            ).get("Item")
+            put = self._next_item(shard_id, generation, delta, _plain(got) if got else None)
+            if put is None:
+                return 0  # already applied
+            try:
+                ddb.put_item(**put)
+                return 1
+            except ddb.exceptions.ConditionalCheckFailedException:
+                continue  # someone wrote in between: read again
+        raise AggregateWriteError(
+            f"{self.table} item {delta['key']} still contended after {_MAX_ATTEMPTS} attempts"
+        )
+
+    def _next_item(
+        self,
+        shard_id: str,
+        generation: int,
+        delta: dict[str, Any],
+        current: dict[str, Any] | None,
+    ) -> dict[str, Any] | None:
+        """The conditional Put for ``delta`` on top of ``current``; None if applied."""
+        applied: dict[str, Any] = dict(current.get("applied", {})) if current else {}
+        if int(applied.get(shard_id, 0)) >= generation:
+            return None
+        stats = stats_from_item(delta["stats"])
+        if current is not None:
+            stats = merge(stats_from_item(current), stats)
+        applied[shard_id] = Decimal(generation)
+        version = int(current.get("version", 0)) if current else 0
+        item = {
+            **delta["key"],
+            **delta.get("extra", {}),
+            **stats_to_item(stats),
+            "applied": applied,
+            "version": Decimal(version + 1),
+        }
+        put: dict[str, Any] = {"TableName": self.table, "Item": _typed(item)}
+        if current is None:
+            put["ConditionExpression"] = "attribute_not_exists(pk)"
+        else:
+            put["ConditionExpression"] = "#v = :v"
+            put["ExpressionAttributeNames"] = {"#v": "version"}
+            put["ExpressionAttributeValues"] = {":v": {"N": str(version)}}
+        return put
+
+    def _batch_get(self, keys: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
+        ddb = self.clients("dynamodb")
+        out: dict[tuple[str, str], dict[str, Any]] = {}
+        unique = list({_k(k): k for k in keys}.values())
+        for i in range(0, len(unique), _BATCH_GET_LIMIT):
+            request: dict[str, Any] = {
+                self.table: {
+                    "Keys": [_typed(k) for k in unique[i : i + _BATCH_GET_LIMIT]],
+                    "ConsistentRead": True,
+                }
+            }
+            while request:
+                resp = ddb.batch_get_item(RequestItems=request)
+                for raw in resp.get("Responses", {}).get(self.table, ()):
+                    item = _plain(raw)
+                    out[(item["pk"], item["sk"])] = item
+                request = resp.get("UnprocessedKeys") or {}
+        return out
+
+
+def _k(key: dict[str, Any]) -> tuple[str, str]:
+    return (str(key["pk"]), str(key["sk"]))
