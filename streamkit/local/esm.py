@@ -37,7 +37,10 @@ Choices where the spec marks a fact unconfirmed (section 9), each tested:
 * 4.10 / 9.7: a child shard starts only after all its parents are finished.
 
 The simulator runs on a virtual clock by default (no sleeping); see
-:mod:`streamkit.local.clock`.
+:mod:`streamkit.local.clock`. On the virtual clock each :meth:`run` reads every
+shard to its tip and processes what it found (a replay); records written during a
+run are picked up by the next run. On a :class:`~streamkit.local.clock.RealClock`
+idle shards are polled about once per second for new records (spec 4.1).
 """
 
 from __future__ import annotations
@@ -304,6 +307,8 @@ class EventSourceMapping:
         ``progress_every`` seconds of real time, and once at the end.
         """
         self._start()
+        for shard in self._shards.values():
+            shard.caught_up = False  # read every shard to its tip again in each run
         deadline = None if max_seconds is None else self.clock.now() + max_seconds
         next_report = time.monotonic() + progress_every
         while True:
@@ -314,6 +319,12 @@ class EventSourceMapping:
             lane, at = self._next_action()
             if lane is None:
                 if until_idle and self._idle():
+                    break
+                if not self.live:
+                    # Virtual clock: nothing new can appear during this run, so the
+                    # rest of the requested time passes with nothing to do.
+                    if deadline is not None:
+                        self.clock.wait_until(deadline)
                     break
                 at = self._next_poll_time()
             if deadline is not None and at > deadline:
@@ -457,10 +468,24 @@ class EventSourceMapping:
         # Spec 4.3/4.4: the window opens when the previous invocation completes; if
         # nothing arrives in it, a new one opens with the next record.
         start = lane.ready_at if first <= lane.ready_at + window else first
-        n = s.batch_size
-        if len(lane.queue) >= n:  # (a) BatchSize records gathered before the window ends
-            return min(start + window, max(start, lane.queue[n - 1].arrival))
+        full_at = self._full_at(lane)
+        if full_at is not None:  # (a) BatchSize records or (c) 6 MB gathered in time
+            return min(start + window, max(start, full_at))
         return start + window  # (b) the window expires
+
+    def _full_at(self, lane: _Lane) -> float | None:
+        """When the queued records fill a batch: the arrival of the BatchSize-th
+        record, or of the first record that would push the event past 6 MB."""
+        size = self._envelope_size(lane)
+        for i, rec in enumerate(lane.queue):
+            if i == self.settings.batch_size:
+                return lane.queue[i - 1].arrival
+            size += len(self._encode(rec)) + (1 if i else 0)
+            if i and size > MAX_EVENT_BYTES:
+                return rec.arrival
+        if len(lane.queue) == self.settings.batch_size:
+            return lane.queue[-1].arrival
+        return None
 
     def _window_of(self, rec: StreamRecord) -> float:
         t = self.settings.tumbling_window_in_seconds
@@ -492,9 +517,13 @@ class EventSourceMapping:
         s = self.settings
         now = self.clock.now()
         out: list[StreamRecord] = []
-        size = len(b'{"Records":[]}') + (400 if s.tumbling_window_in_seconds else 0)
         window = None
         q = lane.queue
+        if s.tumbling_window_in_seconds and lane.window_start is None and q:
+            if q[0].arrival <= now:
+                lane.window_start = self._window_of(q[0])
+                lane.window_state = {}
+        size = self._envelope_size(lane)
         while q and len(out) < s.batch_size:
             rec = q[0]
             if rec.arrival > now:
@@ -503,17 +532,18 @@ class EventSourceMapping:
                 w = self._window_of(rec)
                 if window is None:
                     window = w
-                    if lane.window_start is None:
-                        lane.window_start = w
-                        lane.window_state = {}
                 if w != window:
                     break  # a batch never spans two windows (spec 1.2.3)
-            n = len(self._encode(rec)) + 1
+            n = len(self._encode(rec)) + (1 if out else 0)  # a comma between records
             if out and size + n > MAX_EVENT_BYTES:
                 break  # spec 4.3 (c) / 4.5
             size += n
             out.append(q.popleft())
         return out
+
+    def _envelope_size(self, lane: _Lane) -> int:
+        """Bytes of the event around its records (window fields and state included)."""
+        return len(self._event_bytes(lane, (), final=False))
 
     def _drop_expired(self, lane: _Lane, batch: _Batch) -> bool:
         """Spec 2.4: discard records older than MaximumRecordAgeInSeconds, per record,
@@ -642,6 +672,14 @@ class EventSourceMapping:
             window=self._window_tuple(lane),
         )
         self.stats.log.append(log)
+        if kind == "too_large" and len(batch.records) > 1:
+            # The state returned by the last window invocation grew the event past
+            # 6 MB: send fewer records (the rest follow as the next batch).
+            mid = len(batch.records) // 2
+            lane.pending.append(_Batch(batch.records[mid:]))
+            batch.records = batch.records[:mid]
+            log.outcome, log.detail = kind, detail + "; batch cut in two"
+            return
         if kind in ("throttled", "too_large"):
             # Spec 2.1.3: errors before the function runs are retried and are not
             # counted toward MaximumRetryAttempts.
@@ -860,6 +898,13 @@ class EventSourceMapping:
                 lane.ready_at = self.clock.now()
                 return
             detail = why
+        if kind in ("throttled", "too_large"):
+            # Spec 2.1.3: not an attempt; try the final invocation again later.
+            log.outcome, log.detail = kind, detail
+            if kind == "throttled":
+                self.stats.throttles += 1
+            self._backoff(lane, detail)
+            return
         log.outcome, log.detail = "failure", detail
         # Spec 1.2.9: a failed final invoke suspends the shard until it succeeds.
         batch.invoke_count = lane.failures_in_a_row + 1
