@@ -519,10 +519,9 @@ class EventSourceMapping:
         out: list[StreamRecord] = []
         window = None
         q = lane.queue
-        if s.tumbling_window_in_seconds and lane.window_start is None and q:
-            if q[0].arrival <= now:
-                lane.window_start = self._window_of(q[0])
-                lane.window_state = {}
+        if s.tumbling_window_in_seconds and lane.window_start is None and q and q[0].arrival <= now:
+            lane.window_start = self._window_of(q[0])
+            lane.window_state = {}
         size = self._envelope_size(lane)
         while q and len(out) < s.batch_size:
             rec = q[0]
