@@ -601,7 +601,10 @@ class SqsQueue:
                 raise
         else:
             return False
-        sqs.create_queue(QueueName=self.name)  # idempotent for equal attributes
+        attributes = {}
+        if self.name.endswith(".fifo"):
+            attributes = {"FifoQueue": "true", "ContentBasedDeduplication": "false"}
+        sqs.create_queue(QueueName=self.name, Attributes=attributes)  # idempotent
         return True
 
     def ready(self, clients: ClientFactory, *, wait: bool, created: bool) -> ProvisionedResource:
@@ -761,6 +764,20 @@ def resources_for(consumers: Mapping[str, ConsumerConfig]) -> list[Resource]:
         ref = consumer.event_source_mapping.on_failure
         if ref is not None:
             destinations.setdefault((ref.type, ref.name), destination_resource(ref))
+        res = consumer.resources
+        if res is not None:
+            stores: list[Resource] = [
+                DynamoDbTable.ledger(res.ledger_table),
+                S3Bucket(res.dead_letter_bucket),
+            ]
+            if res.aggregate_table:
+                stores.append(DynamoDbTable.aggregates(res.aggregate_table))
+            if res.archive_bucket:
+                stores.append(S3Bucket(res.archive_bucket))
+            if res.alerts_queue:
+                stores.append(SqsQueue(res.alerts_queue))
+            for store in stores:
+                destinations.setdefault((store.kind, store.name), store)
     return [*streams.values(), *destinations.values()]
 
 

@@ -369,14 +369,55 @@ class FunctionSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class ResourceSettings:
+    """The stores a consumer writes to (its exactly-once effects).
+
+    Handlers find them through environment variables (see :meth:`environment`),
+    which both Terraform and the local runtime set from this section.
+    """
+
+    ledger_table: str
+    dead_letter_bucket: str
+    aggregate_table: str | None = None
+    archive_bucket: str | None = None
+    alerts_queue: str | None = None  # an SQS FIFO queue name (ends in .fifo)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "ledger_table": self.ledger_table,
+            "dead_letter_bucket": self.dead_letter_bucket,
+        }
+        for key in ("aggregate_table", "archive_bucket", "alerts_queue"):
+            if getattr(self, key) is not None:
+                out[key] = getattr(self, key)
+        return out
+
+    def environment(self, consumer: str, alerts_queue_url: str | None = None) -> dict[str, str]:
+        """The ``STREAMKIT_*`` variables a handler reads."""
+        env = {
+            "STREAMKIT_CONSUMER": consumer,
+            "STREAMKIT_LEDGER_TABLE": self.ledger_table,
+            "STREAMKIT_DLQ_BUCKET": self.dead_letter_bucket,
+        }
+        if self.aggregate_table:
+            env["STREAMKIT_AGGREGATE_TABLE"] = self.aggregate_table
+        if self.archive_bucket:
+            env["STREAMKIT_ARCHIVE_BUCKET"] = self.archive_bucket
+        if alerts_queue_url:
+            env["STREAMKIT_ALERTS_QUEUE_URL"] = alerts_queue_url
+        return env
+
+
+@dataclass(frozen=True, slots=True)
 class ConsumerConfig:
-    """One consumer: handler, stream, function and event source mapping."""
+    """One consumer: handler, stream, function, event source mapping, resources."""
 
     name: str
     handler: str
     stream: StreamSettings
     function: FunctionSettings
     event_source_mapping: EsmSettings
+    resources: ResourceSettings | None = None
 
     def __post_init__(self) -> None:
         errors = _Errors()
@@ -399,12 +440,15 @@ class ConsumerConfig:
 
     def to_dict(self) -> dict[str, Any]:
         """The consumer as it is written in the file."""
-        return {
+        out = {
             "handler": self.handler,
             "stream": self.stream.to_dict(),
             "function": self.function.to_dict(),
             "event_source_mapping": self.event_source_mapping.to_api(),
         }
+        if self.resources is not None:
+            out["resources"] = self.resources.to_dict()
+        return out
 
 
 # ----------------------------------------------------------------------- public API
@@ -985,7 +1029,7 @@ def _parse_consumer(errors: _Errors, name: str, raw: object, now: float) -> Cons
     before = len(errors.items)
     _check_consumer_name(errors, name, path)
     consumer = _check_object(
-        errors, raw, path, ("handler", "stream", "function", "event_source_mapping")
+        errors, raw, path, ("handler", "stream", "function", "event_source_mapping", "resources")
     )
     stream: StreamSettings | None = None
     function: FunctionSettings | None = None
@@ -1023,6 +1067,9 @@ def _parse_consumer(errors: _Errors, name: str, raw: object, now: float) -> Cons
                         "which Lambda ignores without it "
                         f'(allowed: ["{REPORT_BATCH_ITEM_FAILURES}"])',
                     )
+    resources = None
+    if consumer is not None and "resources" in consumer:
+        resources = _parse_resources(errors, consumer["resources"], _join(path, "resources"))
     if len(errors.items) != before or consumer is None:
         return None
     assert stream is not None and function is not None and esm is not None
@@ -1032,6 +1079,50 @@ def _parse_consumer(errors: _Errors, name: str, raw: object, now: float) -> Cons
         stream=stream,
         function=function,
         event_source_mapping=esm,
+        resources=resources,
+    )
+
+
+_TABLE_NAME = re.compile(r"[A-Za-z0-9_.-]{3,255}")
+_BUCKET_NAME = re.compile(r"(?!xn--)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+_FIFO_QUEUE = re.compile(r"[A-Za-z0-9_-]{1,75}\.fifo")
+
+
+def _parse_resources(errors: _Errors, raw: object, path: str) -> ResourceSettings | None:
+    before = len(errors.items)
+    obj = _check_object(
+        errors,
+        raw,
+        path,
+        ("ledger_table", "dead_letter_bucket", "aggregate_table", "archive_bucket", "alerts_queue"),
+    )
+    if obj is None:
+        return None
+    table = "3..255 characters of A-Z a-z 0-9 _ . -"
+    bucket = "3..63 characters of a-z 0-9 . -, starting and ending with a letter or digit"
+    _check_name(errors, obj, "ledger_table", path, _TABLE_NAME, table)
+    _check_name(errors, obj, "dead_letter_bucket", path, _BUCKET_NAME, bucket)
+    if "aggregate_table" in obj:
+        _check_name(errors, obj, "aggregate_table", path, _TABLE_NAME, table)
+    if "archive_bucket" in obj:
+        _check_name(errors, obj, "archive_bucket", path, _BUCKET_NAME, bucket)
+    if "alerts_queue" in obj:
+        _check_name(
+            errors,
+            obj,
+            "alerts_queue",
+            path,
+            _FIFO_QUEUE,
+            "an SQS FIFO queue name: 1..75 characters of A-Z a-z 0-9 _ - then .fifo",
+        )
+    if len(errors.items) != before:
+        return None
+    return ResourceSettings(
+        ledger_table=obj["ledger_table"],
+        dead_letter_bucket=obj["dead_letter_bucket"],
+        aggregate_table=obj.get("aggregate_table"),
+        archive_bucket=obj.get("archive_bucket"),
+        alerts_queue=obj.get("alerts_queue"),
     )
 
 

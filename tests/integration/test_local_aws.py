@@ -194,14 +194,21 @@ def test_provisioning_twice_is_idempotent(aws: LocalAWS) -> None:
     first = provision(consumers, aws.client)
     second = provision(consumers, aws.client)
 
-    assert len(first.created) == len(first.resources) == 4  # 2 streams, queue, bucket
+    # 2 streams, 2 on-failure destinations (queue, bucket), and the stores of
+    # `resources`: one shared ledger table, 2 aggregate tables, 3 buckets, 1 FIFO queue
+    assert len(first.created) == len(first.resources) == 11
     assert second.created == []
     for name in consumers:
         assert second.stream_arn(name) == first.stream_arn(name)
         assert second.consumers[name].destination_arn == first.consumers[name].destination_arn
     assert len(_stream_names(aws.client("kinesis"))) == 2
-    assert len(aws.client("sqs").list_queues()["QueueUrls"]) == 1
-    assert len(aws.client("s3").list_buckets()["Buckets"]) == 1
+    assert len(aws.client("sqs").list_queues()["QueueUrls"]) == 2
+    assert len(aws.client("s3").list_buckets()["Buckets"]) == 4
+    tables = aws.client("dynamodb").list_tables()["TableNames"]
+    assert sorted(tables) == ["clickstream-aggregates", "iot-aggregates", "streamkit-ledger"]
+    fifo = aws.client("sqs").get_queue_url(QueueName="iot-alerts.fifo")["QueueUrl"]
+    attrs = aws.client("sqs").get_queue_attributes(QueueUrl=fifo, AttributeNames=["FifoQueue"])
+    assert attrs["Attributes"]["FifoQueue"] == "true"
 
 
 def test_provision_without_waiting_returns_the_same_arns(aws: LocalAWS) -> None:

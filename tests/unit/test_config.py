@@ -913,3 +913,53 @@ def test_settings_are_immutable() -> None:
     with pytest.raises(AttributeError):
         esm.batch_size = 5  # type: ignore[misc]
     assert hash(esm) == hash(EsmSettings(starting_position="LATEST"))
+
+
+# ---------------------------------------------------------------------- resources
+
+
+def test_shipped_resources_and_their_environment() -> None:
+    consumers = load_consumers()
+    click = consumers["clickstream"].resources
+    assert click is not None
+    assert click.environment("clickstream") == {
+        "STREAMKIT_CONSUMER": "clickstream",
+        "STREAMKIT_LEDGER_TABLE": "streamkit-ledger",
+        "STREAMKIT_DLQ_BUCKET": "streamkit-clickstream-dlq",
+        "STREAMKIT_AGGREGATE_TABLE": "clickstream-aggregates",
+        "STREAMKIT_ARCHIVE_BUCKET": "streamkit-clickstream-archive",
+    }
+    iot = consumers["iot"].resources
+    assert iot is not None and iot.alerts_queue == "iot-alerts.fifo"
+    assert iot.environment("iot", "https://q")["STREAMKIT_ALERTS_QUEUE_URL"] == "https://q"
+    assert parse_consumers(consumers_to_dict(consumers), now=NOW) == consumers
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "allowed"),
+    [
+        ("ledger_table", "ab", "3..255 characters"),
+        ("dead_letter_bucket", "Upper_Case", "3..63 characters of a-z 0-9 . -"),
+        ("archive_bucket", "-dash-first", "3..63 characters"),
+        ("alerts_queue", "not-fifo", "an SQS FIFO queue name"),
+    ],
+)
+def test_bad_resource_names_name_the_field(field: str, value: str, allowed: str) -> None:
+    doc = minimal_doc()
+    resources = {"ledger_table": "ledger", "dead_letter_bucket": "dlq-bucket", field: value}
+    doc["consumers"]["clickstream"]["resources"] = resources
+    [error] = errors_of(doc)
+    assert error.startswith(f"consumers.clickstream.resources.{field}: ")
+    assert allowed in error
+
+
+def test_resources_need_a_ledger_and_a_dead_letter_bucket() -> None:
+    doc = minimal_doc()
+    doc["consumers"]["clickstream"]["resources"] = {"aggregate_table": "aggs"}
+    errors = errors_of(doc)
+    assert any(
+        e.startswith("consumers.clickstream.resources.ledger_table: missing") for e in errors
+    )
+    assert any(
+        e.startswith("consumers.clickstream.resources.dead_letter_bucket: missing") for e in errors
+    )
