@@ -78,8 +78,10 @@ class Intent:
             "consumer": self.consumer,
             "shard_id": self.shard_id,
             "generation": self.generation,
-            "start": list(self.start),
-            "end": list(self.end),
+            # Sequence numbers have up to 128 digits: beyond JSON's (and orjson's)
+            # integers, so positions travel as strings.
+            "start": [str(self.start[0]), self.start[1]],
+            "end": [str(self.end[0]), self.end[1]],
             "watermark": self.watermark,
             "aggregates": self.aggregates,
             "objects": self.objects,

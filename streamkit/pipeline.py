@@ -35,7 +35,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -54,6 +54,9 @@ from streamkit.sinks.s3 import ArchiveLine, archive_objects, put_objects
 
 Doc = Any
 
+#: The one "window" of an all-time aggregate (``Aggregate(window_s=None)``).
+ALL_TIME = Window(0, 4_102_444_800)  # 1970 .. 2100
+
 
 @dataclass(frozen=True)
 class Aggregate:
@@ -62,15 +65,19 @@ class Aggregate:
     ``key(doc)`` gives the aggregate key (None: this record does not count here);
     ``value(doc)`` a number for sum/min/max/mean (None: count only); ``distinct(doc)``
     an item for the approximate distinct count; ``last(doc)`` the "last value"
-    (default: ``value``).
+    (default: ``value``). ``pairs(doc)``, instead of ``key``/``value``, yields several
+    (key, value) pairs from one record (e.g. one per metric of a device reading).
+    ``window_s=None`` keeps one all-time item per key (sort key ``all``), e.g. the
+    latest state of a device.
     """
 
     name: str
-    key: Callable[[Doc], str | None]
-    window_s: int = 60
+    key: Callable[[Doc], str | None] = lambda doc: None
+    window_s: int | None = 60
     value: Callable[[Doc], Any] | None = None
     distinct: Callable[[Doc], str | None] | None = None
     last: Callable[[Doc], Any] | None = None
+    pairs: Callable[[Doc], Iterable[tuple[str, Any]]] | None = None
     ttl_s: int | None = None
 
 
@@ -343,22 +350,27 @@ class Pipeline:
                 )
             staged = []
             for agg in self.aggregates:
-                key = agg.key(doc)
-                if key is None:
-                    continue
-                value = agg.value(doc) if agg.value else None
+                window = ALL_TIME if agg.window_s is None else window_of(ts, agg.window_s)
                 item = agg.distinct(doc) if agg.distinct else None
-                if agg.last is not None:
-                    stats = Stats.of(
-                        value,
-                        event_time=ts,
-                        position=position,
-                        distinct_item=item,
-                        last_value=agg.last(doc),
-                    )
+                if agg.pairs is not None:
+                    pairs = list(agg.pairs(doc))
                 else:
-                    stats = Stats.of(value, event_time=ts, position=position, distinct_item=item)
-                staged.append((agg.name, str(key), window_of(ts, agg.window_s), stats))
+                    key = agg.key(doc)
+                    pairs = [] if key is None else [(key, agg.value(doc) if agg.value else None)]
+                for key, value in pairs:
+                    if agg.last is not None:
+                        stats = Stats.of(
+                            value,
+                            event_time=ts,
+                            position=position,
+                            distinct_item=item,
+                            last_value=agg.last(doc),
+                        )
+                    else:
+                        stats = Stats.of(
+                            value, event_time=ts, position=position, distinct_item=item
+                        )
+                    staged.append((agg.name, str(key), window, stats))
             _add_all(deltas, staged)
             for message in self.messages:
                 for name, body in message.build(doc, record):
@@ -386,17 +398,18 @@ class Pipeline:
         ttl = {a.name: a.ttl_s for a in self.aggregates}
         specs = []
         for name, key, window, stats in deltas:
-            extra: dict[str, Any] = {
-                "aggregate": name,
-                "key": key,
-                "window_start": window.key,
-                "window_end": _iso(window.end),
-            }
-            if ttl.get(name):
-                extra["ttl"] = int(window.end + (ttl[name] or 0))
+            extra: dict[str, Any] = {"aggregate": name, "key": key}
+            if window == ALL_TIME:
+                sk = "all"
+            else:
+                sk = window.key
+                extra["window_start"] = window.key
+                extra["window_end"] = _iso(window.end)
+                if ttl.get(name):
+                    extra["ttl"] = int(window.end + (ttl[name] or 0))
             specs.append(
                 {
-                    "key": {"pk": f"{name}#{key}", "sk": window.key},
+                    "key": {"pk": f"{name}#{key}", "sk": sk},
                     "stats": stats_to_item(stats),
                     "extra": extra,
                 }

@@ -1,0 +1,163 @@
+"""The pipeline against a real local endpoint: real-size sequence numbers, ledger
+roll-forward, conflicts, and the write budget per batch."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from collections import Counter
+from typing import Any
+
+import orjson
+import pytest
+
+from streamkit import PermanentError
+from streamkit.ledger import Intent
+from streamkit.local.aws import DynamoDbTable, LocalAWS, S3Bucket
+from streamkit.local.faults import SimulatedCrash
+from streamkit.pipeline import Aggregate, Archive, Pipeline
+from streamkit.sinks.s3 import read_archive
+from streamkit.testing import FakeContext, kinesis_event
+from streamkit.testing.awsfaults import WRITE_OPERATIONS, WriteFaults
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def stores(aws: LocalAWS) -> Any:
+    for r in (
+        DynamoDbTable.ledger("ledger"),
+        DynamoDbTable.aggregates("aggs"),
+        S3Bucket("archive-bucket"),
+        S3Bucket("dlq-bucket"),
+    ):
+        r.create(aws.clients)
+    return aws.clients
+
+
+def pipeline(clients: Any, **kw: Any) -> Pipeline:
+    def check(doc: Any) -> None:
+        if "page" not in doc:
+            raise PermanentError("page is required", reason="schema")
+
+    return Pipeline(
+        "clicks",
+        validate=check,
+        event_time=lambda d, r: d["ts"],
+        aggregates=[Aggregate("views", key=lambda d: d["page"], window_s=60)],
+        table="aggs",
+        archive=Archive("archive-bucket", "raw"),
+        dead_letter_bucket="dlq-bucket",
+        ledger_table="ledger",
+        clients=clients,
+        metrics=False,
+        **kw,
+    )
+
+
+def docs(n: int, pages: int = 3) -> list[bytes]:
+    return [orjson.dumps({"page": f"/p{i % pages}", "ts": 1_764_000_000 + i}) for i in range(n)]
+
+
+def views(clients: Any) -> dict[str, int]:
+    items = clients("dynamodb").scan(TableName="aggs")["Items"]
+    return {i["pk"]["S"]: int(i["count"]["N"]) for i in items}
+
+
+def run(p: Pipeline, event: dict[str, Any]) -> Any:
+    with contextlib.redirect_stdout(io.StringIO()):
+        return p.run(event, FakeContext(60_000))
+
+
+def test_intent_round_trips_56_and_128_digit_positions() -> None:
+    big = int("9" * 128)
+    intent = Intent("c", "shardId-000000000000", 3, (big - 5, 0), (big, 7), 1.5)
+    back = Intent.from_bytes(intent.to_bytes())
+    assert (back.start, back.end) == ((big - 5, 0), (big, 7))
+
+
+def test_real_sequence_numbers_and_duplicate_delivery_apply_once(stores: Any) -> None:
+    event = kinesis_event([*docs(9), b'{"nope": 1}'])  # 56-digit sequence numbers
+    p = pipeline(stores)
+    first = run(p, event)
+    assert first.response == {"batchItemFailures": []}
+    assert (first.succeeded, first.dead_lettered) == (9, 1)
+    again = run(p, event)  # Lambda delivers the same batch again
+    assert again.already_committed == 10
+    assert again.intent is None
+    assert views(stores) == {"views#/p0": 3, "views#/p1": 3, "views#/p2": 3}
+    assert len(read_archive(stores("s3"), "archive-bucket", "raw")) == 9
+
+
+@pytest.mark.parametrize("crash_at", range(1, 6))
+@pytest.mark.parametrize("when", ["crash_before", "crash_after"])
+def test_a_crash_at_any_write_is_rolled_forward_by_the_retry(
+    stores: Any, crash_at: int, when: str
+) -> None:
+    event = kinesis_event([*docs(12), b"not json"])
+    faults = WriteFaults({crash_at: when})
+    faults.attach(stores("dynamodb"), stores("s3"))
+    p = pipeline(stores)
+    try:
+        with pytest.raises(SimulatedCrash):
+            run(p, event)
+    finally:
+        stores("dynamodb").meta.events.unregister("before-call.*.*", faults._before)
+        stores("dynamodb").meta.events.unregister("after-call.*.*", faults._after)
+        stores("s3").meta.events.unregister("before-call.*.*", faults._before)
+        stores("s3").meta.events.unregister("after-call.*.*", faults._after)
+    retry = run(p, event)
+    assert retry.response == {"batchItemFailures": []}
+    assert views(stores) == {"views#/p0": 4, "views#/p1": 4, "views#/p2": 4}
+    archived = Counter(orjson.dumps(d) for d in read_archive(stores("s3"), "archive-bucket", "raw"))
+    assert sum(archived.values()) == 12 and set(archived.values()) == {1}
+    dlq = stores("s3").list_objects_v2(Bucket="dlq-bucket").get("KeyCount", 0)
+    assert dlq == 1
+
+
+def test_transient_failure_mid_batch_commits_the_prefix_only(stores: Any) -> None:
+    calls = Counter[str]()
+
+    def flaky_time(doc: Any, record: Any) -> float:
+        calls[doc["page"]] += 1
+        if doc["page"] == "/p2" and calls["/p2"] == 1:
+            raise TimeoutError("downstream timeout")
+        return float(doc["ts"])
+
+    event = kinesis_event(docs(6))
+    p = pipeline(stores)
+    p.event_time = flaky_time
+    first = run(p, event)
+    seqs = [r["kinesis"]["sequenceNumber"] for r in event["Records"]]
+    assert first.response == {"batchItemFailures": [{"itemIdentifier": seqs[2]}]}
+    assert views(stores) == {"views#/p0": 1, "views#/p1": 1}
+    # Lambda retries from the reported record (spec 2.2.5)
+    retry = run(p, {"Records": event["Records"][2:]})
+    assert retry.response == {"batchItemFailures": []}
+    assert views(stores) == {"views#/p0": 2, "views#/p1": 2, "views#/p2": 2}
+
+
+def test_writes_per_batch_are_distinct_keys_plus_a_constant(stores: Any) -> None:
+    """Issue 4 cost bound, checked with botocore hooks on the real calls."""
+    writes = Counter[str]()
+
+    def count(model: Any, params: Any, **_: Any) -> None:
+        if model.name in WRITE_OPERATIONS and model.service_model.service_name == "dynamodb":
+            items = len(params.get("TransactItems", ())) or 1
+            writes[model.name] += items
+
+    stores("dynamodb").meta.events.register("before-call.*.*", count)
+    try:
+        run(pipeline(stores), kinesis_event(docs(500, pages=20)))
+    finally:
+        stores("dynamodb").meta.events.unregister("before-call.*.*", count)
+    assert sum(writes.values()) <= 20 + 3, writes
+    assert writes["UpdateItem"] == 2  # intent + commit on the ledger
+
+
+def test_late_records_are_dead_lettered_with_reason_late(stores: Any) -> None:
+    late = orjson.dumps({"page": "/p0", "ts": 1_764_000_000 - 3600})
+    event = kinesis_event([*docs(3), late])
+    result = run(pipeline(stores, allowed_lateness_s=600), event)
+    assert [d.reason for d in result.dead_letters] == ["late"]
+    assert "behind the shard's watermark" in result.dead_letters[0].error
