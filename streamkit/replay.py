@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from streamkit.capture import CapturedRecord, ShardCapture, load_records
+from streamkit.capture import ShardCapture, load_records
 from streamkit.local.clock import Clock, VirtualClock
 from streamkit.local.config import ConsumerConfig, EsmSettings
 from streamkit.local.destinations import DestinationSender
@@ -198,26 +198,55 @@ def _load_stream(
         # ExplicitHashKey pins every record to this shard whatever its partition key.
         ehk = target["HashKeyRange"]["StartingHashKey"]
         records = sorted(captured.records, key=lambda r: int(r.sequence_number))
-        for i in range(0, len(records), _PUT_BATCH):
-            chunk = records[i : i + _PUT_BATCH]
-            entries = [
-                {"Data": r.data, "PartitionKey": r.partition_key or "-", "ExplicitHashKey": ehk}
-                for r in chunk
-            ]
-            resp = client.put_records(StreamName=name, Records=entries)
-            _check_put(resp, chunk)
-            for r, out in zip(chunk, resp["Records"], strict=True):
-                arrivals[(out["ShardId"], out["SequenceNumber"])] = r.arrival
+        arrivals.update(
+            put_in_order(client, name, ((r.partition_key, r.data, r.arrival) for r in records), ehk)
+        )
     return arrivals
 
 
-def _check_put(resp: dict[str, Any], chunk: Sequence[CapturedRecord]) -> None:
+def put_in_order(
+    client: Any,
+    stream: str,
+    records: Iterable[tuple[str, bytes, float]],
+    explicit_hash_key: str | None = None,
+) -> dict[tuple[str, str], float]:
+    """PutRecords (partition key, data, arrival) in order, 500 a call.
+
+    Returns (shard id, sequence number) -> the given arrival time, for the
+    simulator's ``arrival_override``.
+    """
+    arrivals: dict[tuple[str, str], float] = {}
+    chunk: list[tuple[str, bytes, float]] = []
+
+    def flush() -> None:
+        entries = []
+        for pk, data, _ in chunk:
+            entry: dict[str, Any] = {"Data": data, "PartitionKey": pk or "-"}
+            if explicit_hash_key is not None:
+                entry["ExplicitHashKey"] = explicit_hash_key
+            entries.append(entry)
+        resp = client.put_records(StreamName=stream, Records=entries)
+        _check_put(resp, len(chunk))
+        for (_, _, arrival), out in zip(chunk, resp["Records"], strict=True):
+            arrivals[(out["ShardId"], out["SequenceNumber"])] = arrival
+        chunk.clear()
+
+    for rec in records:
+        chunk.append(rec)
+        if len(chunk) == _PUT_BATCH:
+            flush()
+    if chunk:
+        flush()
+    return arrivals
+
+
+def _check_put(resp: dict[str, Any], sent: int) -> None:
     failed = resp.get("FailedRecordCount") or 0
     if failed:
         # Order matters within a shard, so a partial put cannot simply be resent.
         first = next(r for r in resp["Records"] if r.get("ErrorCode"))
         raise ReplayError(
-            f"the local stream rejected {failed} of {len(chunk)} records "
+            f"the stream rejected {failed} of {sent} records "
             f"({first.get('ErrorCode')}: {first.get('ErrorMessage')})"
         )
 

@@ -166,6 +166,8 @@ class EsmStats:
     records_processed: int = 0
     throttles: int = 0
     bisections: int = 0
+    #: Arrival time of the newest record processed so far (for iterator age).
+    last_processed_arrival: float | None = None
     log: list[InvocationLog] = field(default_factory=list)
     outcomes: dict[tuple[str, str], str] = field(default_factory=dict)
     failure_documents: list[dict[str, Any]] = field(default_factory=list)
@@ -805,6 +807,9 @@ class EventSourceMapping:
         self.stats.records_processed += len(records)
         if records:
             lane.checkpoint = records[-1].sequence_number
+            newest = max(r.arrival for r in records)
+            last = self.stats.last_processed_arrival
+            self.stats.last_processed_arrival = newest if last is None else max(last, newest)
             lane.no_progress = 0
 
     def _batch_done(self, lane: _Lane) -> None:
