@@ -1,0 +1,29 @@
+output "function_name" {
+  description = "Lambda function name."
+  value       = aws_lambda_function.this.function_name
+}
+
+output "function_arn" {
+  description = "Lambda function ARN."
+  value       = aws_lambda_function.this.arn
+}
+
+output "role_arn" {
+  description = "Execution role ARN."
+  value       = aws_iam_role.this.arn
+}
+
+output "event_source_mapping_uuid" {
+  description = "UUID of the event source mapping (also the prefix of S3 on-failure records, spec 3.5)."
+  value       = aws_lambda_event_source_mapping.this.uuid
+}
+
+output "log_group_name" {
+  description = "CloudWatch log group of the function."
+  value       = aws_cloudwatch_log_group.this.name
+}
+
+output "environment" {
+  description = "The STREAMKIT_* and POWERTOOLS_* variables the function runs with."
+  value       = merge(local.powertools_environment, local.streamkit_environment)
+}
