@@ -86,12 +86,17 @@ def build_pipeline(env: Mapping[str, str]) -> Pipeline:
 _pipeline: Pipeline | None = None
 
 
+def pipeline() -> Pipeline:
+    """This container's pipeline, built from the environment on first use."""
+    global _pipeline
+    if _pipeline is None:
+        _pipeline = build_pipeline(os.environ)
+    return _pipeline
+
+
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Lambda entry point (``handlers.clickstream.handler``)."""
-    global _pipeline
-    if _pipeline is None:  # built on the first invocation of a container
-        _pipeline = build_pipeline(os.environ)
-    return _pipeline.handle(event, context)
+    return pipeline().handle(event, context)
 
 
 def reset() -> None:

@@ -241,7 +241,9 @@ def _port_open(host: str, port: int) -> bool:
         return False
 
 
-def _stop_process(proc: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
+def _stop_process(proc: subprocess.Popen[bytes], timeout: float = 3.0) -> None:
+    # moto_server keeps serving keep-alive connections after SIGTERM for a while;
+    # its state is throwaway, so a short grace period then SIGKILL is fine.
     if proc.poll() is None:
         proc.terminate()
         try:

@@ -14,6 +14,7 @@ Example::
 from __future__ import annotations
 
 import random
+from collections import Counter
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -36,6 +37,8 @@ class FaultPlan:
     crash_after_rate: float = 0.0
     timeout_rate: float = 0.0
     partial_rate: float = 0.0
+    #: How many of each fault were drawn so far.
+    fired: Counter[str] = field(init=False, repr=False, default_factory=Counter)
     _rng: random.Random = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -80,6 +83,7 @@ class FaultPlan:
             (Fault.PARTIAL, self.partial_rate),
         ):
             if x < rate:
+                self.fired[fault.value] += 1
                 return fault
             x -= rate
         return None

@@ -11,15 +11,16 @@ generation applied to it. Applying generation g of shard H skips an item whose
 condition on the ``version`` it read, so concurrent writers from other shards
 never lose an update (optimistic concurrency: re-read and retry).
 
-Cost: reads are batched (BatchGetItem, 100 keys a call); the writes of one apply
-go out as TransactWriteItems of up to 100 conditional puts, falling back to single
-conditional PutItems when a transaction is cancelled (another writer raced us, or
-part of a rolled-forward intent was applied before).
+Cost: reads are batched (BatchGetItem, 100 keys a call); writes are one
+conditional PutItem per item, sent concurrently. (TransactWriteItems would save
+round trips but costs two write units per item, and one item that another shard
+raced would cancel the whole transaction; BatchWriteItem takes no conditions.)
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import Any
 
@@ -30,7 +31,7 @@ from streamkit.aggregate import merge, stats_from_item, stats_to_item
 _SER = TypeSerializer()
 _DE = TypeDeserializer()
 _MAX_ATTEMPTS = 12
-_TRANSACT_LIMIT = 100
+_WORKERS = 16
 _BATCH_GET_LIMIT = 100
 
 
@@ -60,25 +61,29 @@ class AggregateTable:
         """
         if not deltas:
             return 0
-        ddb = self.clients("dynamodb")
         current = self._batch_get([d["key"] for d in deltas])
-        puts: list[tuple[dict[str, Any], dict[str, Any]]] = []  # (delta, new typed put)
+        puts: list[tuple[dict[str, Any], dict[str, Any]]] = []
         for delta in deltas:
             put = self._next_item(shard_id, generation, delta, current.get(_k(delta["key"])))
             if put is not None:
                 puts.append((delta, put))
-        written = 0
-        for i in range(0, len(puts), _TRANSACT_LIMIT):
-            chunk = puts[i : i + _TRANSACT_LIMIT]
-            try:
-                # No ClientRequestToken: a rolled-forward intent may send different
-                # puts for the same generation; the conditions make it idempotent.
-                ddb.transact_write_items(TransactItems=[{"Put": p} for _, p in chunk])
-                written += len(chunk)
-            except ddb.exceptions.TransactionCanceledException:
-                for delta, _ in chunk:
-                    written += self._apply_one(shard_id, generation, delta)
-        return written
+        if len(puts) <= 1:
+            return sum(self._put(shard_id, generation, d, p) for d, p in puts)
+        # Independent items: write them concurrently (boto3 clients are thread-safe).
+        with ThreadPoolExecutor(max_workers=min(_WORKERS, len(puts))) as pool:
+            futures = [pool.submit(self._put, shard_id, generation, d, p) for d, p in puts]
+            return sum(f.result() for f in futures)
+
+    def _put(
+        self, shard_id: str, generation: int, delta: dict[str, Any], put: dict[str, Any]
+    ) -> int:
+        ddb = self.clients("dynamodb")
+        try:
+            ddb.put_item(**put)
+            return 1
+        except ddb.exceptions.ConditionalCheckFailedException:
+            # Another shard wrote the item since we read it: read again and merge.
+            return self._apply_one(shard_id, generation, delta)
 
     def _apply_one(self, shard_id: str, generation: int, delta: dict[str, Any]) -> int:
         ddb = self.clients("dynamodb")

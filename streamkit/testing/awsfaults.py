@@ -54,11 +54,20 @@ class WriteFaults:
         self.writes = 0
         self.fired: list[tuple[int, str, str]] = []
         self._lock = threading.Lock()
+        self._attached: list[Any] = []
 
     def attach(self, *clients: Any) -> None:
         for client in clients:
             client.meta.events.register("before-call.*.*", self._before)
             client.meta.events.register("after-call.*.*", self._after)
+            self._attached.append(client)
+
+    def detach(self) -> None:
+        """Remove the hooks from every client :meth:`attach` put them on."""
+        for client in self._attached:
+            client.meta.events.unregister("before-call.*.*", self._before)
+            client.meta.events.unregister("after-call.*.*", self._after)
+        self._attached.clear()
 
     def _before(self, model: Any, context: Any = None, **_: Any) -> Any:
         if model.name not in WRITE_OPERATIONS:
