@@ -110,6 +110,11 @@ def run_main(
     rates = {**DEFAULT_RATES, **(rates or {})}
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
+    replayed = None
+    if replay_files:
+        from streamkit.replay import load_sources
+
+        replayed = load_sources(replay_files)  # bad files fail here, before any setup
 
     local: LocalAWS | None = None
     endpoint = endpoint_url or endpoint_from_env()
@@ -145,8 +150,8 @@ def run_main(
         start = time.time() - duration
         for run in runs:
             traffic = (
-                _replayed(replay_files)
-                if replay_files
+                _replayed(replayed)
+                if replayed is not None
                 else _generated(run.name, seed, rates.get(run.name, 50.0), duration, start)
             )
             _put(kinesis, run, traffic)
@@ -197,10 +202,8 @@ def _generated(
     return ((r.partition_key, r.data, r.arrival, r.kind) for r in records)
 
 
-def _replayed(files: list[str]) -> Iterator[tuple[str, bytes, float, str]]:
-    from streamkit.replay import load_sources
-
-    for shard in load_sources(files):
+def _replayed(shards: list[Any]) -> Iterator[tuple[str, bytes, float, str]]:
+    for shard in shards:
         for r in shard.records:
             yield r.partition_key, r.data, r.arrival, "replayed"
 

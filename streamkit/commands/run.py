@@ -95,3 +95,6 @@ def main(args: argparse.Namespace) -> int:
     except (ConfigError, CaptureError, ReplayError, ValueError) as e:
         print(f"streamkit run: error: {e}", file=sys.stderr)
         return 2
+    except OSError as e:
+        print(f"streamkit run: error: cannot read {e.filename}: {e.strerror or e}", file=sys.stderr)
+        return 2
