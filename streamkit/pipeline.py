@@ -38,10 +38,9 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from streamkit.aggregate import Deltas, Stats, Window, is_late, stats_to_item, window_of
-from streamkit.batch import LambdaContext
 from streamkit.deadletter import DeadLetter
 from streamkit.errors import DecodeError, PermanentError
 from streamkit.ledger import Intent, Ledger, LedgerConflict, LedgerState
@@ -51,6 +50,9 @@ from streamkit.sinks.clients import Clients
 from streamkit.sinks.dlq import dead_letter_object
 from streamkit.sinks.dynamodb import AggregateTable
 from streamkit.sinks.s3 import ArchiveLine, archive_objects, put_objects
+
+if TYPE_CHECKING:
+    from streamkit.batch import LambdaContext
 
 Doc = Any
 

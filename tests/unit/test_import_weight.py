@@ -6,7 +6,17 @@ import subprocess
 import sys
 
 FORBIDDEN = ("boto3", "botocore", "pydantic", "moto", "hypothesis", "google.protobuf")
-LOCAL_TOOLING = ("streamkit.local", "streamkit.testing", "streamkit.cli")
+LOCAL_TOOLING = (
+    "streamkit.local",
+    "streamkit.testing",
+    "streamkit.cli",
+    "streamkit.commands",
+    "streamkit.localrun",
+    "streamkit.generators",
+    "streamkit.capture",
+    "streamkit.replay",
+    "streamkit.demo",
+)
 
 
 def imported_after(code: str) -> set[str]:
@@ -22,8 +32,8 @@ def _hits(modules: set[str], prefixes: tuple[str, ...]) -> set[str]:
 
 
 def test_import_streamkit_pulls_in_no_aws_sdk_pydantic_or_local_tooling() -> None:
-    modules = imported_after("import streamkit")
-    assert "streamkit.batch" in modules  # the probe really imported streamkit
+    modules = imported_after("import streamkit; streamkit.process_batch; streamkit.Record")
+    assert "streamkit.batch" in modules  # the probe really loaded the processor
     assert _hits(modules, FORBIDDEN) == set()
     assert _hits(modules, LOCAL_TOOLING) == set()
 
@@ -56,3 +66,14 @@ def test_processing_a_plain_batch_never_imports_boto3_or_protobuf() -> None:
         _hits(modules, ("boto3", "botocore.client", "botocore.session", "google.protobuf")) == set()
     )
     assert _hits(modules, LOCAL_TOOLING) == set()
+
+
+def test_handlers_import_only_the_lambda_path() -> None:
+    """Ground rule: a handler imports the pure core, the sinks and their dependencies;
+    never local tooling, test helpers, moto or hypothesis."""
+    for handler in ("handlers.clickstream", "handlers.iot"):
+        modules = imported_after(f"import {handler}")
+        assert handler in modules
+        assert "streamkit.pipeline" in modules
+        assert _hits(modules, LOCAL_TOOLING) == set(), handler
+        assert _hits(modules, ("moto", "hypothesis", "pydantic", "google.protobuf")) == set()
