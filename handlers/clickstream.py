@@ -22,13 +22,12 @@ Configuration (environment variables, set by Terraform and by ``streamkit run``)
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from typing import Any
 
 from handlers.clickstream_formats import Click, parse_click
 from streamkit import Record
-from streamkit.pipeline import Aggregate, Archive, Pipeline
+from streamkit.pipeline import Aggregate, Archive, LazyPipeline, Pipeline
 
 WINDOW_S = 60
 DEFAULT_LATENESS_S = 600
@@ -83,23 +82,11 @@ def build_pipeline(env: Mapping[str, str]) -> Pipeline:
     )
 
 
-_pipeline: Pipeline | None = None
+_lazy = LazyPipeline(build_pipeline)
 
-
-def pipeline() -> Pipeline:
-    """This container's pipeline, built from the environment on first use."""
-    global _pipeline
-    if _pipeline is None:
-        _pipeline = build_pipeline(os.environ)
-    return _pipeline
-
-
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Lambda entry point (``handlers.clickstream.handler``)."""
-    return pipeline().handle(event, context)
-
-
-def reset() -> None:
-    """Forget the cached pipeline (tests that change the environment)."""
-    global _pipeline
-    _pipeline = None
+#: This container's pipeline, built from the environment on first use.
+pipeline = _lazy.get
+#: Lambda entry point (``handlers.clickstream.handler``).
+handler = _lazy.handler
+#: Forget the cached pipeline (tests that change the environment).
+reset = _lazy.reset

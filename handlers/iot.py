@@ -27,13 +27,12 @@ Configuration: ``STREAMKIT_CONSUMER``, ``STREAMKIT_LEDGER_TABLE``,
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from handlers.iot_formats import Reading, Threshold, parse_reading, parse_thresholds, triggered
 from streamkit import Record
-from streamkit.pipeline import Aggregate, Message, Pipeline
+from streamkit.pipeline import Aggregate, LazyPipeline, Message, Pipeline
 
 WINDOW_S = 60
 DEFAULT_LATENESS_S = 300
@@ -107,23 +106,11 @@ def build_pipeline(env: Mapping[str, str]) -> Pipeline:
     )
 
 
-_pipeline: Pipeline | None = None
+_lazy = LazyPipeline(build_pipeline)
 
-
-def pipeline() -> Pipeline:
-    """This container's pipeline, built from the environment on first use."""
-    global _pipeline
-    if _pipeline is None:
-        _pipeline = build_pipeline(os.environ)
-    return _pipeline
-
-
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Lambda entry point (``handlers.iot.handler``)."""
-    return pipeline().handle(event, context)
-
-
-def reset() -> None:
-    """Forget the cached pipeline (tests that change the environment)."""
-    global _pipeline
-    _pipeline = None
+#: This container's pipeline, built from the environment on first use.
+pipeline = _lazy.get
+#: Lambda entry point (``handlers.iot.handler``).
+handler = _lazy.handler
+#: Forget the cached pipeline (tests that change the environment).
+reset = _lazy.reset

@@ -501,6 +501,36 @@ class Pipeline:
         )
 
 
+class LazyPipeline:
+    """A handler module's pipeline, built from ``os.environ`` on first use.
+
+    Lambda builds it once per container (on the first invocation, when the
+    function's environment is in place) and reuses it; tests call :meth:`reset`
+    after changing the environment::
+
+        _lazy = LazyPipeline(build_pipeline)
+        pipeline, handler, reset = _lazy.get, _lazy.handler, _lazy.reset
+    """
+
+    def __init__(self, build: Callable[[Mapping[str, str]], Pipeline]) -> None:
+        self._build = build
+        self._pipeline: Pipeline | None = None
+
+    def get(self) -> Pipeline:
+        if self._pipeline is None:
+            import os
+
+            self._pipeline = self._build(os.environ)
+        return self._pipeline
+
+    def handler(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
+        """The Lambda entry point."""
+        return self.get().handle(event, context)
+
+    def reset(self) -> None:
+        self._pipeline = None
+
+
 def _add_all(deltas: Deltas, staged: list[tuple[str, str, Window, Stats]]) -> None:
     """Add one record's stats to the batch's deltas, all or nothing.
 
