@@ -232,6 +232,12 @@ def _check_event_time(event_time: float, what: str = "event time") -> float:
     return float(event_time)
 
 
+def check_event_time(event_time: float) -> float:
+    """An event time as float epoch seconds, or InvalidValueError (a dead letter)
+    when it is not a finite number between 1970 and the end of year 9999."""
+    return _check_event_time(event_time)
+
+
 @dataclass(frozen=True, slots=True, order=True)
 class Window:
     """A tumbling window ``[start, start + size)`` in epoch seconds (UTC).

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from streamkit.errors import DecodeError
 from streamkit.records import Record
 
 #: A dead-letter destination: called once per dead letter, in shard order. If it
@@ -58,9 +59,18 @@ class DeadLetter:
             "aggregated": r.aggregated,
             "partitionKey": r.partition_key,
             "explicitHashKey": r.explicit_hash_key,
-            "approximateArrivalTimestamp": r.approximate_arrival_timestamp,
+            # the event's own value when it is not a usable timestamp (that may be
+            # the very reason this record is a dead letter)
+            "approximateArrivalTimestamp": _arrival(r),
             "data": base64.b64encode(r.data).decode("ascii"),
         }
+
+
+def _arrival(record: Record) -> Any:
+    try:
+        return record.approximate_arrival_timestamp
+    except DecodeError:
+        return record._kin.get("approximateArrivalTimestamp")
 
 
 class InMemoryDeadLetters:

@@ -243,7 +243,12 @@ def _encode(value: Any) -> Any:
     if isinstance(value, Decimal):
         return {"$d": str(value)}
     if isinstance(value, dict):
-        return {k: _encode(v) for k, v in value.items()}
+        encoded = {k: _encode(v) for k, v in value.items()}
+        # A user dict that looks like a tag (one key starting with "$") is wrapped,
+        # so decoding can never mistake it for bytes or a number.
+        if len(encoded) == 1 and next(iter(encoded)).startswith("$"):
+            return {"$$": encoded}
+        return encoded
     if isinstance(value, list | tuple):
         return [_encode(v) for v in value]
     return value
@@ -256,6 +261,8 @@ def _decode(value: Any) -> Any:
                 return base64.b64decode(value["$b"])
             if "$d" in value:
                 return Decimal(value["$d"])
+            if "$$" in value:
+                return {k: _decode(v) for k, v in value["$$"].items()}
         return {k: _decode(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_decode(v) for v in value]

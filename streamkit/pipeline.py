@@ -40,7 +40,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from streamkit.aggregate import Deltas, Stats, Window, is_late, stats_to_item, window_of
+from streamkit.aggregate import (
+    Deltas,
+    Stats,
+    Window,
+    check_event_time,
+    is_late,
+    stats_to_item,
+    window_of,
+)
 from streamkit.deadletter import DeadLetter
 from streamkit.errors import DecodeError, PermanentError
 from streamkit.ledger import Intent, Ledger, LedgerConflict, LedgerState
@@ -152,6 +160,13 @@ class Pipeline:
     ) -> None:
         if aggregates and not table:
             raise ValueError("aggregates need a table= (the DynamoDB aggregate table)")
+        names = [a.name for a in aggregates]
+        for agg_name in names:
+            if not agg_name or "#" in agg_name or names.count(agg_name) > 1:
+                raise ValueError(
+                    f"aggregates: name {agg_name!r} must be non-empty, unique and without "
+                    f"'#' (it is the prefix of the item key '<name>#<key>'; names: {names})"
+                )
         self.name = name
         self.decode = decode
         self.validate = validate
@@ -208,16 +223,17 @@ class Pipeline:
                 "ledger roll-forward failed; retrying the batch",
                 extra={"shard_id": shard_id, "error": repr(e)},
             )
-            return self._fail_all(result, raw, first_seq, e)
+            return self._fail_all(result, raw, first_seq, e, head, started)
 
         intent, stop_record = self._process(raw, state, shard_id, head, result, remaining, margin)
         if intent is not None:
             try:
                 self.ledger.write_intent(state, intent)
-            except LedgerConflict as e:
-                # Another invocation moved this shard on: let Lambda retry, the next
-                # attempt starts from the new ledger state.
-                return self._fail_all(result, raw, first_seq, e)
+            except Exception as e:
+                # LedgerConflict: another invocation moved this shard on; anything else
+                # (throttling, S3 for a large intent): nothing was recorded. Either way
+                # Lambda retries, and the next attempt starts from the ledger state.
+                return self._fail_all(result, raw, first_seq, e, head, started)
             try:
                 self._apply(intent)
                 self._commit(intent)
@@ -227,7 +243,7 @@ class Pipeline:
                     "by the retry",
                     extra={"shard_id": shard_id, "error": repr(e)},
                 )
-                return self._fail_all(result, raw, str(intent.start[0]), e)
+                return self._fail_all(result, raw, str(intent.start[0]), e, head, started)
             result.intent = intent
         if stop_record is not None:
             result.response = {
@@ -342,6 +358,7 @@ class Pipeline:
             ts = self.event_time(doc, record) if self.event_time else None
             if ts is None:
                 ts = record.approximate_arrival_timestamp
+            ts = check_event_time(ts)
             if self.allowed_lateness_s is not None and is_late(
                 ts, watermark, self.allowed_lateness_s
             ):
@@ -350,6 +367,9 @@ class Pipeline:
                     f"the shard's watermark {_iso(watermark or ts)}",
                     reason="late",
                 )
+            # Everything this record will cause is computed and checked first, and
+            # only then added to the batch: a record is either counted, archived and
+            # messaged completely, or dead-lettered (or retried) with none of it.
             staged = []
             for agg in self.aggregates:
                 window = ALL_TIME if agg.window_s is None else window_of(ts, agg.window_s)
@@ -360,33 +380,44 @@ class Pipeline:
                     key = agg.key(doc)
                     pairs = [] if key is None else [(key, agg.value(doc) if agg.value else None)]
                 for key, value in pairs:
+                    _check_key(agg.name, str(key))
                     if agg.last is not None:
+                        last = agg.last(doc)
+                        _check_size("last value", last, MAX_LAST_VALUE_BYTES)
                         stats = Stats.of(
                             value,
                             event_time=ts,
                             position=position,
                             distinct_item=item,
-                            last_value=agg.last(doc),
+                            last_value=last,
                         )
                     else:
                         stats = Stats.of(
                             value, event_time=ts, position=position, distinct_item=item
                         )
                     staged.append((agg.name, str(key), window, stats))
-            _add_all(deltas, staged)
+            new_messages = []
             for message in self.messages:
                 for name, body in message.build(doc, record):
-                    messages.append(
+                    group = message.group_id(doc, record)
+                    _check_message(group, body)
+                    new_messages.append(
                         {
                             "queue_url": message.queue_url,
                             "body": body,
-                            "group_id": message.group_id(doc, record),
+                            "group_id": group,
                             "dedup_id": _dedup_id(record, name),
                         }
                     )
+            line = None
             if self.archive is not None:
                 archived = self.archive.transform(doc, record) if self.archive.transform else doc
-                lines.append((position, ts, archived))
+                _check_size("archived document", archived, MAX_ARCHIVE_LINE_BYTES)
+                line = (position, ts, archived)
+            _add_all(deltas, staged)  # all or nothing; the last step that can fail
+            messages.extend(new_messages)
+            if line is not None:
+                lines.append(line)
         except PermanentError as e:
             return DeadLetter(record, e.reason, str(e), self.name), watermark
         except (ValueError, TypeError, KeyError) as e:
@@ -424,7 +455,10 @@ class Pipeline:
         if intent.aggregates:
             if self.aggregate_table is None:
                 raise ValueError("intent has aggregates but the pipeline has no table")
-            self.aggregate_table.apply(intent.shard_id, intent.generation, intent.aggregates)
+            # Generations count per (consumer, shard): the applied marker is keyed so,
+            # else another consumer writing the same item would look "already applied".
+            ledger_id = f"{intent.consumer}#{intent.shard_id}"
+            self.aggregate_table.apply(ledger_id, intent.generation, intent.aggregates)
         if intent.objects:
             put_objects(intent.objects, self.clients("s3"))
         for m in intent.messages:
@@ -449,12 +483,19 @@ class Pipeline:
         raw: list[Mapping[str, Any]],
         seq: str,
         error: BaseException,
+        head: Record,
+        started: float,
     ) -> PipelineResult:
+        """Nothing of this invocation was committed: Lambda retries from ``seq``."""
         result.response = {"batchItemFailures": [{"itemIdentifier": seq}]}
         result.stopped = "transient"
         result.failure = error
-        result.retried = max(result.received, len(raw)) - result.already_committed
+        result.retried = result.received - result.already_committed
+        if result.received == 0:  # failed before decoding (the roll-forward)
+            result.retried = len(raw)
         result.succeeded = result.dead_lettered = 0
+        result.dead_letters = []
+        self._report(raw, result, head.shard_id, head, started)
         return result
 
     def _margin(self, remaining: Callable[[], int] | None) -> int:
@@ -488,7 +529,9 @@ class Pipeline:
                 first_sequence_number=head._kin.get("sequenceNumber"),
                 last_sequence_number=tail._kin.get("sequenceNumber"),
                 kinesis_records=len(raw),
-                received=result.received,
+                # Records an earlier invocation committed are not part of this batch's
+                # work: received = succeeded + dead-lettered + retried holds.
+                received=result.received - result.already_committed,
                 succeeded=result.succeeded,
                 dead_lettered=result.dead_lettered,
                 retried=result.retried,
@@ -529,6 +572,67 @@ class LazyPipeline:
 
     def reset(self) -> None:
         self._pipeline = None
+
+
+#: DynamoDB key limits: partition key 2048 bytes, sort key 1024 bytes.
+MAX_PK_BYTES = 2048
+#: Bounds that keep an aggregate item, an SQS message and an archive line well
+#: inside the AWS limits (400 KB item, 256 KB message), checked per record so that
+#: a record that would break a write is dead-lettered, not written into an intent
+#: that could never be applied.
+MAX_LAST_VALUE_BYTES = 64 * 1024
+MAX_MESSAGE_BYTES = 200 * 1024
+MAX_ARCHIVE_LINE_BYTES = 1024 * 1024
+_FIFO_GROUP_CHARS = frozenset(
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+    "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"
+)
+
+
+def _check_key(aggregate: str, key: str) -> None:
+    if len(f"{aggregate}#{key}".encode()) > MAX_PK_BYTES:
+        raise PermanentError(
+            f"aggregate {aggregate!r} key of {len(key.encode())} bytes exceeds DynamoDB's "
+            f"{MAX_PK_BYTES}-byte partition key",
+            reason="too_large",
+        )
+
+
+def _check_size(what: str, value: Any, limit: int) -> None:
+    import orjson
+
+    try:
+        size = len(orjson.dumps(value, default=str))
+    except TypeError as e:
+        raise PermanentError(f"{what} is not JSON-serialisable: {e}", reason="invalid") from e
+    if size > limit:
+        raise PermanentError(f"{what} of {size} bytes exceeds {limit}", reason="too_large")
+
+
+def _check_message(group: str, body: Any) -> None:
+    # SQS FIFO: MessageGroupId is 1..128 characters of alphanumerics and punctuation.
+    if (
+        not isinstance(group, str)
+        or not 0 < len(group) <= 128
+        or not set(group) <= _FIFO_GROUP_CHARS
+    ):
+        raise PermanentError(
+            f"message group id {group!r} is not 1..128 characters of letters, digits and "
+            "punctuation (SQS FIFO)",
+            reason="invalid",
+        )
+    if not isinstance(body, str):
+        import orjson
+
+        try:
+            body = orjson.dumps(body).decode()
+        except TypeError as e:
+            raise PermanentError(f"message body is not JSON: {e}", reason="invalid") from e
+    if len(body.encode()) > MAX_MESSAGE_BYTES:
+        raise PermanentError(
+            f"message body of {len(body.encode())} bytes exceeds {MAX_MESSAGE_BYTES}",
+            reason="too_large",
+        )
 
 
 def _add_all(deltas: Deltas, staged: list[tuple[str, str, Window, Stats]]) -> None:

@@ -5,11 +5,12 @@ start`` (``2026-11-28T10:05:00Z``), with read-friendly attributes (``count``,
 ``sum``, ``min``, ``max``, ``mean``, ``last_value``, ``distinct``, ``window_start``,
 ``window_end``, ``aggregate``, ``key``) and an optional ``ttl``.
 
-Idempotence: each item keeps ``applied``, a map from shard id to the last ledger
-generation applied to it. Applying generation g of shard H skips an item whose
-``applied[H] >= g``; otherwise it merges the delta and writes the item with a
-condition on the ``version`` it read, so concurrent writers from other shards
-never lose an update (optimistic concurrency: re-read and retry).
+Idempotence: each item keeps ``applied``, a map from ledger id (``<consumer>#<shard
+id>``, the ledger item the generation counts for) to the last generation applied to
+it. Applying generation g of ledger H skips an item whose ``applied[H] >= g``;
+otherwise it merges the delta and writes the item with a condition on the
+``version`` it read, so concurrent writers (other shards, other consumers) never
+lose an update (optimistic concurrency: re-read and retry).
 
 Cost: reads are batched (BatchGetItem, 100 keys a call); writes are one
 conditional PutItem per item, sent concurrently. (TransactWriteItems would save

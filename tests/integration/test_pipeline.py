@@ -164,3 +164,110 @@ def test_late_records_are_dead_lettered_with_reason_late(stores: Any) -> None:
     result = run(pipeline(stores, allowed_lateness_s=600), event)
     assert [d.reason for d in result.dead_letters] == ["late"]
     assert "behind the shard's watermark" in result.dead_letters[0].error
+
+
+# ------------------------------------------------- regressions from the code review
+
+
+def test_a_record_failing_after_its_stats_were_computed_is_not_counted(stores: Any) -> None:
+    """All or nothing per record: a failing archive transform (transient, then
+    permanent) leaves none of the record's stats in the batch."""
+    calls = Counter[str]()
+
+    def transform(doc: Any, record: Any) -> Any:
+        calls[doc["page"]] += 1
+        if doc["page"] == "/p1" and calls["/p1"] == 1:
+            raise TimeoutError("archive formatter timed out")
+        if doc["page"] == "/p2":
+            raise KeyError("user")  # bad payload: a dead letter
+        return doc
+
+    p = pipeline(stores)
+    p.archive = Archive("archive-bucket", "raw", transform=transform)
+    event = kinesis_event(docs(3))
+    first = run(p, event)
+    seq1 = event["Records"][1]["kinesis"]["sequenceNumber"]
+    assert first.response == {"batchItemFailures": [{"itemIdentifier": seq1}]}
+    assert views(stores) == {"views#/p0": 1}  # /p1's stats were not kept
+    retry = run(p, {"Records": event["Records"][1:]})
+    assert retry.response == {"batchItemFailures": []}
+    assert [d.reason for d in retry.dead_letters] == ["invalid"]
+    assert views(stores) == {"views#/p0": 1, "views#/p1": 1}  # /p2 dead-lettered only
+
+
+def test_two_consumers_sharing_an_aggregate_table_both_count(stores: Any) -> None:
+    """The applied marker is per (consumer, shard): another consumer's generation on
+    the same shard id must not make an item look already applied."""
+    web = pipeline(stores)
+    mobile = pipeline(stores)
+    mobile.name = mobile.ledger.consumer = "mobile"
+    for i in range(3):
+        run(
+            web,
+            kinesis_event(
+                [orjson.dumps({"page": "/p0", "ts": 1_764_000_000})], first_sequence=1000 + i
+            ),
+        )
+    run(mobile, kinesis_event([orjson.dumps({"page": "/p0", "ts": 1_764_000_001})] * 2))
+    assert views(stores) == {"views#/p0": 5}
+
+
+@pytest.mark.parametrize(
+    ("doc", "reason"),
+    [
+        ({"page": "/x" * 1100, "ts": 1_764_000_000}, "too_large"),  # key beyond 2048 bytes
+        ({"page": "/p0", "ts": 1e300}, "bad_value"),  # event time beyond year 9999
+    ],
+)
+def test_records_that_would_break_a_write_are_dead_lettered(
+    stores: Any, doc: dict[str, Any], reason: str
+) -> None:
+    result = run(pipeline(stores), kinesis_event([orjson.dumps(doc), *docs(1)]))
+    assert result.response == {"batchItemFailures": []}
+    assert [d.reason for d in result.dead_letters] == [reason]
+    assert views(stores) == {"views#/p0": 1}
+
+
+def test_unusable_arrival_timestamp_is_a_dead_letter_not_a_crash(stores: Any) -> None:
+    event = kinesis_event(docs(2))
+    event["Records"][0]["kinesis"]["approximateArrivalTimestamp"] = "yesterday"
+    p = pipeline(stores)
+    p.event_time = None  # fall back to the arrival time, which is unusable here
+    result = run(p, event)
+    assert [d.reason for d in result.dead_letters] == ["malformed_record"]
+    assert result.succeeded == 1
+
+
+def test_aggregate_names_must_be_unique_and_without_hash(stores: Any) -> None:
+    for names in (["views", "views"], ["a#b"]):
+        with pytest.raises(ValueError, match="unique and without '#'"):
+            Pipeline(
+                "c",
+                aggregates=[Aggregate(n, key=lambda d: "k") for n in names],
+                table="aggs",
+                ledger_table="ledger",
+                clients=stores,
+            )
+
+
+def test_intent_encoding_keeps_user_dicts_that_look_like_tags() -> None:
+    body = {"$d": "not a number", "nested": [{"$b": "x"}]}
+    intent = Intent("c", "s", 1, (1, 0), (2, 0), None, messages=[{"body": body}])
+    assert Intent.from_bytes(intent.to_bytes()).messages == [{"body": body}]
+
+
+def test_counts_add_up_on_every_path(stores: Any) -> None:
+    """received = already committed + succeeded + dead-lettered + retried, including a
+    redelivery, a transient stop and a failed apply (Guarantee 5)."""
+    p = pipeline(stores)
+    event = kinesis_event([*docs(4), b"junk"])
+    results = [run(p, event), run(p, event)]  # the second is a duplicate delivery
+    faults = WriteFaults({1: "throttle"})  # the next batch's first write fails
+    faults.attach(stores("dynamodb"))
+    try:
+        results.append(run(p, kinesis_event(docs(3), first_sequence=6 * 10**55)))
+    finally:
+        faults.detach()
+    assert results[2].response["batchItemFailures"]  # reported for retry
+    for r in results:
+        assert r.received == r.already_committed + r.succeeded + r.dead_lettered + r.retried, r
