@@ -27,7 +27,7 @@ from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
-from streamkit.aggregate import merge, stats_from_item, stats_to_item
+from streamkit.aggregate import PrecisionError, merge, stats_from_item, stats_to_item
 
 _SER = TypeSerializer()
 _DE = TypeDeserializer()
@@ -83,6 +83,8 @@ class AggregateTable:
             ddb.put_item(**put)
             return 1
         except ddb.exceptions.ConditionalCheckFailedException:
+            if "overflow_of" in put["Item"]:
+                return 0  # the overflow item of this generation exists: applied
             # Another shard wrote the item since we read it: read again and merge.
             return self._apply_one(shard_id, generation, delta)
 
@@ -99,6 +101,8 @@ class AggregateTable:
                 ddb.put_item(**put)
                 return 1
             except ddb.exceptions.ConditionalCheckFailedException:
+                if "overflow_of" in put["Item"]:
+                    return 0  # already applied
                 continue  # someone wrote in between: read again
         raise AggregateWriteError(
             f"{self.table} item {delta['key']} still contended after {_MAX_ATTEMPTS} attempts"
@@ -117,7 +121,10 @@ class AggregateTable:
             return None
         stats = stats_from_item(delta["stats"])
         if current is not None:
-            stats = merge(stats_from_item(current), stats)
+            try:
+                stats = merge(stats_from_item(current), stats)
+            except PrecisionError:
+                return self._overflow_put(shard_id, generation, delta)
         applied[shard_id] = Decimal(generation)
         version = int(current.get("version", 0)) if current else 0
         item = {
@@ -135,6 +142,31 @@ class AggregateTable:
             put["ExpressionAttributeNames"] = {"#v": "version"}
             put["ExpressionAttributeValues"] = {":v": {"N": str(version)}}
         return put
+
+    def _overflow_put(
+        self, ledger_id: str, generation: int, delta: dict[str, Any]
+    ) -> dict[str, Any]:
+        """The delta as an item of its own, when merging would overflow 38 digits.
+
+        Its sort key ``<window>#overflow#<ledger id>#<generation>`` is fixed by the
+        intent, so applying it twice finds it already there; readers add the
+        ``overflow_of`` items of a key to the main one. Rare (it takes values of very
+        different magnitudes), but it never blocks the shard.
+        """
+        key = {**delta["key"], "sk": f"{delta['key']['sk']}#overflow#{ledger_id}#{generation}"}
+        item = {
+            **key,
+            **delta.get("extra", {}),
+            **stats_to_item(stats_from_item(delta["stats"])),
+            "overflow_of": delta["key"]["sk"],
+            "applied": {ledger_id: Decimal(generation)},
+            "version": Decimal(1),
+        }
+        return {
+            "TableName": self.table,
+            "Item": _typed(item),
+            "ConditionExpression": "attribute_not_exists(pk)",
+        }
 
     def _batch_get(self, keys: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
         ddb = self.clients("dynamodb")

@@ -271,3 +271,33 @@ def test_counts_add_up_on_every_path(stores: Any) -> None:
     assert results[2].response["batchItemFailures"]  # reported for retry
     for r in results:
         assert r.received == r.already_committed + r.succeeded + r.dead_lettered + r.retried, r
+
+
+def test_a_sum_that_overflows_only_when_merged_does_not_block_the_shard(stores: Any) -> None:
+    """38 significant digits: 1e20 + 1e-18 cannot be stored exactly. The second batch's
+    delta becomes an item of its own instead of failing every retry."""
+    p = Pipeline(
+        "sums",
+        event_time=lambda d, r: d["ts"],
+        aggregates=[Aggregate("total", key=lambda d: "k", value=lambda d: d["v"])],
+        table="aggs",
+        ledger_table="ledger",
+        clients=stores,
+        metrics=False,
+    )
+    one = run(p, kinesis_event([orjson.dumps({"v": 1e20, "ts": 1_764_000_000})]))
+    event = kinesis_event(
+        [orjson.dumps({"v": "0.000000000000000001", "ts": 1_764_000_001})],
+        first_sequence=6 * 10**55,
+    )
+    two = run(p, event)
+    assert one.response == two.response == {"batchItemFailures": []}
+    again = run(p, event)  # a redelivery changes nothing
+    assert again.already_committed == 1
+    items = stores("dynamodb").scan(TableName="aggs")["Items"]
+    assert sorted(i["sk"]["S"].split("#")[0] for i in items) == [
+        "2025-11-24T16:00:00Z",
+        "2025-11-24T16:00:00Z",
+    ]
+    overflow = [i for i in items if "overflow_of" in i]
+    assert len(overflow) == 1 and overflow[0]["sum"]["N"] in ("1E-18", "0.000000000000000001")
