@@ -14,7 +14,7 @@ and which is never redriven again automatically, so a redrive never duplicates a
 record; at worst it asks a person to check one. If the PutRecord raises, the
 redrive stops there and that marker stays ``pending`` with the error text.
 
-``streamkit dlq list|show|redrive`` (:mod:`streamkit.commands.dlq`) is the command
+``streamkit dlq list|show|redrive`` (:mod:`streamkit.local.commands.dlq`) is the command
 line over :class:`DeadLetterStore`: :meth:`~DeadLetterStore.find` takes a key or a
 record id, ``redrive(..., dry_run=True)`` reports already-redriven entries as
 skipped without writing anything.

@@ -13,10 +13,10 @@ project that installs streamkit gets these fixtures without a conftest:
 * ``kinesis_local`` (session): the npm ``kinesis-local`` emulator on ``127.0.0.1``,
   yielding its endpoint URL. Skipped only when ``node`` is not on PATH; an error
   when node is there but the emulator is not installed (run ``./dev setup``).
-* ``replay``: run captures (or :class:`~streamkit.capture.ShardCapture` objects)
+* ``replay``: run captures (or :class:`~streamkit.local.capture.ShardCapture` objects)
   through a handler with Lambda's ESM rules on the clean endpoint:
   ``replay(files, handler, consumer="clickstream", faults=FaultPlan(...))`` returns
-  a :class:`~streamkit.replay.ReplayReport`. ``consumer`` is a name from
+  a :class:`~streamkit.local.replay.ReplayReport`. ``consumer`` is a name from
   ``infra/consumers.json`` or a ``ConsumerConfig``.
 
 Example::
@@ -102,8 +102,8 @@ def replay(aws: LocalAWS) -> Callable[..., Any]:
             assert report.ok and report.stats.records_discarded == 0
     """
     from streamkit.local.config import ConsumerConfig, load_consumers
+    from streamkit.local.replay import replay as run_replay
     from streamkit.local.shards import fast_kinesis_client
-    from streamkit.replay import replay as run_replay
 
     kinesis = fast_kinesis_client(endpoint_url=aws.endpoint_url, region_name=aws.region)
 

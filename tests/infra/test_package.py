@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from streamkit.cli import main
-from streamkit.packaging import PackagingError, build_package, runtime_requirements
+from streamkit.local.cli import main
+from streamkit.local.packaging import PackagingError, build_package, runtime_requirements
 
 ROOT = Path(__file__).resolve().parents[2]
 # Shared with `streamkit package` run from the checkout: repeated runs need no network.
@@ -34,12 +34,18 @@ def test_same_sources_same_bytes(tmp_path: Path) -> None:
     assert all(i.external_attr >> 16 == 0o100644 and i.create_system == 3 for i in infos)
     assert all(i.compress_type == zipfile.ZIP_DEFLATED for i in infos)
     assert not [n for n in names if n.endswith(("/", ".pyc")) or "__pycache__" in n]
-    # The Lambda import path only: no local tooling.
-    assert {"streamkit/__init__.py", "streamkit/batch.py", "handlers/__init__.py"} <= set(names)
-    for excluded in ("local/", "testing/", "commands/", "cli.py", "demo.py", "capture.py"):
-        assert not [n for n in names if n.startswith(f"streamkit/{excluded}")], excluded
-    assert "streamkit/replay.py" not in names
-    assert not [n for n in names if n.startswith(("streamkit/generators/", "streamkit/localrun"))]
+    # The Lambda import path only: every file of streamkit/ and handlers/ except the two
+    # folders that never run in a Lambda, streamkit/local/ and streamkit/testing/.
+    assert not [n for n in names if n.startswith(("streamkit/local/", "streamkit/testing/"))]
+    on_disk = {
+        p.relative_to(ROOT).as_posix()
+        for top in ("streamkit", "handlers")
+        for p in (ROOT / top).rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"
+    }
+    expected = {n for n in on_disk if not n.startswith(("streamkit/local/", "streamkit/testing/"))}
+    assert {n for n in names if n.startswith(("streamkit/", "handlers/"))} == expected
+    assert {"streamkit/__init__.py", "streamkit/batch.py", "handlers/clickstream.py"} <= expected
 
 
 def test_boto3_is_left_to_the_lambda_runtime() -> None:

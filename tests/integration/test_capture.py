@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from streamkit.capture import CaptureError, capture_stream, load_records
-from streamkit.cli import main
+from streamkit.local.capture import CaptureError, capture_stream, load_records
+from streamkit.local.cli import main
 
 pytestmark = pytest.mark.integration
 

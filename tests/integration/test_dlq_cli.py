@@ -21,8 +21,8 @@ from typing import Any
 import pytest
 
 import streamkit
-from streamkit.cli import main
 from streamkit.local.aws import DynamoDbTable, S3Bucket
+from streamkit.local.cli import main
 from streamkit.pipeline import Pipeline
 from streamkit.sinks.dlq import DeadLetterStore, dead_letter_key
 from streamkit.testing import kinesis_event

@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
-from streamkit.capture import load_records
-from streamkit.cli import main
+from streamkit.local.capture import load_records
+from streamkit.local.cli import main
 from streamkit.local.config import EsmSettings, load_consumers
 from streamkit.local.faults import FaultPlan
+from streamkit.local.replay import ReplayError, replay, resolve_handler
 from streamkit.local.shards import fast_kinesis_client
-from streamkit.replay import ReplayError, replay, resolve_handler
 from tests.integration import replay_handlers
 
 pytestmark = pytest.mark.integration

@@ -19,7 +19,7 @@ def run(*args: str) -> tuple[int, dict[str, Any], str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL")}
     env["PYTHONPATH"] = str(ROOT)
     proc = subprocess.run(
-        [sys.executable, "-m", "streamkit.cli", "run", "--json", "--duration", "6", *args],
+        [sys.executable, "-m", "streamkit.local.cli", "run", "--json", "--duration", "6", *args],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -73,7 +73,7 @@ def test_bad_replay_input_is_exit_2() -> None:
         [
             sys.executable,
             "-m",
-            "streamkit.cli",
+            "streamkit.local.cli",
             "run",
             "--replay",
             "/nonexistent.jsonl",

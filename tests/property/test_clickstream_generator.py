@@ -1,4 +1,4 @@
-"""streamkit.generators.clickstream: realistic traffic that parse_click reads as intended."""
+"""streamkit.local.generators.clickstream: realistic traffic that parse_click reads as intended."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 from handlers.clickstream_formats import SNOWPLOW_FIELDS, Click, parse_click
 from streamkit.errors import PermanentError
-from streamkit.generators import clickstream as gen
-from streamkit.generators.clickstream import GeneratedRecord, clickstream
+from streamkit.local.generators import clickstream as gen
+from streamkit.local.generators.clickstream import GeneratedRecord, clickstream
 
 START = 1_795_860_000.0  # 2026-11-28T10:00:00Z
 SETTINGS = settings(max_examples=40, deadline=None)

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from handlers.iot_formats import parse_reading, parse_thresholds, triggered
 from streamkit.errors import PermanentError
-from streamkit.generators.iot import (
+from streamkit.local.generators.iot import (
     BATTERY_RANGE,
     ENGINE_RPM_RANGE,
     ENGINE_TEMP_RANGE,
@@ -21,7 +21,7 @@ from streamkit.generators.iot import (
     TEMPERATURE_RANGE,
     iot,
 )
-from streamkit.generators.records import GeneratedRecord
+from streamkit.local.generators.records import GeneratedRecord
 
 START = 1_764_324_000.0
 SETTINGS = settings(max_examples=100, deadline=None)

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from streamkit.capture import (
+from streamkit.local.capture import (
     CapturedRecord,
     CaptureError,
     CaptureFormatError,
@@ -23,7 +23,7 @@ from streamkit.capture import (
     load_records,
     write_capture,
 )
-from streamkit.cli import main
+from streamkit.local.cli import main
 
 DATA = Path(__file__).parent.parent / "data" / "captures"
 ARN = "arn:aws:kinesis:us-east-1:123456789012:stream/clicks"

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from streamkit.cli import build_parser, main
+from streamkit.local.cli import build_parser, main
 
 
 def test_demo_ends_with_every_record_exactly_once(capsys: pytest.CaptureFixture[str]) -> None:
@@ -52,7 +52,7 @@ def test_every_command_and_option_has_help() -> None:
 
 def test_console_script_entry_point_runs() -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "streamkit.cli", "--help"],
+        [sys.executable, "-m", "streamkit.local.cli", "--help"],
         capture_output=True,
         text=True,
         check=True,

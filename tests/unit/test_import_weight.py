@@ -9,13 +9,13 @@ FORBIDDEN = ("boto3", "botocore", "pydantic", "moto", "hypothesis", "google.prot
 LOCAL_TOOLING = (
     "streamkit.local",
     "streamkit.testing",
-    "streamkit.cli",
-    "streamkit.commands",
-    "streamkit.localrun",
-    "streamkit.generators",
-    "streamkit.capture",
-    "streamkit.replay",
-    "streamkit.demo",
+    "streamkit.local.cli",
+    "streamkit.local.commands",
+    "streamkit.local.run.engine",
+    "streamkit.local.generators",
+    "streamkit.local.capture",
+    "streamkit.local.replay",
+    "streamkit.local.demo",
 )
 
 

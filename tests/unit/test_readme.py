@@ -46,7 +46,7 @@ def test_readme_python_block_runs(index: int, request: pytest.FixtureRequest) ->
 def _run(line: str) -> subprocess.CompletedProcess[str]:
     argv = shlex.split(line)
     return subprocess.run(
-        [sys.executable, "-m", "streamkit.cli", *argv[1:]],
+        [sys.executable, "-m", "streamkit.local.cli", *argv[1:]],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -78,7 +78,7 @@ def test_readme_capture_command_works_as_printed(aws: Any, tmp_path: Path) -> No
     out = tmp_path / "clickstream.jsonl.gz"
     proc = _run(line.replace("--out clickstream.jsonl.gz", f"--out {out}"))
     assert proc.returncode == 0, proc.stderr
-    from streamkit.capture import load_records
+    from streamkit.local.capture import load_records
 
     assert sum(len(s.records) for s in load_records(out)) == 20
 

@@ -1,7 +1,7 @@
 """The ``streamkit`` command.
 
 Local tooling: never imported by a Lambda handler. Each subcommand lives in its
-own module under :mod:`streamkit.commands` and is found there, so adding one never
+own module under :mod:`streamkit.local.commands` and is found there, so adding one never
 touches this file.
 
 Example::
@@ -18,7 +18,7 @@ import pkgutil
 import sys
 from collections.abc import Sequence
 
-import streamkit.commands
+import streamkit.local.commands
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,8 +27,10 @@ def build_parser() -> argparse.ArgumentParser:
         description="Idempotent Kinesis batch processing for AWS Lambda: local tools.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for info in sorted(pkgutil.iter_modules(streamkit.commands.__path__), key=lambda m: m.name):
-        module = importlib.import_module(f"streamkit.commands.{info.name}")
+    for info in sorted(
+        pkgutil.iter_modules(streamkit.local.commands.__path__), key=lambda m: m.name
+    ):
+        module = importlib.import_module(f"streamkit.local.commands.{info.name}")
         add = getattr(module, "add_parser", None)
         if add is not None:
             add(sub)

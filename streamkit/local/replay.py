@@ -10,7 +10,7 @@ windows see the *original* arrival times, and retries cost no waiting.
 
 Example (a regression test from a production capture)::
 
-    from streamkit.replay import replay
+    from streamkit.local.replay import replay
     from streamkit.local.config import load_consumers
 
     consumer = load_consumers()["clickstream"]
@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from streamkit.capture import ShardCapture, load_records
+from streamkit.local.capture import ShardCapture, load_records
 from streamkit.local.clock import Clock, VirtualClock
 from streamkit.local.config import ConsumerConfig, EsmSettings
 from streamkit.local.destinations import DestinationSender
@@ -309,8 +309,8 @@ def run_command(
 
     import orjson
 
-    from streamkit.capture import CaptureError
     from streamkit.local.aws import LocalAWS, endpoint_from_env
+    from streamkit.local.capture import CaptureError
     from streamkit.local.config import ConfigError, load_consumers
     from streamkit.local.shards import fast_kinesis_client
 

@@ -48,7 +48,7 @@ from typing import Any, Final
 
 import orjson
 
-from streamkit.generators.records import GeneratedRecord
+from streamkit.local.generators.records import GeneratedRecord
 
 __all__ = [
     "BATTERY_RANGE",

@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from streamkit.commands.common import positive, timestamp
+from streamkit.local.commands.common import positive, timestamp
 
 
 def add_parser(sub: Any) -> None:
@@ -21,7 +21,7 @@ def add_parser(sub: Any) -> None:
             "shape (SequenceNumber, ApproximateArrivalTimestamp, Data as base64, "
             "PartitionKey). Replay also reads `aws kinesis get-records` output and saved "
             "Lambda events. The format is described in README.md (Captures) and in "
-            "`python -m pydoc streamkit.capture`. "
+            "`python -m pydoc streamkit.local.capture`. "
             "AWS settings come from the usual environment (AWS_REGION, AWS_ENDPOINT_URL, "
             "credentials); --region and --endpoint-url override them."
         ),
@@ -76,7 +76,12 @@ def run(args: argparse.Namespace) -> int:
     if args.start != "AT_TIMESTAMP" and args.timestamp is not None:
         parser.error(f"--timestamp is only allowed with --from AT_TIMESTAMP (not {args.start})")
 
-    from streamkit.capture import CaptureError, ProgressDisplay, capture_stream, kinesis_client
+    from streamkit.local.capture import (
+        CaptureError,
+        ProgressDisplay,
+        capture_stream,
+        kinesis_client,
+    )
 
     progress = ProgressDisplay(sys.stderr)
     try:

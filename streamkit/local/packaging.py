@@ -26,7 +26,7 @@ different encodings); the sha256 printed by the command is the thing to compare.
 
 Example::
 
-    from streamkit.packaging import build_package
+    from streamkit.local.packaging import build_package
 
     result = build_package(arch="arm64", python="3.13", out="dist/lambda-arm64.zip")
     print(result.path, result.size, result.sha256)
@@ -71,20 +71,10 @@ PYTHON_VERSIONS: Final = ("3.11", "3.12", "3.13")
 #: Dependencies the Lambda Python runtime already provides (see the module docstring).
 PROVIDED_BY_RUNTIME: Final = frozenset({"boto3", "botocore"})
 
-#: Parts of ``streamkit/`` that are local tooling, never on a Lambda import path.
-EXCLUDED_STREAMKIT: Final = frozenset(
-    {
-        "local",
-        "testing",
-        "commands",
-        "generators",
-        "cli.py",
-        "demo.py",
-        "capture.py",
-        "replay.py",
-        "localrun.py",
-    }
-)
+#: The two folders of ``streamkit/`` that never run in a Lambda: all local tooling lives
+#: under ``local/`` and the pytest plugin under ``testing/`` (import-linter enforces that
+#: nothing on the Lambda path imports them), so the zip leaves out exactly these.
+EXCLUDED_STREAMKIT: Final = frozenset({"local", "testing"})
 #: Top-level directories of the project copied into the zip.
 SOURCE_PACKAGES: Final = ("streamkit", "handlers")
 

@@ -8,7 +8,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
-from streamkit.commands.common import timestamp
+from streamkit.local.commands.common import timestamp
 
 if TYPE_CHECKING:
     from streamkit.sinks.dlq import DeadLetterEntry, DeadLetterStore

@@ -110,7 +110,7 @@ def _rate(text: str) -> float:
 
 def run(args: argparse.Namespace) -> int:
     from streamkit.local.faults import FaultPlan
-    from streamkit.replay import run_command
+    from streamkit.local.replay import run_command
 
     try:
         faults = FaultPlan(

@@ -40,9 +40,9 @@ from streamkit.local.clock import VirtualClock
 from streamkit.local.config import ConsumerConfig, load_consumers
 from streamkit.local.esm import EsmStats, EventSourceMapping
 from streamkit.local.faults import FaultPlan
+from streamkit.local.replay import put_in_order
 from streamkit.local.shards import KinesisShardReader, fast_kinesis_client
 from streamkit.pipeline import PipelineResult
-from streamkit.replay import put_in_order
 from streamkit.sinks.dlq import DeadLetterStore
 from streamkit.sinks.s3 import list_keys
 from streamkit.testing.awsfaults import WriteFaults
@@ -112,7 +112,7 @@ def run_main(
         sys.path.insert(0, os.getcwd())
     replayed = None
     if replay_files:
-        from streamkit.replay import load_sources
+        from streamkit.local.replay import load_sources
 
         replayed = load_sources(replay_files)  # bad files fail here, before any setup
 
@@ -188,11 +188,11 @@ def _generated(
     name: str, seed: int, rate: float, duration: float, start: float
 ) -> Iterator[tuple[str, bytes, float, str]]:
     if name == "clickstream":
-        from streamkit.generators.clickstream import clickstream
+        from streamkit.local.generators.clickstream import clickstream
 
         records = clickstream(seed=seed, rate=rate, duration=duration, start=start)
     elif name == "iot":
-        from streamkit.generators.iot import iot
+        from streamkit.local.generators.iot import iot
 
         # 50 devices: each reports about once a second at the default rate, and a
         # batch touches a few hundred (device, metric, minute) items, not thousands.

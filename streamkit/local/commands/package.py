@@ -57,7 +57,7 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from streamkit.packaging import PackagingError, build_package
+    from streamkit.local.packaging import PackagingError, build_package
 
     try:
         result = build_package(

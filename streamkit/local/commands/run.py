@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from streamkit.commands.common import positive
+from streamkit.local.commands.common import positive
 
 
 def add_parser(sub: Any) -> None:
@@ -72,10 +72,10 @@ def add_parser(sub: Any) -> None:
 def main(args: argparse.Namespace) -> int:
     import sys
 
-    from streamkit.capture import CaptureError
+    from streamkit.local.capture import CaptureError
     from streamkit.local.config import ConfigError
-    from streamkit.localrun import run_main
-    from streamkit.replay import ReplayError
+    from streamkit.local.replay import ReplayError
+    from streamkit.local.run.engine import run_main
 
     rates = None
     if args.rate is not None:

@@ -36,7 +36,7 @@ members may be concatenated too). Blank lines are ignored; unknown keys are igno
 
 Example::
 
-    from streamkit.capture import capture_stream, kinesis_client, load_records
+    from streamkit.local.capture import capture_stream, kinesis_client, load_records
 
     summary = capture_stream(kinesis_client(), "clicks", "clicks.jsonl.gz")
     for shard in load_records("clicks.jsonl.gz"):

@@ -7,7 +7,7 @@ import sys
 import time
 from typing import Any
 
-from streamkit.commands.common import positive
+from streamkit.local.commands.common import positive
 
 
 def add_parser(sub: Any) -> None:
@@ -43,18 +43,18 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from streamkit.generators.records import GeneratedRecord
+    from streamkit.local.generators.records import GeneratedRecord
 
     start = time.time() - args.duration
     records: list[GeneratedRecord]
     if args.kind == "clickstream":
-        from streamkit.generators.clickstream import clickstream
+        from streamkit.local.generators.clickstream import clickstream
 
         records = list(
             clickstream(seed=args.seed, rate=args.rate, duration=args.duration, start=start)
         )
     else:
-        from streamkit.generators.iot import iot
+        from streamkit.local.generators.iot import iot
 
         records = list(iot(seed=args.seed, rate=args.rate, duration=args.duration, start=start))
     kinds: dict[str, int] = {}
@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _to_file(args: argparse.Namespace, records: list[Any], mix: str) -> int:
-    from streamkit.capture import CapturedRecord, CaptureWriter
+    from streamkit.local.capture import CapturedRecord, CaptureWriter
 
     shard = "shardId-000000000000"
     try:
@@ -98,7 +98,7 @@ def _to_stream(args: argparse.Namespace, records: list[Any], mix: str) -> int:
     from botocore.exceptions import BotoCoreError, ClientError
 
     from streamkit.local.aws import aws_clients
-    from streamkit.replay import ReplayError, put_in_order
+    from streamkit.local.replay import ReplayError, put_in_order
 
     try:
         kinesis = aws_clients(endpoint_url=args.endpoint_url, region=args.region)("kinesis")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from streamkit.commands.common import positive
+from streamkit.local.commands.common import positive
 
 
 def add_parser(sub: Any) -> None:
@@ -29,6 +29,6 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from streamkit.demo import run_demo
+    from streamkit.local.demo import run_demo
 
     return run_demo(records=args.records, seed=args.seed, as_json=args.json)

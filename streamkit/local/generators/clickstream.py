@@ -1,6 +1,6 @@
 """Realistic clickstream traffic: users in sessions, skewed pages, mixed formats, bad records.
 
-:func:`clickstream` yields :class:`~streamkit.generators.records.GeneratedRecord` objects
+:func:`clickstream` yields :class:`~streamkit.local.generators.records.GeneratedRecord` objects
 in arrival order, deterministic for a seed. Local tooling, never on a Lambda path.
 
 The model:
@@ -35,7 +35,7 @@ The model:
 
 Example::
 
-    from streamkit.generators.clickstream import clickstream
+    from streamkit.local.generators.clickstream import clickstream
 
     for rec in clickstream(seed=7, rate=50, duration=60, start=1_795_860_000):
         put_record(rec.partition_key, rec.data)
@@ -56,7 +56,7 @@ from typing import Any, Final
 
 import orjson
 
-from streamkit.generators.records import GeneratedRecord
+from streamkit.local.generators.records import GeneratedRecord
 
 __all__ = ["DEFAULT_FORMATS", "FORMATS", "GeneratedRecord", "clickstream"]
 
