@@ -32,21 +32,18 @@ from typing import Any
 import orjson
 from boto3.dynamodb.types import TypeDeserializer
 
-from streamkit import Record
 from streamkit.aggregate import HyperLogLog, Stats, merge, stats_from_item
-from streamkit.ledger import LedgerState
 from streamkit.local.aws import LocalAWS, endpoint_from_env, provision, session_clients
 from streamkit.local.clock import VirtualClock
 from streamkit.local.config import ConsumerConfig, load_consumers
 from streamkit.local.esm import EsmStats, EventSourceMapping
 from streamkit.local.faults import FaultPlan
 from streamkit.local.replay import put_in_order
+from streamkit.local.run.reference import comparable, expected_aggregates
 from streamkit.local.shards import KinesisShardReader, fast_kinesis_client
-from streamkit.pipeline import PipelineResult
 from streamkit.sinks.dlq import DeadLetterStore
 from streamkit.sinks.s3 import list_keys
 from streamkit.testing.awsfaults import WriteFaults
-from streamkit.testing.events import kinesis_record
 
 DEFAULT_RATES = {"clickstream": 100.0, "iot": 50.0}
 _DE = TypeDeserializer()
@@ -337,49 +334,6 @@ def _items(clients: Any, table: str) -> list[dict[str, Any]]:
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
-def _expected(run: ConsumerRun) -> dict[tuple[str, str], Stats]:
-    """Aggregates from processing each input record exactly once (pure core only)."""
-    module_name, _, _ = run.consumer.handler.rpartition(".")
-    module = importlib.import_module(module_name)
-    pipeline = module.build_pipeline(run.env)
-    expected: dict[tuple[str, str], Stats] = {}
-    arn = f"arn:aws:kinesis:us-east-1:123456789012:stream/{run.consumer.stream.name}"
-    for shard, records in run.placed.items():
-        # Lambda's events carry arrival times in milliseconds (spec 1.1.2).
-        raw = [
-            kinesis_record(
-                data, seq, partition_key=pk, shard_id=shard, arrival=round(a, 3), stream_arn=arn
-            )
-            for seq, pk, data, a in sorted(records)
-        ]
-        result = PipelineResult({"batchItemFailures": []})
-        head = Record(raw[0], raw[0]["kinesis"], b"")
-        state = LedgerState(0, None, None, None, exists=False)
-        with contextlib.redirect_stdout(io.StringIO()):
-            intent, _ = pipeline._process(raw, state, shard, head, result, None, 0)
-        if intent is None:
-            continue
-        for spec in intent.aggregates:
-            k = (spec["key"]["pk"], spec["key"]["sk"])
-            stats = stats_from_item(spec["stats"])
-            expected[k] = merge(expected[k], stats) if k in expected else stats
-    return expected
-
-
-def _comparable(s: Stats) -> tuple[Any, ...]:
-    last = s.last
-    return (
-        s.count,
-        s.sum,
-        s.min,
-        s.max,
-        None
-        if last is None
-        else (orjson.dumps(last.value, default=str), last.event_time, last.position),
-        None if s.distinct is None else s.distinct.to_bytes(),
-    )
-
-
 def _summary(runs: list[ConsumerRun], clients: Any, *, faults: bool) -> dict[str, Any]:
     consumers: dict[str, Any] = {}
     ok = True
@@ -388,9 +342,11 @@ def _summary(runs: list[ConsumerRun], clients: Any, *, faults: bool) -> dict[str
         assert run.stats is not None
         items = _items(clients, res.aggregate_table) if res and res.aggregate_table else []
         actual = {(i["pk"], i["sk"]): stats_from_item(i) for i in items}
-        expected = _expected(run)
+        expected = expected_aggregates(
+            run.consumer.handler, run.env, run.consumer.stream.name, run.placed
+        )
         same = set(actual) == set(expected) and all(
-            _comparable(actual[k]) == _comparable(v) for k, v in expected.items()
+            comparable(actual[k]) == comparable(v) for k, v in expected.items()
         )
         dlq = DeadLetterStore(res.dead_letter_bucket, clients) if res else None
         reasons = Counter(e.reason for e in dlq.entries(run.name)) if dlq else Counter()

@@ -1,0 +1,75 @@
+"""The exactly-once reference of ``streamkit run``: each input record processed once.
+
+The aggregates a fault-free, exactly-once run must end with, computed by the pure core
+(no AWS calls), to compare with what the consumers actually wrote.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import io
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+
+from streamkit import Record
+from streamkit.aggregate import Stats, merge, stats_from_item
+from streamkit.ledger import LedgerState
+from streamkit.pipeline import PipelineResult
+from streamkit.testing.events import kinesis_record
+
+
+def expected_aggregates(
+    handler: str,
+    env: Mapping[str, str],
+    stream_name: str,
+    placed: Mapping[str, list[tuple[int, str, bytes, float]]],
+) -> dict[tuple[str, str], Stats]:
+    """Aggregates from processing each input record exactly once (pure core only).
+
+    ``handler`` is the consumer's ``module.function``; its module's ``build_pipeline(env)``
+    gives the pipeline. ``placed`` maps each shard to its records as
+    ``(sequence number, partition key, data, arrival time)``.
+    """
+    module_name, _, _ = handler.rpartition(".")
+    module = importlib.import_module(module_name)
+    pipeline = module.build_pipeline(env)
+    expected: dict[tuple[str, str], Stats] = {}
+    arn = f"arn:aws:kinesis:us-east-1:123456789012:stream/{stream_name}"
+    for shard, records in placed.items():
+        # Lambda's events carry arrival times in milliseconds (spec 1.1.2).
+        raw = [
+            kinesis_record(
+                data, seq, partition_key=pk, shard_id=shard, arrival=round(a, 3), stream_arn=arn
+            )
+            for seq, pk, data, a in sorted(records)
+        ]
+        result = PipelineResult({"batchItemFailures": []})
+        head = Record(raw[0], raw[0]["kinesis"], b"")
+        state = LedgerState(0, None, None, None, exists=False)
+        with contextlib.redirect_stdout(io.StringIO()):
+            intent, _ = pipeline._process(raw, state, shard, head, result, None, 0)
+        if intent is None:
+            continue
+        for spec in intent.aggregates:
+            k = (spec["key"]["pk"], spec["key"]["sk"])
+            stats = stats_from_item(spec["stats"])
+            expected[k] = merge(expected[k], stats) if k in expected else stats
+    return expected
+
+
+def comparable(s: Stats) -> tuple[Any, ...]:
+    """The fields of ``s`` that must be equal for two aggregates to be the same."""
+    last = s.last
+    return (
+        s.count,
+        s.sum,
+        s.min,
+        s.max,
+        None
+        if last is None
+        else (orjson.dumps(last.value, default=str), last.event_time, last.position),
+        None if s.distinct is None else s.distinct.to_bytes(),
+    )
