@@ -19,8 +19,8 @@ import pytest
 from streamkit.aggregate import stats_from_item
 from streamkit.local.aws import LocalAWS, provision
 from streamkit.local.config import load_consumers
+from streamkit.local.dlq.store import DeadLetterStore
 from streamkit.local.faults import FaultPlan
-from streamkit.sinks.dlq import DeadLetterStore
 from streamkit.sinks.s3 import read_archive
 
 pytestmark = pytest.mark.integration

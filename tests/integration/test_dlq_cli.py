@@ -23,8 +23,9 @@ import pytest
 import streamkit
 from streamkit.local.aws import DynamoDbTable, S3Bucket
 from streamkit.local.cli import main
+from streamkit.local.dlq.store import DeadLetterStore
 from streamkit.pipeline import Pipeline
-from streamkit.sinks.dlq import DeadLetterStore, dead_letter_key
+from streamkit.sinks.dlq import dead_letter_key
 from streamkit.testing import kinesis_event
 
 pytestmark = pytest.mark.integration

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from streamkit.local.commands.common import timestamp
 
 if TYPE_CHECKING:
-    from streamkit.sinks.dlq import DeadLetterEntry, DeadLetterStore
+    from streamkit.local.dlq.store import DeadLetterEntry, DeadLetterStore
 
 _LAYOUT = (
     "The dead-letter store is an S3 bucket (a consumer's resources.dead_letter_bucket in "
@@ -190,7 +190,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _store(args: argparse.Namespace) -> tuple[DeadLetterStore, str]:
     from streamkit.local.aws import aws_clients, endpoint_from_env
-    from streamkit.sinks.dlq import DeadLetterStore
+    from streamkit.local.dlq.store import DeadLetterStore
 
     bucket = args.bucket
     ref = getattr(args, "ref", None)
@@ -241,7 +241,7 @@ def _strip_url(store: DeadLetterStore, ref: str) -> str:
 
 
 def _find(store: DeadLetterStore, ref: str, consumer: str | None) -> DeadLetterEntry:
-    from streamkit.sinks.dlq import AmbiguousDeadLetter, DeadLetterNotFound
+    from streamkit.local.dlq.store import AmbiguousDeadLetter, DeadLetterNotFound
 
     try:
         return store.find(_strip_url(store, ref), consumer)

@@ -36,12 +36,12 @@ from streamkit.aggregate import HyperLogLog, Stats, merge, stats_from_item
 from streamkit.local.aws import LocalAWS, endpoint_from_env, provision, session_clients
 from streamkit.local.clock import VirtualClock
 from streamkit.local.config import ConsumerConfig, load_consumers
+from streamkit.local.dlq.store import DeadLetterStore
 from streamkit.local.esm import EsmStats, EventSourceMapping
 from streamkit.local.faults import FaultPlan
 from streamkit.local.replay import put_in_order
 from streamkit.local.run.reference import comparable, expected_aggregates
 from streamkit.local.shards import KinesisShardReader, fast_kinesis_client
-from streamkit.sinks.dlq import DeadLetterStore
 from streamkit.sinks.s3 import list_keys
 from streamkit.testing.awsfaults import WriteFaults
 

@@ -1,0 +1,1 @@
+"""The ``streamkit dlq`` tooling: the dead-letter store reader/redriver and its output."""
