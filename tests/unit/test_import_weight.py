@@ -6,17 +6,8 @@ import subprocess
 import sys
 
 FORBIDDEN = ("boto3", "botocore", "pydantic", "moto", "hypothesis", "google.protobuf")
-LOCAL_TOOLING = (
-    "streamkit.local",
-    "streamkit.testing",
-    "streamkit.local.cli",
-    "streamkit.local.commands",
-    "streamkit.local.run.engine",
-    "streamkit.local.generators",
-    "streamkit.local.capture",
-    "streamkit.local.replay",
-    "streamkit.local.demo",
-)
+# Everything that never runs in a Lambda lives in these two folders (issue 9).
+LOCAL_TOOLING = ("streamkit.local", "streamkit.testing")
 
 
 def imported_after(code: str) -> set[str]:

@@ -1,0 +1,73 @@
+"""Issue 9 (1): the Lambda-path boundary is enforced by import-linter's contracts.
+
+The contracts live in pyproject.toml (``[tool.importlinter]``); these tests run
+``lint-imports`` on the tree, show that it fails when a Lambda-path module imports local
+tooling, and check that every module of ``streamkit/`` sits in a layer (a module left
+out of every layer would escape the layers contract).
+"""
+
+from __future__ import annotations
+
+import os
+import pkgutil
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import streamkit
+
+ROOT = Path(__file__).resolve().parents[2]
+LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
+
+
+def _contracts() -> dict[str, dict[str, object]]:
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]
+    return {c["id"]: c for c in config["contracts"]}
+
+
+def _lint(root: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    return subprocess.run(
+        [str(LINT_IMPORTS), "--no-cache", str(root / "pyproject.toml")],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_the_tree_keeps_every_contract() -> None:
+    result = _lint(ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"Contracts: {len(_contracts())} kept, 0 broken" in result.stdout
+
+
+def test_every_streamkit_module_is_in_a_layer() -> None:
+    layers = _contracts()["layers"]["layers"]
+    assert isinstance(layers, list)
+    named = {name.strip() for layer in layers for name in layer.split(":")}
+    children = {m.name for m in pkgutil.iter_modules(streamkit.__path__)}
+    assert children - named == set(), "classify new modules in pyproject's layers contract"
+    assert named - children == set(), "the layers contract names modules that do not exist"
+
+
+def test_a_lambda_path_module_importing_local_tooling_breaks_the_contracts(
+    tmp_path: Path,
+) -> None:
+    """The same check on a copy of the tree where batch.py imports the CLI."""
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    for top in ("streamkit", "handlers"):
+        shutil.copytree(ROOT / top, tmp_path / top, ignore=ignore)
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    batch = tmp_path / "streamkit" / "batch.py"
+    batch.write_text(batch.read_text() + "\nimport streamkit.local.cli  # noqa\n")
+
+    result = _lint(tmp_path)
+    assert result.returncode != 0
+    assert "streamkit.batch is not allowed to import streamkit.local" in result.stdout
+    # Reached from a handler too, through streamkit's lazy names -> batch.
+    assert "handlers is not allowed to import streamkit.local" in result.stdout
+    assert "streamkit.batch -> streamkit.local.cli" in result.stdout
