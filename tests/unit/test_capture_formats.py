@@ -18,12 +18,12 @@ from streamkit.local.capture import (
     CaptureError,
     CaptureFormatError,
     CaptureWriter,
-    ProgressDisplay,
     ShardCapture,
     load_records,
     write_capture,
 )
 from streamkit.local.cli import main
+from streamkit.local.commands.capture import CaptureProgress
 
 DATA = Path(__file__).parent.parent / "data" / "captures"
 ARN = "arn:aws:kinesis:us-east-1:123456789012:stream/clicks"
@@ -455,7 +455,7 @@ def test_format_error_is_a_value_error() -> None:
 
 def test_progress_on_a_terminal_is_one_updating_line() -> None:
     out = io.StringIO()
-    progress = ProgressDisplay(out, tty=True)
+    progress = CaptureProgress(out, tty=True)
     progress(0, "shardId-000000000000")
     progress(500, "shardId-000000000000")
     progress(900, "shardId-000000000001")
@@ -468,7 +468,7 @@ def test_progress_on_a_terminal_is_one_updating_line() -> None:
 
 def test_progress_in_a_log_is_a_line_per_shard_and_every_n_records() -> None:
     out = io.StringIO()
-    progress = ProgressDisplay(out, every=1000, tty=False)
+    progress = CaptureProgress(out, every=1000, tty=False)
     for n in range(0, 2600, 500):
         progress(n, "shardId-000000000000")
     progress(2600, "shardId-000000000001")

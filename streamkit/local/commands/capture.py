@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import Any, TextIO
 
 from streamkit.local.commands.common import positive, timestamp
+from streamkit.local.console import StatusLine
 
 
 def add_parser(sub: Any) -> None:
@@ -76,14 +77,9 @@ def run(args: argparse.Namespace) -> int:
     if args.start != "AT_TIMESTAMP" and args.timestamp is not None:
         parser.error(f"--timestamp is only allowed with --from AT_TIMESTAMP (not {args.start})")
 
-    from streamkit.local.capture import (
-        CaptureError,
-        ProgressDisplay,
-        capture_stream,
-        kinesis_client,
-    )
+    from streamkit.local.capture import CaptureError, capture_stream, kinesis_client
 
-    progress = ProgressDisplay(sys.stderr)
+    progress = CaptureProgress()
     try:
         summary = capture_stream(
             kinesis_client(region=args.region, endpoint_url=args.endpoint_url),
@@ -102,3 +98,30 @@ def run(args: argparse.Namespace) -> int:
     progress.finish()
     print(summary)
     return 0
+
+
+class CaptureProgress:
+    """The ``progress`` callback of :func:`~streamkit.local.capture.capture_stream`.
+
+    Shows ``capturing <shard>: N records so far`` on a :class:`StatusLine`; outside a
+    terminal a line is printed when a shard starts and every ``every`` records.
+    """
+
+    def __init__(
+        self, stream: TextIO | None = None, *, every: int = 1000, tty: bool | None = None
+    ) -> None:
+        self.status = StatusLine(stream, tty=tty)
+        self.every = every
+        self._shard: str | None = None
+        self._records_at_last_line = 0
+
+    def __call__(self, records: int, shard_id: str) -> None:
+        milestone = shard_id != self._shard or records >= self._records_at_last_line + self.every
+        if milestone:
+            self._records_at_last_line = records
+        self._shard = shard_id
+        self.status.update(f"capturing {shard_id}: {records} records so far", milestone=milestone)
+
+    def finish(self) -> None:
+        """End the status line before other output."""
+        self.status.done()
