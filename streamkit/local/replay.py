@@ -25,11 +25,12 @@ from __future__ import annotations
 import contextlib
 import importlib
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from streamkit.errors import StreamkitError
 from streamkit.local.capture import ShardCapture, load_records
 from streamkit.local.clock import Clock, VirtualClock
 from streamkit.local.config import ConsumerConfig, EsmSettings
@@ -50,7 +51,7 @@ DEFAULT_SETTINGS = EsmSettings(
 _PUT_BATCH = 500  # PutRecords limit (spec 7.7)
 
 
-class ReplayError(ValueError):
+class ReplayError(StreamkitError, ValueError):
     """A replay that cannot start: bad handler reference, empty input, ..."""
 
 
@@ -284,143 +285,3 @@ def _clients_like(kinesis_client: Any) -> Callable[[str], Any]:
         return cache[service]
 
     return get
-
-
-# ------------------------------------------------------------------ command line
-
-
-def run_command(
-    files: Sequence[str],
-    handler_ref: str,
-    *,
-    config_path: str | None = None,
-    consumer_name: str | None = None,
-    as_json: bool = False,
-    faults: FaultPlan | None = None,
-    endpoint_url: str | None = None,
-    stream_name: str | None = None,
-    out: Any = None,
-    err: Any = None,
-) -> int:
-    """``streamkit replay``: 0 when every record was resolved, 1 when some was not,
-    2 for bad input (handler, config, files)."""
-    import os
-    import sys
-
-    import orjson
-
-    from streamkit.local.aws import LocalAWS, endpoint_from_env
-    from streamkit.local.capture import CaptureError
-    from streamkit.local.config import ConfigError, load_consumers
-    from streamkit.local.shards import fast_kinesis_client
-
-    out = out or sys.stdout
-    err = err or sys.stderr
-
-    def fail(message: str) -> int:
-        print(f"streamkit replay: error: {message}", file=err)
-        return 2
-
-    if os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())  # so `--handler handlers.clickstream:handler` imports
-    try:
-        handler = resolve_handler(handler_ref)
-        consumer = None
-        if consumer_name:
-            consumers = load_consumers(config_path)
-            if consumer_name not in consumers:
-                known = ", ".join(sorted(consumers))
-                return fail(f"--consumer {consumer_name!r} is not in the config (known: {known})")
-            consumer = consumers[consumer_name]
-        sources = load_sources(files)
-    except (ReplayError, ConfigError, CaptureError) as e:
-        return fail(str(e))
-    except OSError as e:
-        return fail(f"cannot read {e.filename or 'input'}: {e.strerror or e}")
-
-    local: LocalAWS | None = None
-    endpoint = endpoint_url or endpoint_from_env()
-    if endpoint is None:
-        local = LocalAWS().start()
-        local.apply_env()
-        endpoint = local.endpoint_url
-    try:
-        region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
-        kinesis = fast_kinesis_client(endpoint_url=endpoint, region_name=region)
-        display = _Progress(err, sum(len(s.records) for s in sources))
-        report = replay(
-            sources,
-            handler,
-            kinesis_client=kinesis,
-            consumer=consumer,
-            stream_name=stream_name,
-            faults=faults,
-            progress=display,
-        )
-        display.done()
-    except ReplayError as e:
-        return fail(str(e))
-    finally:
-        if local is not None:
-            local.stop()
-    summary = report.to_dict()
-    summary["endpoint"] = "embedded" if local is not None else endpoint
-    if as_json:
-        print(orjson.dumps(summary).decode(), file=out)
-    else:
-        _print_report(summary, out)
-    return 0 if report.ok else 1
-
-
-class _Progress:
-    """One updating status line on a terminal; occasional lines otherwise."""
-
-    def __init__(self, stream: Any, total: int) -> None:
-        self.stream = stream
-        self.total = total
-        self.tty = bool(getattr(stream, "isatty", lambda: False)())
-        self.last_lines = 0
-
-    def __call__(self, stats: EsmStats) -> None:
-        done = len(stats.outcomes)
-        line = (
-            f"replay: {done:,}/{self.total:,} records resolved, "
-            f"{stats.invocations:,} invocations, {stats.records_discarded:,} discarded"
-        )
-        if self.tty:
-            print("\r" + line, end="", file=self.stream, flush=True)
-        elif done - self.last_lines >= max(1000, self.total // 10) or done == self.total:
-            self.last_lines = done
-            print(line, file=self.stream, flush=True)
-
-    def done(self) -> None:
-        if self.tty:
-            print(file=self.stream)
-
-
-def _print_report(s: Mapping[str, Any], out: Any) -> None:
-    rows = [
-        ("records in", s["records_in"]),
-        ("invocations", s["invocations"]),
-        ("records delivered (with re-deliveries)", s["records_delivered"]),
-        ("batch item failures reported", s["batch_item_failures_reported"]),
-        ("records discarded", s["records_discarded"]),
-        ("on-failure messages", s["on_failure_messages"]),
-        ("filtered out", s["filtered_out"]),
-        ("records processed", s["records_processed"]),
-        ("unresolved", s["unresolved"]),
-    ]
-    print(f"replayed {s['records_loaded']} records from {s['shards']} shard(s)", file=out)
-    width = max(len(k) for k, _ in rows)
-    for k, v in rows:
-        print(f"  {k:<{width}}  {v:>8,}", file=out)
-    if s["destination"]:
-        print(f"  on-failure destination: {s['destination']}", file=out)
-    verdict = (
-        "every record processed, filtered or sent to the destination"
-        if s["ok"]
-        else (f"{s['unresolved']} record(s) ended nowhere")
-    )
-    print(f"  check: {verdict}", file=out)
-    if s.get("error"):
-        print(f"  stopped: {s['error']}", file=out)

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, TextIO
+
+import orjson
+
+from streamkit.local.console import StatusLine
+
+if TYPE_CHECKING:
+    from streamkit.local.capture import ShardCapture
+    from streamkit.local.config import ConsumerConfig
+    from streamkit.local.esm import EsmStats, Handler
+    from streamkit.local.faults import FaultPlan
 
 
 def add_parser(sub: Any) -> None:
@@ -109,8 +120,14 @@ def _rate(text: str) -> float:
 
 
 def run(args: argparse.Namespace) -> int:
+    """``streamkit replay``: 0 when every record was resolved, 1 when some was not,
+    2 for bad input (handler, config, files, fault rates)."""
+    import os
+
+    from streamkit.local.capture import CaptureError
+    from streamkit.local.config import ConfigError, load_consumers
     from streamkit.local.faults import FaultPlan
-    from streamkit.local.replay import run_command
+    from streamkit.local.replay import ReplayError, load_sources, resolve_handler
 
     try:
         faults = FaultPlan(
@@ -122,15 +139,135 @@ def run(args: argparse.Namespace) -> int:
             throttle_rate=args.fault_throttle,
         )
     except ValueError as e:
-        print(f"streamkit replay: error: --fault-*: {e}", file=sys.stderr)
-        return 2
-    return run_command(
-        args.files,
-        args.handler,
-        config_path=args.config,
-        consumer_name=args.consumer,
-        as_json=args.json,
-        faults=faults,
-        endpoint_url=args.endpoint_url,
-        stream_name=args.stream,
+        return _fail(f"--fault-*: {e}")
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())  # so `--handler handlers.clickstream:handler` imports
+    try:
+        handler = resolve_handler(args.handler)
+        consumer = None
+        if args.consumer:
+            consumers = load_consumers(args.config)
+            if args.consumer not in consumers:
+                known = ", ".join(sorted(consumers))
+                return _fail(f"--consumer {args.consumer!r} is not in the config (known: {known})")
+            consumer = consumers[args.consumer]
+        sources = load_sources(args.files)
+    except (ReplayError, ConfigError, CaptureError) as e:
+        return _fail(str(e))
+    except OSError as e:
+        return _fail(f"cannot read {e.filename or 'input'}: {e.strerror or e}")
+    try:
+        summary = _replay_on_endpoint(args, handler, consumer, sources, faults)
+    except ReplayError as e:
+        return _fail(str(e))
+    if args.json:
+        print(orjson.dumps(summary).decode())
+    else:
+        _print_summary(summary, sys.stdout)
+    return 0 if summary["ok"] else 1
+
+
+def _fail(message: str) -> int:
+    print(f"streamkit replay: error: {message}", file=sys.stderr)
+    return 2
+
+
+def _replay_on_endpoint(
+    args: argparse.Namespace,
+    handler: Handler,
+    consumer: ConsumerConfig | None,
+    sources: list[ShardCapture],
+    faults: FaultPlan,
+) -> dict[str, Any]:
+    """Replay on ``--endpoint-url``, AWS_ENDPOINT_URL or an embedded endpoint; the summary."""
+    import os
+
+    from streamkit.local.aws import LocalAWS, endpoint_from_env
+    from streamkit.local.replay import replay
+    from streamkit.local.shards import fast_kinesis_client
+
+    local: LocalAWS | None = None
+    endpoint = args.endpoint_url or endpoint_from_env()
+    if endpoint is None:
+        local = LocalAWS().start()
+        local.apply_env()
+        endpoint = local.endpoint_url
+    progress = _ReplayProgress(sum(len(s.records) for s in sources))
+    try:
+        region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+        kinesis = fast_kinesis_client(endpoint_url=endpoint, region_name=region)
+        report = replay(
+            sources,
+            handler,
+            kinesis_client=kinesis,
+            consumer=consumer,
+            stream_name=args.stream,
+            faults=faults,
+            progress=progress,
+        )
+    finally:
+        progress.finish()  # before any error message, which would share the status line
+        if local is not None:
+            local.stop()
+    summary = report.to_dict()
+    summary["endpoint"] = "embedded" if local is not None else endpoint
+    return summary
+
+
+class _ReplayProgress:
+    """The replay's ``progress`` callback: records resolved so far, on a StatusLine.
+
+    Outside a terminal a line is printed every tenth of the records (at least every
+    1000) and when all are resolved.
+    """
+
+    def __init__(self, total: int) -> None:
+        self.status = StatusLine()
+        self.total = total
+        self._resolved_at_last_line = 0
+
+    def __call__(self, stats: EsmStats) -> None:
+        resolved = len(stats.outcomes)
+        milestone = (
+            resolved - self._resolved_at_last_line >= max(1000, self.total // 10)
+            or resolved == self.total
+        )
+        if milestone:
+            self._resolved_at_last_line = resolved
+        self.status.update(
+            f"replay: {resolved:,}/{self.total:,} records resolved, "
+            f"{stats.invocations:,} invocations, {stats.records_discarded:,} discarded",
+            milestone=milestone,
+        )
+
+    def finish(self) -> None:
+        self.status.done()
+
+
+def _print_summary(s: Mapping[str, Any], out: TextIO) -> None:
+    """The human summary: counts, destination, and whether every record was resolved."""
+    rows = [
+        ("records in", s["records_in"]),
+        ("invocations", s["invocations"]),
+        ("records delivered (with re-deliveries)", s["records_delivered"]),
+        ("batch item failures reported", s["batch_item_failures_reported"]),
+        ("records discarded", s["records_discarded"]),
+        ("on-failure messages", s["on_failure_messages"]),
+        ("filtered out", s["filtered_out"]),
+        ("records processed", s["records_processed"]),
+        ("unresolved", s["unresolved"]),
+    ]
+    print(f"replayed {s['records_loaded']} records from {s['shards']} shard(s)", file=out)
+    width = max(len(k) for k, _ in rows)
+    for k, v in rows:
+        print(f"  {k:<{width}}  {v:>8,}", file=out)
+    if s["destination"]:
+        print(f"  on-failure destination: {s['destination']}", file=out)
+    verdict = (
+        "every record processed, filtered or sent to the destination"
+        if s["ok"]
+        else (f"{s['unresolved']} record(s) ended nowhere")
     )
+    print(f"  check: {verdict}", file=out)
+    if s.get("error"):
+        print(f"  stopped: {s['error']}", file=out)
