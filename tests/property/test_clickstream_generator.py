@@ -14,6 +14,7 @@ from handlers.clickstream_formats import SNOWPLOW_FIELDS, Click, parse_click
 from streamkit.errors import PermanentError
 from streamkit.local.generators import clickstream as gen
 from streamkit.local.generators.clickstream import GeneratedRecord, clickstream
+from streamkit.local.generators.clickstream.snowplow import SNOWPLOW_FIELDS as GENERATED_FIELDS
 
 START = 1_795_860_000.0  # 2026-11-28T10:00:00Z
 SETTINGS = settings(max_examples=40, deadline=None)
@@ -153,7 +154,7 @@ def test_malformed_records_are_broken_in_different_ways() -> None:
 
 
 def test_generator_field_list_matches_the_parser() -> None:
-    assert gen._SNOWPLOW_FIELDS == SNOWPLOW_FIELDS
+    assert GENERATED_FIELDS == SNOWPLOW_FIELDS
 
 
 @pytest.mark.parametrize(
