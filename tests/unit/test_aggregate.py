@@ -1,4 +1,7 @@
-"""Windowed aggregation (issue 4): windows, lateness, aggregators, HLL, item codec."""
+"""Aggregates (issue 4): exact decimals, Stats and merge, Deltas, the item codec.
+
+Windows, lateness and HyperLogLog have their own test files (test_aggregate_*.py).
+"""
 
 from __future__ import annotations
 
@@ -13,15 +16,11 @@ from streamkit import PermanentError
 from streamkit.aggregate import (
     EMPTY,
     Deltas,
-    HyperLogLog,
     InvalidValueError,
     Last,
-    LateRecordError,
     PrecisionError,
     Stats,
-    Watermark,
     Window,
-    is_late,
     merge,
     merge_all,
     stats_from_item,
@@ -118,103 +117,6 @@ def test_deltas_unchanged_after_precision_error() -> None:
         d.add("a", "k", w, one(Decimal("1E-30"), seq=2))
     got = d.get("a", "k", w)
     assert got is not None and got.count == 1 and got.sum == Decimal("1E+30")
-
-
-# --------------------------------------------------------------------------- windows
-
-
-def test_window_boundaries() -> None:
-    w = window_of(T0, 300)
-    assert (w.start, w.end, w.size) == (T0, T0 + 300, 300)
-    assert w.key == "2026-11-28T10:05:00Z"
-    assert window_of(T0 + 299.999, 300) == w
-    assert window_of(T0 + 300, 300) == Window(T0 + 300, 300)
-    assert window_of(T0 - 0.001, 300) == Window(T0 - 300, 300)
-    assert T0 in w and T0 + 299.5 in w and T0 + 300 not in w
-    assert window_of(0, 60) == Window(0, 60)
-    assert window_of(59.9, 60).key == "1970-01-01T00:00:00Z"
-    assert window_of(T0 + 7, 1).start == T0 + 7
-
-
-def test_window_uses_event_time_floor_for_fractional_sizes_of_day() -> None:
-    assert window_of(86399.999, 86400) == Window(0, 86400)
-    assert window_of(86400, 86400).key == "1970-01-02T00:00:00Z"
-
-
-@pytest.mark.parametrize("bad_time", [-0.001, -1, math.nan, math.inf, 1e12, "10", None])
-def test_window_of_rejects_bad_event_times(bad_time: Any) -> None:
-    with pytest.raises(ValueError, match="event time"):
-        window_of(bad_time, 60)
-
-
-@pytest.mark.parametrize("bad_size", [0, -60, 1.5, True])
-def test_window_size_must_be_positive_int(bad_size: Any) -> None:
-    with pytest.raises(ValueError, match="window size"):
-        window_of(T0, bad_size)
-
-
-def test_windows_order_by_start_then_size() -> None:
-    assert sorted([Window(120, 60), Window(0, 300), Window(0, 60)]) == [
-        Window(0, 60),
-        Window(0, 300),
-        Window(120, 60),
-    ]
-
-
-# --------------------------------------------------------------------------- lateness
-
-
-def test_lateness_boundary_equal_is_on_time_just_over_is_late() -> None:
-    assert not is_late(100.0, 160.0, 60)  # exactly at watermark - lateness
-    assert is_late(99.999, 160.0, 60)
-    assert not is_late(160.0, 160.0, 0)
-    assert is_late(159.5, 160.0, 0)
-    assert not is_late(1000.0, 160.0, 0)  # ahead of the watermark
-    assert not is_late(0.0, None, 0)  # nothing seen yet: never late
-
-
-def test_negative_lateness_rejected() -> None:
-    with pytest.raises(ValueError, match="lateness"):
-        is_late(1.0, 2.0, -1)
-    with pytest.raises(ValueError, match="lateness"):
-        Watermark(allowed_lateness_s=-1)
-
-
-def test_watermark_advances_in_shard_order_and_raises_late() -> None:
-    wm = Watermark(allowed_lateness_s=60)
-    wm.admit(1000)
-    wm.admit(1100)
-    wm.admit(1040)  # exactly at the boundary: admitted
-    assert wm.value == 1100.0  # never moves back
-    with pytest.raises(LateRecordError) as info:
-        wm.admit(1039.5)
-    assert info.value.reason == "late"
-    assert isinstance(info.value, PermanentError)
-    assert info.value.watermark == 1100.0 and info.value.event_time == 1039.5
-    assert wm.value == 1100.0
-
-
-def test_watermark_retry_from_committed_value_makes_same_decisions() -> None:
-    times = [1000.0, 900.0, 1200.0, 1130.0, 1139.0, 1500.0, 1000.0]
-
-    def decisions(start: float | None, ts: list[float]) -> list[bool]:
-        wm = Watermark(allowed_lateness_s=70, value=start)
-        out = []
-        for t in ts:
-            late = wm.is_late(t)
-            out.append(late)
-            if not late:
-                wm.observe(t)
-        return out
-
-    whole = decisions(None, times)
-    assert whole == [False, True, False, False, False, False, True]
-    # commit after 3 records, then "retry" the rest starting from the committed value
-    wm = Watermark(allowed_lateness_s=70)
-    for t in times[:3]:
-        if not wm.is_late(t):
-            wm.observe(t)
-    assert decisions(wm.value, times[3:]) == whole[3:]
 
 
 # --------------------------------------------------------------------------- aggregators
@@ -354,115 +256,6 @@ def test_deltas_reject_bad_names() -> None:
         d.add("", "k", window_of(T0, 60), one())
     with pytest.raises(InvalidValueError):
         d.add("a", 5, window_of(T0, 60), one())  # type: ignore[arg-type]
-
-
-# --------------------------------------------------------------------------- HyperLogLog
-
-STANDARD_ERROR = 1.04 / math.sqrt(4096)
-
-
-@pytest.mark.parametrize("n", [10, 1_000, 100_000])
-def test_hll_estimate_within_three_standard_errors(n: int) -> None:
-    h = HyperLogLog()
-    for i in range(n):
-        h.add(f"user-{i}")
-        if i % 7 == 0:
-            h.add(f"user-{i}")  # duplicates do not count
-    est = h.estimate()
-    assert abs(est - n) <= 3 * STANDARD_ERROR * n, (n, est)
-
-
-def test_hll_small_counts_are_exact_enough_and_empty_is_zero() -> None:
-    h = HyperLogLog()
-    assert h.estimate() == 0
-    for name in ["a", "b", "c", "a"]:
-        h.add(name)
-    assert h.estimate() == 3
-
-
-def test_hll_hash_is_stable_across_processes() -> None:
-    """blake2b, not hash(): a known item always lands in the same register."""
-    h = HyperLogLog()
-    h.add("device-42")
-    assert h.to_bytes().hex() == "010c01" + _known_register("device-42")
-
-
-def _known_register(item: str) -> str:
-    import hashlib
-
-    v = int.from_bytes(hashlib.blake2b(item.encode(), digest_size=8).digest(), "big")
-    index, rest = v >> 52, v & ((1 << 52) - 1)
-    return index.to_bytes(2, "big").hex() + bytes([52 - rest.bit_length() + 1]).hex()
-
-
-def test_hll_merge_is_union() -> None:
-    a, b, u = HyperLogLog(), HyperLogLog(), HyperLogLog()
-    for i in range(3000):
-        (a if i < 2000 else b).add(str(i))
-        if 1000 <= i < 2000:
-            b.add(str(i))
-        u.add(str(i))
-    m = a.merge(b)
-    assert m == u and b.merge(a) == u
-    assert abs(m.estimate() - 3000) <= 3 * STANDARD_ERROR * 3000
-    with pytest.raises(ValueError, match="p=12 with p=10"):
-        a.merge(HyperLogLog(10))
-
-
-def test_hll_serialized_size_is_bounded_and_round_trips() -> None:
-    for n in (0, 1, 500, 1023, 1500, 50_000):
-        h = HyperLogLog()
-        for i in range(n):
-            h.add(f"x{i}")
-        data = h.to_bytes()
-        assert len(data) <= 4096
-        back = HyperLogLog.from_bytes(data)
-        assert back == h and back.to_bytes() == data
-        assert back.estimate() == h.estimate()
-    assert len(HyperLogLog().to_bytes()) == 3
-
-
-def test_hll_equal_sketches_serialize_equally_whatever_the_history() -> None:
-    dense = HyperLogLog()
-    for i in range(50_000):
-        dense.add(f"x{i}")
-    grown = HyperLogLog()
-    for i in range(50_000):
-        grown.add(f"x{i}")
-    assert dense.to_bytes() == grown.to_bytes()
-    small = HyperLogLog()
-    small.add("only")
-    merged = HyperLogLog()
-    merged.update(small)
-    assert merged.to_bytes() == small.to_bytes()
-
-
-@pytest.mark.parametrize(
-    ("data", "problem"),
-    [
-        (b"", "too short"),
-        (b"\x01\x0c", "too short"),
-        (b"\x02\x0c\x00" + bytes(3072), "version 2"),
-        (b"\x01\x03\x01", "precision 3"),
-        (b"\x01\x0c\x00" + bytes(3071), "3072 register bytes, got 3071"),
-        (b"\x01\x0c\x00" + b"\xff" * 3072, "register value above 53"),
-        (b"\x01\x0c\x01\x00\x01", "3-byte entries"),
-        (b"\x01\x0c\x01\x00\x05\x01\x00\x05\x01", "out of order"),
-        (b"\x01\x0c\x01\x10\x00\x01", "index 4096"),
-        (b"\x01\x0c\x01\x00\x01\x00", "value 0"),
-        (b"\x01\x0c\x01\x00\x01\x36", "value 54"),
-        (b"\x01\x0c\x07", "encoding 7"),
-    ],
-)
-def test_hll_bad_bytes_rejected(data: bytes, problem: str) -> None:
-    with pytest.raises(ValueError, match=problem):
-        HyperLogLog.from_bytes(data)
-
-
-def test_hll_precision_validated() -> None:
-    with pytest.raises(ValueError, match="precision"):
-        HyperLogLog(3)
-    assert HyperLogLog(16).p == 16
 
 
 # --------------------------------------------------------------------------- item codec

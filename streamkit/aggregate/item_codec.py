@@ -1,0 +1,143 @@
+"""Stats <-> plain DynamoDB item attributes (boto3 resource style), exactly.
+
+The sink stores each aggregate item with these attributes and merges a batch's delta
+into what it reads back; the round trip is exact, so stored aggregates equal the
+record-by-record fold whatever the batching.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+import orjson
+
+from streamkit.aggregate.errors import InvalidValueError
+from streamkit.aggregate.hll import HyperLogLog
+from streamkit.aggregate.numbers import ZERO, to_decimal
+from streamkit.aggregate.stats import EMPTY, Last, Stats
+
+#: The attributes of the last value: an item has all of them or none.
+_LAST_ATTRIBUTES = ("last_value", "last_event_time", "last_position")
+
+
+def _json_text(value: Any) -> str:
+    if isinstance(value, Decimal):
+        return str(value)  # Decimal's text is valid JSON number syntax
+    return orjson.dumps(value).decode()
+
+
+def stats_to_item(stats: Stats) -> dict[str, Any]:
+    """Plain DynamoDB attributes (boto3 resource style: Decimal numbers, bytes binary).
+
+    Always ``count``, ``sum``; ``mean``, ``min``, ``max`` when known; ``last_value`` (JSON
+    text), ``last_event_time`` (Decimal of the float's repr), ``last_position``
+    (``"<sequence>/<sub-sequence>"``, a string: sequence numbers exceed 38 digits);
+    ``distinct`` (estimate) and ``distinct_hll`` (sketch bytes). Absent values are
+    omitted, never None. ``mean`` and ``distinct`` are derived and ignored on reading.
+
+    >>> stats_to_item(Stats.of(3, event_time=5.0, position=(9, 0)))["last_value"]
+    '3'
+    """
+    item: dict[str, Any] = {"count": Decimal(stats.count), "sum": stats.sum}
+    mean = stats.mean
+    if mean is not None:
+        item["mean"] = mean
+    if stats.min is not None:
+        item["min"] = stats.min
+        item["max"] = stats.max
+    if stats.last is not None:
+        item["last_value"] = _json_text(stats.last.value)
+        item["last_event_time"] = Decimal(repr(stats.last.event_time))
+        sequence, sub_sequence = stats.last.position
+        item["last_position"] = f"{sequence}/{sub_sequence}"
+    if stats.distinct is not None:
+        item["distinct"] = Decimal(stats.distinct.estimate())
+        item["distinct_hll"] = stats.distinct.to_bytes()
+    return item
+
+
+def _number_attribute(item: Mapping[str, Any], name: str) -> Decimal:
+    v = item[name]
+    if isinstance(v, float) or not isinstance(v, int | Decimal):
+        raise ValueError(f"item attribute {name!r} must be a number (Decimal), got {v!r}")
+    try:
+        return to_decimal(v)
+    except InvalidValueError as exc:
+        raise ValueError(f"item attribute {name!r}: {exc}") from exc
+
+
+def _binary_attribute(item: Mapping[str, Any], name: str) -> bytes:
+    v = item[name]
+    raw = getattr(v, "value", v)  # boto3.dynamodb.types.Binary wraps bytes in .value
+    if not isinstance(raw, bytes | bytearray | memoryview):
+        raise ValueError(f"item attribute {name!r} must be binary, got {type(v).__name__}")
+    return bytes(raw)
+
+
+def _last_from_item(item: Mapping[str, Any]) -> Last | None:
+    present = [name in item for name in _LAST_ATTRIBUTES]
+    if not any(present):
+        return None
+    if not all(present):
+        raise ValueError(f"item must have all or none of {', '.join(_LAST_ATTRIBUTES)}")
+    text = item["last_value"]
+    if not isinstance(text, str):
+        raise ValueError(f"item attribute 'last_value' must be JSON text, got {text!r}")
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        raise ValueError(f"item attribute 'last_value' is not JSON: {text!r}") from exc
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        value = Decimal(text)  # top-level numbers are Decimals, exactly as written
+    position_text = item["last_position"]
+    sequence, sep, sub_sequence = (
+        position_text.partition("/") if isinstance(position_text, str) else ("", "", "")
+    )
+    if not (
+        sep
+        and sequence.isascii()
+        and sequence.isdigit()
+        and sub_sequence.isascii()
+        and sub_sequence.isdigit()
+    ):
+        raise ValueError(
+            f"item attribute 'last_position' must be '<sequence>/<sub-sequence>', "
+            f"got {position_text!r}"
+        )
+    event_time = float(_number_attribute(item, "last_event_time"))
+    try:
+        return Last(value, event_time, (int(sequence), int(sub_sequence)))
+    except InvalidValueError as exc:
+        raise ValueError(f"item has a bad last value: {exc}") from exc
+
+
+def stats_from_item(item: Mapping[str, Any]) -> Stats:
+    """Inverse of :func:`stats_to_item`; other attributes (keys, markers) are ignored.
+    Raises ``ValueError`` naming the bad attribute.
+
+    >>> s = Stats.of("1.5", event_time=5.0, position=(9, 0), distinct_item="x")
+    >>> stats_from_item(stats_to_item(s)) == s
+    True
+    """
+    if "count" not in item:
+        return EMPTY
+    count_number = _number_attribute(item, "count")
+    if count_number != count_number.to_integral_value() or count_number < 0:
+        raise ValueError(f"item attribute 'count' must be an integer >= 0, got {count_number}")
+    count = int(count_number)
+    total = _number_attribute(item, "sum") if "sum" in item else ZERO
+    minimum = _number_attribute(item, "min") if "min" in item else None
+    maximum = _number_attribute(item, "max") if "max" in item else None
+    last = _last_from_item(item)
+    distinct = None
+    if "distinct_hll" in item:
+        try:
+            distinct = HyperLogLog.from_bytes(_binary_attribute(item, "distinct_hll"))
+        except ValueError as exc:
+            raise ValueError(f"item attribute 'distinct_hll': {exc}") from exc
+    try:
+        return Stats(count=count, sum=total, min=minimum, max=maximum, last=last, distinct=distinct)
+    except ValueError as exc:
+        raise ValueError(f"inconsistent aggregate item: {exc}") from exc
