@@ -3,8 +3,11 @@
 Rules (spec section 2, architecture "Guarantees"):
 
 * Records are handled one at a time in shard order.
-* :class:`~streamkit.errors.PermanentError` (including a payload that cannot be
-  decoded) dead-letters the record and processing continues.
+* An exception of the handler is sorted by the one rule of
+  :func:`streamkit.errors.classify`: a :class:`~streamkit.errors.PermanentError`
+  (including a payload that cannot be decoded) and, by default, a ``KeyError``,
+  ``ValueError`` or ``TypeError`` (reason ``invalid``; ``invalid_input="retry"``
+  makes them transient) dead-letter the record and processing continues.
 * Any other exception is transient: processing stops at that record and the
   response names exactly its sequence number. Lambda checkpoints at the lowest
   reported identifier and re-delivers everything from it (spec 2.2.5), so nothing
@@ -40,7 +43,13 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from streamkit.deadletter import DeadLetter, DeadLetterSink, LoggingDeadLetters
-from streamkit.errors import DecodeError, PermanentError
+from streamkit.errors import (
+    INVALID_INPUT_DEFAULT,
+    DecodeError,
+    InvalidInput,
+    check_invalid_input,
+    classify,
+)
 from streamkit.observability import BatchSummary, emit_batch
 from streamkit.records import Record, event_records, iter_records
 
@@ -118,6 +127,7 @@ def run_batch(
     *,
     dead_letters: DeadLetterSink | None = None,
     deadline_margin_ms: int | None = None,
+    invalid_input: InvalidInput = INVALID_INPUT_DEFAULT,
     metrics: bool = True,
     namespace: str | None = None,
     window_state: Callable[[Mapping[str, Any], BatchResult], Mapping[str, Any]] | None = None,
@@ -129,6 +139,10 @@ def run_batch(
             log line each). If the sink raises, that record is reported for retry.
         deadline_margin_ms: stop taking records when less than this is left.
             Default: 10% of the time left at the start, within 200..5000 ms.
+        invalid_input: a ``KeyError``/``ValueError``/``TypeError`` of the handler
+            dead-letters the record with reason ``invalid`` (``"dead_letter"``, the
+            default) or is retried like any transient error (``"retry"``); see
+            :func:`streamkit.errors.classify`.
         metrics: flush EMF metrics for the batch (default True).
         namespace: CloudWatch namespace (default ``POWERTOOLS_METRICS_NAMESPACE``
             or ``streamkit``).
@@ -142,6 +156,7 @@ def run_batch(
     remaining = _remaining_time_fn(context)
     margin = _margin(remaining, deadline_margin_ms)
     handler_name = _name_of(record_handler)
+    invalid_input = check_invalid_input(invalid_input)
 
     letters: list[DeadLetter] = []
     failed: Record | None = None
@@ -153,19 +168,20 @@ def run_batch(
         if remaining is not None and remaining() < margin:
             failed, stopped = record, "deadline"
             break
-        error: BaseException | None = record.error
+        error: Exception | None = record.error
         if error is None:
             try:
                 record_handler(record)
-            except PermanentError as e:
-                error = e
             except Exception as e:
-                failed, failure, stopped = record, e, "transient"
-                break
+                error = e
             else:
                 handled += 1
                 continue
-        letter = DeadLetter(record, getattr(error, "reason", "permanent"), str(error), handler_name)
+        verdict = classify(error, invalid_input=invalid_input)
+        if not verdict.permanent:
+            failed, failure, stopped = record, error, "transient"
+            break
+        letter = DeadLetter(record, verdict.reason, verdict.detail, handler_name)
         try:
             sink(letter)
         except Exception as e:

@@ -1,10 +1,39 @@
-"""Error classes and the rule that sorts failures into permanent and transient.
+"""The exception tree under :class:`StreamkitError`, and the ONE rule that sorts a
+failure of user code into *permanent* (dead-letter it, with a reason) or *transient*
+(stop, report the record to Lambda for retry).
 
-A record handler signals *permanent* failure (the record can never succeed: bad
-payload, schema violation) by raising :class:`PermanentError`; the record is
-dead-lettered and the batch goes on. Any other exception is *transient*
-(throttling, timeouts, 5xx): the batch stops there and the record is reported to
-Lambda for retry.
+User code is what streamkit calls per record: the ``record_handler`` of
+:func:`~streamkit.batch.process_batch`, and the ``decode``/``validate``/``event_time``,
+aggregate key/value/distinct/last/pairs, message and archive functions of a
+:class:`~streamkit.pipeline.Pipeline`. Both run every exception of that code through
+:func:`classify`:
+
+==========================================  ==========================================
+raised by user code                         outcome
+==========================================  ==========================================
+:class:`PermanentError` (incl. DecodeError) permanent, with the error's ``reason``
+``KeyError``, ``ValueError``, ``TypeError``  permanent, reason ``invalid`` (default);
+(and subclasses: ``UnicodeDecodeError``,    transient with ``invalid_input="retry"``
+``json.JSONDecodeError``, ...)
+:class:`TransientError`                     transient
+any other streamkit error                   transient (streamkit's own signal, never a
+(e.g. :class:`InvalidEventError`)           verdict on the record's data)
+anything else (botocore errors, timeouts,   transient
+``OSError``, ``RuntimeError``, ...)
+==========================================  ==========================================
+
+Why ``invalid`` is permanent by default: a ``KeyError`` on a missing field or a
+``ValueError`` on a malformed number is a deterministic function of the record, so a
+retry fails the same way and would block the shard until the record expires
+(guarantee 2: poison records never block a shard), while a dead letter keeps the raw
+payload and can be redriven after a fix (``streamkit dlq redrive``). Code whose
+``KeyError``/``ValueError``/``TypeError`` can come from something that heals (a lookup
+in a cache being filled, say) passes ``invalid_input="retry"`` (the same keyword on
+``process_batch``, ``run_batch`` and ``Pipeline``), or raises :class:`TransientError`.
+
+Exceptions streamkit raises itself outside user code (a dead-letter sink, the ledger,
+the aggregate, S3 and SQS writes) are not classified: they never dead-letter a record,
+the batch is reported for retry.
 
 Example::
 
@@ -14,9 +43,25 @@ Example::
         doc = record.json()            # bad JSON raises DecodeError (permanent)
         if "user_id" not in doc:
             raise PermanentError("missing field user_id", reason="schema")
+        doc["ts"] + 1                  # KeyError "ts": dead letter, reason "invalid"
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, cast, get_args
+
+#: What to do with a ``KeyError``/``ValueError``/``TypeError`` raised by user code:
+#: ``"dead_letter"`` (the default: permanent, reason ``invalid``) or ``"retry"``
+#: (transient, like any other exception).
+InvalidInput = Literal["dead_letter", "retry"]
+INVALID_INPUT_DEFAULT: InvalidInput = "dead_letter"
+
+#: The dead-letter reason of a ``KeyError``/``ValueError``/``TypeError`` from user code.
+INVALID_REASON = "invalid"
+
+#: The exceptions that say "this record's data is bad" (see the module docstring).
+INVALID_INPUT_ERRORS = (KeyError, ValueError, TypeError)
 
 
 class StreamkitError(Exception):
@@ -47,8 +92,8 @@ class DecodeError(PermanentError):
 class TransientError(StreamkitError):
     """Explicitly transient: report the record for retry.
 
-    Any exception that is not a :class:`PermanentError` is already treated as
-    transient; raising this one just says so in the code.
+    Raise it where a failure of user code is known to heal with time; see
+    :func:`classify` for what else is transient.
     """
 
 
@@ -62,11 +107,40 @@ class InvalidEventError(StreamkitError, ValueError):
     """
 
 
-def is_permanent(exc: BaseException) -> bool:
-    """True when ``exc`` means the record can never succeed."""
-    return isinstance(exc, PermanentError)
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What :func:`classify` decided about one exception of user code."""
+
+    permanent: bool
+    #: The dead-letter reason when permanent, else ``"transient"``.
+    reason: str
+    #: The dead letter's error text: the message of a PermanentError, else
+    #: ``"<type>: <message>"`` (a bare ``KeyError('user')`` says little on its own).
+    detail: str
 
 
-def reason_of(exc: BaseException) -> str:
-    """The dead-letter reason of a permanent error."""
-    return exc.reason if isinstance(exc, PermanentError) else "transient"
+def classify(exc: BaseException, *, invalid_input: InvalidInput = INVALID_INPUT_DEFAULT) -> Verdict:
+    """Sort an exception raised by user code into permanent (with reason) or transient.
+
+    The one rule of streamkit (module docstring): PermanentError -> its reason;
+    KeyError/ValueError/TypeError -> ``invalid`` unless ``invalid_input="retry"``;
+    everything else, streamkit's other errors included -> transient.
+    """
+    if isinstance(exc, PermanentError):
+        return Verdict(True, exc.reason, str(exc))
+    detail = f"{type(exc).__name__}: {exc}"
+    if (
+        invalid_input == "dead_letter"
+        and isinstance(exc, INVALID_INPUT_ERRORS)
+        and not isinstance(exc, StreamkitError)
+    ):
+        return Verdict(True, INVALID_REASON, detail)
+    return Verdict(False, "transient", detail)
+
+
+def check_invalid_input(value: object) -> InvalidInput:
+    """``value`` as an :data:`InvalidInput`, or ValueError naming the option."""
+    choices = get_args(InvalidInput)
+    if value not in choices:
+        raise ValueError(f"invalid_input must be one of {choices}, got {value!r}")
+    return cast(InvalidInput, value)

@@ -50,7 +50,14 @@ from streamkit.aggregate import (
     window_of,
 )
 from streamkit.deadletter import DeadLetter
-from streamkit.errors import DecodeError, PermanentError
+from streamkit.errors import (
+    INVALID_INPUT_DEFAULT,
+    DecodeError,
+    InvalidInput,
+    PermanentError,
+    check_invalid_input,
+    classify,
+)
 from streamkit.ledger import Intent, Ledger, LedgerConflict, LedgerState
 from streamkit.observability import BatchSummary, emit_batch, logger
 from streamkit.records import Record, event_records, iter_records
@@ -155,6 +162,7 @@ class Pipeline:
         intent_bucket: str | None = None,
         allowed_lateness_s: float | None = None,
         deadline_margin_ms: int | None = None,
+        invalid_input: InvalidInput = INVALID_INPUT_DEFAULT,
         clients: Callable[[str], Any] | None = None,
         metrics: bool = True,
     ) -> None:
@@ -179,6 +187,7 @@ class Pipeline:
         self.messages = tuple(messages)
         self.allowed_lateness_s = allowed_lateness_s
         self.deadline_margin_ms = deadline_margin_ms
+        self.invalid_input = check_invalid_input(invalid_input)
         self.clients = clients or Clients()
         self.metrics = metrics
         self.ledger = Ledger(
@@ -286,12 +295,16 @@ class Pipeline:
                 stop, result.stopped = record, "deadline"
                 result.retried += 1
                 continue
+            letter: DeadLetter | None = None
             try:
-                letter, watermark = self._one(record, position, watermark, deltas, lines, messages)
+                watermark = self._one(record, position, watermark, deltas, lines, messages)
             except Exception as e:
-                stop, result.stopped, result.failure = record, "transient", e
-                result.retried += 1
-                continue
+                verdict = classify(e, invalid_input=self.invalid_input)
+                if not verdict.permanent:
+                    stop, result.stopped, result.failure = record, "transient", e
+                    result.retried += 1
+                    continue
+                letter = DeadLetter(record, verdict.reason, verdict.detail, self.name)
             if first is None:
                 first = position
             last = position
@@ -346,86 +359,77 @@ class Pipeline:
         deltas: Deltas,
         lines: list[ArchiveLine],
         messages: list[dict[str, Any]],
-    ) -> tuple[DeadLetter | None, float | None]:
-        """Handle one record; a PermanentError becomes a dead letter."""
-        try:
-            if record.error is not None:
-                raise record.error
-            doc = self.decode(record)
-            if self.validate is not None:
-                checked = self.validate(doc)
-                doc = doc if checked is None else checked
-            ts = self.event_time(doc, record) if self.event_time else None
-            if ts is None:
-                ts = record.approximate_arrival_timestamp
-            ts = check_event_time(ts)
-            if self.allowed_lateness_s is not None and is_late(
-                ts, watermark, self.allowed_lateness_s
-            ):
-                raise PermanentError(
-                    f"event time {_iso(ts)} is more than {self.allowed_lateness_s} s behind "
-                    f"the shard's watermark {_iso(watermark or ts)}",
-                    reason="late",
-                )
-            # Everything this record will cause is computed and checked first, and
-            # only then added to the batch: a record is either counted, archived and
-            # messaged completely, or dead-lettered (or retried) with none of it.
-            staged = []
-            for agg in self.aggregates:
-                window = ALL_TIME if agg.window_s is None else window_of(ts, agg.window_s)
-                item = agg.distinct(doc) if agg.distinct else None
-                if agg.pairs is not None:
-                    pairs = list(agg.pairs(doc))
-                else:
-                    key = agg.key(doc)
-                    pairs = [] if key is None else [(key, agg.value(doc) if agg.value else None)]
-                for key, value in pairs:
-                    _check_key(agg.name, str(key))
-                    if agg.last is not None:
-                        last = agg.last(doc)
-                        _check_size("last value", last, MAX_LAST_VALUE_BYTES)
-                        stats = Stats.of(
-                            value,
-                            event_time=ts,
-                            position=position,
-                            distinct_item=item,
-                            last_value=last,
-                        )
-                    else:
-                        stats = Stats.of(
-                            value, event_time=ts, position=position, distinct_item=item
-                        )
-                    staged.append((agg.name, str(key), window, stats))
-            new_messages = []
-            for message in self.messages:
-                for name, body in message.build(doc, record):
-                    group = message.group_id(doc, record)
-                    _check_message(group, body)
-                    new_messages.append(
-                        {
-                            "queue_url": message.queue_url,
-                            "body": body,
-                            "group_id": group,
-                            "dedup_id": _dedup_id(record, name),
-                        }
+    ) -> float | None:
+        """Handle one record; return the new watermark.
+
+        Raises what the record's functions raise; the caller classifies it.
+        """
+        if record.error is not None:
+            raise record.error
+        doc = self.decode(record)
+        if self.validate is not None:
+            checked = self.validate(doc)
+            doc = doc if checked is None else checked
+        ts = self.event_time(doc, record) if self.event_time else None
+        if ts is None:
+            ts = record.approximate_arrival_timestamp
+        ts = check_event_time(ts)
+        if self.allowed_lateness_s is not None and is_late(ts, watermark, self.allowed_lateness_s):
+            raise PermanentError(
+                f"event time {_iso(ts)} is more than {self.allowed_lateness_s} s behind "
+                f"the shard's watermark {_iso(watermark or ts)}",
+                reason="late",
+            )
+        # Everything this record will cause is computed and checked first, and
+        # only then added to the batch: a record is either counted, archived and
+        # messaged completely, or dead-lettered (or retried) with none of it.
+        staged = []
+        for agg in self.aggregates:
+            window = ALL_TIME if agg.window_s is None else window_of(ts, agg.window_s)
+            item = agg.distinct(doc) if agg.distinct else None
+            if agg.pairs is not None:
+                pairs = list(agg.pairs(doc))
+            else:
+                key = agg.key(doc)
+                pairs = [] if key is None else [(key, agg.value(doc) if agg.value else None)]
+            for key, value in pairs:
+                _check_key(agg.name, str(key))
+                if agg.last is not None:
+                    last = agg.last(doc)
+                    _check_size("last value", last, MAX_LAST_VALUE_BYTES)
+                    stats = Stats.of(
+                        value,
+                        event_time=ts,
+                        position=position,
+                        distinct_item=item,
+                        last_value=last,
                     )
-            line = None
-            if self.archive is not None:
-                archived = self.archive.transform(doc, record) if self.archive.transform else doc
-                _check_size("archived document", archived, MAX_ARCHIVE_LINE_BYTES)
-                line = (position, ts, archived)
-            _add_all(deltas, staged)  # all or nothing; the last step that can fail
-            messages.extend(new_messages)
-            if line is not None:
-                lines.append(line)
-        except PermanentError as e:
-            return DeadLetter(record, e.reason, str(e), self.name), watermark
-        except (ValueError, TypeError, KeyError) as e:
-            # Bad values in a payload (not a number, missing field) are the record's
-            # fault: dead-letter them instead of retrying forever.
-            return DeadLetter(record, "invalid", f"{type(e).__name__}: {e}", self.name), watermark
-        new_watermark = ts if watermark is None or ts > watermark else watermark
-        return None, new_watermark
+                else:
+                    stats = Stats.of(value, event_time=ts, position=position, distinct_item=item)
+                staged.append((agg.name, str(key), window, stats))
+        new_messages = []
+        for message in self.messages:
+            for name, body in message.build(doc, record):
+                group = message.group_id(doc, record)
+                _check_message(group, body)
+                new_messages.append(
+                    {
+                        "queue_url": message.queue_url,
+                        "body": body,
+                        "group_id": group,
+                        "dedup_id": _dedup_id(record, name),
+                    }
+                )
+        line = None
+        if self.archive is not None:
+            archived = self.archive.transform(doc, record) if self.archive.transform else doc
+            _check_size("archived document", archived, MAX_ARCHIVE_LINE_BYTES)
+            line = (position, ts, archived)
+        _add_all(deltas, staged)  # all or nothing; the last step that can fail
+        messages.extend(new_messages)
+        if line is not None:
+            lines.append(line)
+        return ts if watermark is None or ts > watermark else watermark
 
     def _aggregate_specs(self, deltas: Deltas) -> list[dict[str, Any]]:
         ttl = {a.name: a.ttl_s for a in self.aggregates}

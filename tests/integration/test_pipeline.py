@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 from collections import Counter
 from typing import Any
 
 import orjson
 import pytest
 
-from streamkit import PermanentError
+from streamkit import InMemoryDeadLetters, PermanentError, Record, TransientError, run_batch
+from streamkit.errors import InvalidInput
 from streamkit.ledger import Intent
 from streamkit.local.aws import DynamoDbTable, LocalAWS, S3Bucket
 from streamkit.local.faults import SimulatedCrash
@@ -301,3 +303,89 @@ def test_a_sum_that_overflows_only_when_merged_does_not_block_the_shard(stores: 
     ]
     overflow = [i for i in items if "overflow_of" in i]
     assert len(overflow) == 1 and overflow[0]["sum"]["N"] in ("1E-18", "0.000000000000000001")
+
+
+# ------------------------------------------------------------- one error rule
+
+
+USER_ERRORS: dict[str, BaseException] = {
+    "KeyError": KeyError("user_id"),
+    "ValueError": ValueError("not a number: 'x'"),
+    "TypeError": TypeError("unsupported operand"),
+    "JSONDecodeError": json.JSONDecodeError("Expecting value", "x", 0),
+    "PermanentError": PermanentError("page is required", reason="schema"),
+    "TransientError": TransientError("downstream 503"),
+    "RuntimeError": RuntimeError("boom"),
+}
+
+#: (exception, invalid_input) -> dead-letter reason, or None: stop and retry.
+EXPECTED: dict[tuple[str, InvalidInput], str | None] = {
+    **{(name, "dead_letter"): "invalid" for name in ("KeyError", "ValueError", "TypeError")},
+    **{(name, "retry"): None for name in ("KeyError", "ValueError", "TypeError")},
+    ("JSONDecodeError", "dead_letter"): "invalid",
+    ("JSONDecodeError", "retry"): None,
+    ("PermanentError", "dead_letter"): "schema",
+    ("PermanentError", "retry"): "schema",
+    **{(n, m): None for n in ("TransientError", "RuntimeError") for m in ("dead_letter", "retry")},
+}
+
+
+@pytest.mark.parametrize(("error", "invalid_input"), sorted(EXPECTED))
+def test_process_batch_and_pipeline_classify_user_errors_alike(
+    stores: Any, error: str, invalid_input: InvalidInput
+) -> None:
+    """The one error rule: the same exception from user code (the process_batch handler,
+    the pipeline's validate) gets the same outcome, by default and with the switch."""
+    exc = USER_ERRORS[error]
+    event = kinesis_event(docs(3))
+    seqs = [r["kinesis"]["sequenceNumber"] for r in event["Records"]]
+
+    def check(doc: Any) -> None:
+        if doc["page"] == "/p1":
+            raise exc
+
+    def handle(record: Record) -> None:
+        check(record.json())
+
+    batch = run_batch(
+        event,
+        handle,
+        dead_letters=InMemoryDeadLetters(),
+        invalid_input=invalid_input,
+        metrics=False,
+    )
+    p = Pipeline(
+        f"rule-{error}-{invalid_input}",
+        validate=check,
+        event_time=lambda d, r: d["ts"],
+        aggregates=[Aggregate("views", key=lambda d: d["page"], window_s=60)],
+        table="aggs",
+        dead_letter_bucket="dlq-bucket",
+        ledger_table="ledger",
+        invalid_input=invalid_input,
+        clients=stores,
+        metrics=False,
+    )
+    piped = run(p, event)
+
+    reason = EXPECTED[(error, invalid_input)]
+    if reason is None:  # transient: stop at the record, report it, nothing after it
+        expected_response = {"batchItemFailures": [{"itemIdentifier": seqs[1]}]}
+        assert batch.failure is exc and piped.failure is exc
+        assert (batch.counts.succeeded, piped.succeeded) == (1, 1)
+    else:
+        expected_response = {"batchItemFailures": []}
+        assert (batch.counts.succeeded, piped.succeeded) == (2, 2)
+    assert batch.response == piped.response == expected_response
+    letters = [(d.reason, d.error) for d in batch.dead_letters]
+    assert letters == [(d.reason, d.error) for d in piped.dead_letters]
+    assert letters == ([] if reason is None else [(reason, letters[0][1])])
+    if reason == "invalid":
+        assert letters[0][1].startswith(f"{type(exc).__name__}: ")
+
+
+def test_invalid_input_must_be_one_of_the_two_choices(stores: Any) -> None:
+    with pytest.raises(ValueError, match="invalid_input"):
+        Pipeline("c", ledger_table="ledger", clients=stores, invalid_input="skip")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="invalid_input"):
+        run_batch(kinesis_event(docs(1)), print, invalid_input="skip", metrics=False)  # type: ignore[arg-type]

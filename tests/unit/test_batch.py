@@ -125,6 +125,54 @@ def test_explicit_transient_error_is_retried() -> None:
     assert result.response["batchItemFailures"] == [{"itemIdentifier": seqs(event)[0]}]
 
 
+def test_a_missing_field_is_a_dead_letter_with_reason_invalid_by_default() -> None:
+    """The one error rule (streamkit.errors.classify): a KeyError/ValueError/TypeError
+    of the handler is a function of the record; retrying it would block the shard."""
+    event = kinesis_event(docs({"n": 1}, {"m": 2}, {"n": 3}))
+    dlq = InMemoryDeadLetters()
+    seen: list[int] = []
+    result = run(event, lambda r: seen.append(r.json()["n"]), dead_letters=dlq)
+    assert result.response == {"batchItemFailures": []}
+    assert seen == [1, 3]
+    [letter] = dlq.letters
+    assert (letter.reason, letter.error) == ("invalid", "KeyError: 'n'")
+    assert result.counts == streamkit.BatchCounts(3, 3, 2, 1, 0)
+
+
+def test_invalid_input_retry_makes_a_missing_field_transient() -> None:
+    event = kinesis_event(docs({"n": 1}, {"m": 2}, {"n": 3}))
+    result = run(event, lambda r: r.json()["n"], invalid_input="retry")
+    assert result.response == {"batchItemFailures": [{"itemIdentifier": seqs(event)[1]}]}
+    assert isinstance(result.failure, KeyError)
+    assert result.counts == streamkit.BatchCounts(3, 3, 1, 0, 2)
+
+
+@pytest.mark.parametrize(
+    ("exc", "permanent", "reason"),
+    [
+        (KeyError("k"), True, "invalid"),
+        (ValueError("v"), True, "invalid"),
+        (TypeError("t"), True, "invalid"),
+        (UnicodeDecodeError("utf-8", b"\xff", 0, 1, "bad"), True, "invalid"),
+        (json.JSONDecodeError("Expecting value", "x", 0), True, "invalid"),
+        (PermanentError("p", reason="schema"), True, "schema"),
+        (streamkit.DecodeError("d", reason="bad_json"), True, "bad_json"),
+        (TransientError("t"), False, "transient"),
+        (InvalidEventError("no sequence number"), False, "transient"),  # ours, never data
+        (RuntimeError("r"), False, "transient"),
+        (OSError("o"), False, "transient"),
+        (TimeoutError("t"), False, "transient"),
+    ],
+)
+def test_classify_is_the_one_rule(exc: BaseException, permanent: bool, reason: str) -> None:
+    from streamkit.errors import classify
+
+    verdict = classify(exc)
+    assert (verdict.permanent, verdict.reason) == (permanent, reason)
+    retry = classify(exc, invalid_input="retry")
+    assert retry.permanent == (permanent and reason != "invalid")
+
+
 def test_dead_letters_before_a_transient_failure_are_kept() -> None:
     event = kinesis_event([b"not json", b'{"n": 1}', b'{"n": 2}'])
     dlq = InMemoryDeadLetters()
@@ -269,7 +317,7 @@ def test_negative_margin_is_rejected_with_the_option_named() -> None:
 
 def test_context_without_remaining_time_disables_the_guard() -> None:
     event = kinesis_event(docs({"n": 1}))
-    result = run(event, lambda r: None, context=object())  # type: ignore[arg-type]
+    result = run(event, lambda r: None, context=object())
     assert result.stopped is None
 
 
