@@ -35,6 +35,35 @@ Exceptions streamkit raises itself outside user code (a dead-letter sink, the le
 the aggregate, S3 and SQS writes) are not classified: they never dead-letter a record,
 the batch is reported for retry.
 
+The tree: every exception class streamkit defines derives from :class:`StreamkitError`,
+so ``except streamkit.StreamkitError`` catches all of them; the builtin bases in
+parentheses are kept so that code catching those keeps working::
+
+    StreamkitError                                   streamkit.errors
+    +-- PermanentError                               streamkit.errors
+    |   +-- DecodeError                              streamkit.errors
+    |   |   +-- KplCorruptError                      streamkit.kpl
+    |   +-- InvalidValueError (ValueError)           streamkit.aggregate
+    |   +-- PrecisionError (ArithmeticError)         streamkit.aggregate
+    +-- TransientError                               streamkit.errors
+    |   +-- Throttled                                streamkit.local.demo
+    +-- InvalidEventError (ValueError)               streamkit.errors
+    +-- LedgerConflict                               streamkit.ledger
+    +-- AggregateWriteError (RuntimeError)           streamkit.sinks.dynamodb
+    +-- local tooling, never on the Lambda path:
+        +-- ConfigError (ValueError)                 streamkit.local.config
+        +-- CaptureError                             streamkit.local.capture
+        |   +-- CaptureFormatError (ValueError)      streamkit.local.capture
+        +-- ReplayError (ValueError)                 streamkit.local.replay
+        +-- FilterError (ValueError)                 streamkit.local.filters
+        +-- StuckShardError (RuntimeError)           streamkit.local.esm
+        +-- ProvisionError (RuntimeError)            streamkit.local.aws
+        +-- DlqCommandError                          streamkit.local.dlq.errors
+        +-- DeadLetterNotFound (KeyError)            streamkit.local.dlq.store
+        +-- AmbiguousDeadLetter (LookupError)        streamkit.local.dlq.store
+        +-- PackagingError                           streamkit.local.packaging
+        +-- InjectedFault                            streamkit.local.faults
+
 Example::
 
     from streamkit import PermanentError

@@ -39,13 +39,15 @@ from typing import Any
 
 import orjson
 
+from streamkit.errors import StreamkitError
+
 #: Intents above this size (gzip) go to S3; a DynamoDB item holds at most 400 KB.
 INLINE_LIMIT = 300_000
 
 Position = tuple[int, int]  # (sequence number, sub-sequence number)
 
 
-class LedgerConflict(Exception):
+class LedgerConflict(StreamkitError):
     """Another invocation changed the ledger first (a retry overtook a zombie)."""
 
 

@@ -28,6 +28,7 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 from streamkit.aggregate import PrecisionError, merge, stats_from_item, stats_to_item
+from streamkit.errors import StreamkitError
 
 _SER = TypeSerializer()
 _DE = TypeDeserializer()
@@ -36,7 +37,7 @@ _WORKERS = 16
 _BATCH_GET_LIMIT = 100
 
 
-class AggregateWriteError(RuntimeError):
+class AggregateWriteError(StreamkitError, RuntimeError):
     """An aggregate item could not be written (contention beyond retries)."""
 
 
