@@ -1,0 +1,379 @@
+"""The event source mapping itself: shards, lanes, and the loop that drives them.
+
+:meth:`EventSourceMapping.run` polls shards (spec 4.1, 4.10), fans records out to
+lanes (spec 4.7, 5.2), picks the lane whose next action is due soonest, and
+invokes it; the verdict on each response moves the lane's checkpoint or sends
+the batch to :mod:`~streamkit.local.esm.retries`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import time
+from collections.abc import Callable
+from typing import Any
+
+from streamkit.local.clock import Clock, VirtualClock
+from streamkit.local.config import EsmSettings
+from streamkit.local.destinations import DestinationSender
+from streamkit.local.esm.batching import BatchCutter
+from streamkit.local.esm.events import EventEncoder
+from streamkit.local.esm.invoker import Handler, Invoker, RequestIds
+from streamkit.local.esm.limits import POLL_INTERVAL
+from streamkit.local.esm.outcomes import RecordOutcomes
+from streamkit.local.esm.responses import classify_response
+from streamkit.local.esm.retries import RetryPolicy
+from streamkit.local.esm.state import Batch, Lane, ShardState
+from streamkit.local.esm.stats import FILTERED, EsmStats, InvocationLog
+from streamkit.local.esm.windows import TumblingWindows, window_start_of
+from streamkit.local.faults import FaultPlan
+from streamkit.local.filters import FilterSet, compile_filters
+from streamkit.local.shards import KinesisShardReader, StreamRecord
+
+
+class EventSourceMapping:
+    """Lambda's Kinesis poller for one function and one stream."""
+
+    def __init__(
+        self,
+        handler: Handler,
+        settings: EsmSettings,
+        kinesis_client: Any,
+        stream_name: str,
+        *,
+        function_name: str = "streamkit-consumer",
+        function_timeout_s: float = 60.0,
+        memory_mb: int = 512,
+        region: str = "us-east-1",
+        account_id: str = "123456789012",
+        clock: Clock | None = None,
+        faults: FaultPlan | None = None,
+        destination: DestinationSender | None = None,
+        reader: KinesisShardReader | None = None,
+        stuck_after: int = 200,
+        seed: int = 0,
+    ) -> None:
+        self.handler = handler
+        self.settings = settings
+        self.stream_name = stream_name
+        self.function_name = function_name
+        self.function_timeout_s = function_timeout_s
+        self.memory_mb = memory_mb
+        self.region = region
+        self.account_id = account_id
+        self.clock: Clock = clock or VirtualClock()
+        self.faults = faults or FaultPlan()
+        self.destination = destination
+        self.reader = reader or KinesisShardReader(kinesis_client, stream_name)
+        self.stuck_after = stuck_after
+        self.stats = EsmStats()
+        self.function_arn = f"arn:aws:lambda:{region}:{account_id}:function:{function_name}"
+        self.role_arn = f"arn:aws:iam::{account_id}:role/{function_name}-role"
+        self.filters: FilterSet = compile_filters(
+            {"Filters": [{"Pattern": p} for p in settings.filter_patterns]}
+            if settings.filter_patterns
+            else None
+        )
+        self._shards: dict[str, ShardState] = {}
+        self._started = False
+        #: Poll caught-up shards for new records (real-time runs with live producers).
+        self.live = not isinstance(self.clock, VirtualClock)
+
+        request_ids = RequestIds(seed)
+        self._encoder = EventEncoder(self.role_arn, region, settings.tumbling_window_in_seconds)
+        self._cutter = BatchCutter(settings, self._encoder)
+        self._invoker = Invoker(
+            handler,
+            settings=settings,
+            encoder=self._encoder,
+            faults=self.faults,
+            stats=self.stats,
+            clock=self.clock,
+            request_ids=request_ids,
+            function_name=function_name,
+            function_arn=self.function_arn,
+            function_timeout_s=function_timeout_s,
+            memory_mb=memory_mb,
+        )
+        self._outcomes = RecordOutcomes(
+            stats=self.stats,
+            encoder=self._encoder,
+            clock=self.clock,
+            request_ids=request_ids,
+            function_arn=self.function_arn,
+            destination=destination,
+        )
+        self._retries = RetryPolicy(
+            settings=settings,
+            stats=self.stats,
+            clock=self.clock,
+            outcomes=self._outcomes,
+            stuck_after=stuck_after,
+        )
+        self._windows = TumblingWindows(
+            settings=settings,
+            stats=self.stats,
+            clock=self.clock,
+            invoker=self._invoker,
+            retries=self._retries,
+        )
+
+    # ------------------------------------------------------------------ running
+
+    def run(
+        self,
+        *,
+        max_seconds: float | None = None,
+        until_idle: bool = True,
+        progress: Callable[[EsmStats], None] | None = None,
+        progress_every: float = 0.25,
+    ) -> EsmStats:
+        """Poll and invoke until idle (every record read is resolved and the stream
+        has nothing new), or until ``max_seconds`` of clock time have passed.
+
+        ``progress`` is called with the running stats at most every
+        ``progress_every`` seconds of real time, and once at the end.
+        """
+        self._start()
+        for shard in self._shards.values():
+            shard.caught_up = False  # read every shard to its tip again in each run
+        deadline = None if max_seconds is None else self.clock.now() + max_seconds
+        next_report = time.monotonic() + progress_every
+        while True:
+            if progress is not None and time.monotonic() >= next_report:
+                progress(self.stats)
+                next_report = time.monotonic() + progress_every
+            self._poll()
+            lane, at = self._next_action()
+            if lane is None:
+                if until_idle and self._idle():
+                    break
+                if not self.live:
+                    # Virtual clock: nothing new can appear during this run, so the
+                    # rest of the requested time passes with nothing to do.
+                    if deadline is not None:
+                        self.clock.wait_until(deadline)
+                    break
+                at = self._next_poll_time()
+            if deadline is not None and at > deadline:
+                self.clock.wait_until(deadline)
+                break
+            self.clock.wait_until(at)
+            if lane is not None:
+                self._step(lane)
+        if progress is not None:
+            progress(self.stats)
+        return self.stats
+
+    def _start(self) -> None:
+        if self._started:
+            return
+        self._started = True
+        self._encoder.stream_arn = self.reader.stream_arn()
+        self._discover()
+
+    def _discover(self) -> None:
+        for info in self.reader.shards():
+            shard = self._shards.get(info.shard_id)
+            if shard is None:
+                self._shards[info.shard_id] = ShardState(info)
+            else:
+                shard.info = info
+
+    # ------------------------------------------------------------------ polling
+
+    def _poll(self) -> None:
+        """Start eligible shards and read new records into their lanes."""
+        now = self.clock.now()
+        discover = False
+        for shard in list(self._shards.values()):
+            if not shard.started:
+                if not self._parents_finished(shard):
+                    continue
+                self._open(shard)
+            if shard.read_ended:
+                continue
+            if shard.caught_up and (not self.live or now < shard.next_poll_at):
+                # Spec 4.1: an idle shard is polled about once per second. On the
+                # virtual clock the stream is taken as written before the run (a
+                # replay), so a caught-up shard has nothing more to give.
+                continue
+            # Read ahead only while lanes are short of records (keeps memory flat).
+            if sum(len(lane.queue) for lane in shard.lanes) >= 2 * self.settings.batch_size:
+                continue
+            result = self.reader.read(shard.info.shard_id, shard.info)
+            shard.caught_up = not result.records and not result.millis_behind
+            shard.next_poll_at = now + POLL_INTERVAL
+            for rec in result.records:
+                self._enqueue(shard, rec)
+            if result.ended:
+                shard.read_ended = True
+                discover = True
+            elif shard.caught_up and not shard.info.closed:
+                discover = True  # a reshard may have closed it since we looked
+        if discover:
+            self._discover()
+
+    def _next_poll_time(self) -> float:
+        times = [s.next_poll_at for s in self._shards.values() if s.started and not s.read_ended]
+        return max(self.clock.now(), min(times)) if times else self.clock.now() + POLL_INTERVAL
+
+    def _parents_finished(self, shard: ShardState) -> bool:
+        # Spec 4.10: children start only after every parent is fully processed.
+        for parent_id in shard.info.parent_ids:
+            parent = self._shards.get(parent_id)
+            if parent is not None and not (parent.started and parent.finished):
+                return False
+        return True
+
+    def _open(self, shard: ShardState) -> None:
+        settings = self.settings
+        is_child = any(p in self._shards for p in shard.info.parent_ids)
+        position = "TRIM_HORIZON" if is_child else settings.starting_position
+        self.reader.open(
+            shard.info.shard_id, position, timestamp=settings.starting_position_timestamp
+        )
+        shard.started = True
+        now = self.clock.now()
+        shard.lanes = [
+            Lane(shard.info.shard_id, i, now) for i in range(settings.parallelization_factor)
+        ]
+
+    def _enqueue(self, shard: ShardState, rec: StreamRecord) -> None:
+        self.stats.records_in += 1
+        if not self.filters.matches_all and not self.filters.matches(rec.data):
+            # Spec 5.2: non-matching records are skipped: never sent to the function
+            # nor to the on-failure destination. Spec 5.3: BatchSize counts only
+            # matching records, so they never enter a lane.
+            self.stats.filtered_out += 1
+            self.stats.outcomes[(rec.shard_id, rec.sequence_number)] = FILTERED
+            return
+        lanes = shard.lanes
+        if len(lanes) == 1:
+            lanes[0].queue.append(rec)
+        else:
+            # Spec 4.7: same partition key, same lane, in order.
+            h = int.from_bytes(hashlib.md5(rec.partition_key.encode()).digest()[:8], "big")
+            lanes[h % len(lanes)].queue.append(rec)
+
+    def _idle(self) -> bool:
+        for shard in self._shards.values():
+            if not shard.started:
+                if self._parents_finished(shard):
+                    return False
+                continue
+            if any(lane.busy or lane.window_start is not None for lane in shard.lanes):
+                return False
+            if not (shard.read_ended or shard.caught_up):
+                return False
+        return True
+
+    # --------------------------------------------------------------- scheduling
+
+    def _next_action(self) -> tuple[Lane | None, float]:
+        best: Lane | None = None
+        best_at = math.inf
+        for shard in self._shards.values():
+            for lane in shard.lanes:
+                at = self._cutter.due_at(lane, shard)
+                if at < best_at:
+                    best, best_at = lane, at
+        return best, best_at
+
+    # ------------------------------------------------------------------ stepping
+
+    def _step(self, lane: Lane) -> None:
+        window_s = self.settings.tumbling_window_in_seconds
+        if lane.current_batch is None and lane.deferred_halves:
+            lane.current_batch = lane.deferred_halves.pop()
+        if lane.current_batch is None:
+            if window_s and lane.window_start is not None:
+                end = lane.window_start + window_s
+                closes = (
+                    not lane.queue
+                    or window_start_of(lane.queue[0].arrival, window_s) > lane.window_start
+                )
+                if closes and self.clock.now() >= end:
+                    self._windows.final_invoke(lane)
+                    return
+            records = self._cutter.cut(lane, self.clock.now())
+            if not records:
+                return
+            lane.current_batch = Batch(records)
+        batch = lane.current_batch
+        if not self._retries.drop_expired(lane, batch):
+            return
+        self._invoke(lane, batch)
+
+    def _invoke(self, lane: Lane, batch: Batch) -> None:
+        """Invoke the lane's batch once and act on the verdict (spec 2.1-2.3)."""
+        settings = self.settings
+        now = self.clock.now()
+        kind, response, detail = self._invoker.call(lane, batch.records, final=False)
+        seqs = tuple(r.sequence_number for r in batch.records)
+        log = InvocationLog(
+            lane.shard_id,
+            lane.index,
+            lane.last_request_id,
+            seqs,
+            "",
+            time=now,
+            window=self._windows.bounds(lane),
+        )
+        self.stats.log.append(log)
+        if kind == "too_large" and len(batch.records) > 1:
+            # The state returned by the last window invocation grew the event past
+            # 6 MB: send fewer records (the rest follow as the next batch).
+            mid = len(batch.records) // 2
+            lane.deferred_halves.append(Batch(batch.records[mid:]))
+            batch.records = batch.records[:mid]
+            log.outcome, log.detail = kind, detail + "; batch cut in two"
+            return
+        if kind in ("throttled", "too_large"):
+            # Spec 2.1.3: errors before the function runs are retried and are not
+            # counted toward MaximumRetryAttempts.
+            log.outcome, log.detail = kind, detail
+            if kind == "throttled":
+                self.stats.throttles += 1
+            self._retries.backoff(lane, detail)
+            return
+        batch.invoke_count += 1
+        log.invoke_count = batch.invoke_count
+        if kind == "error":
+            log.outcome, log.detail = "failure", detail
+            self._retries.function_failure(lane, batch, detail, "Unhandled")
+            return
+        verdict, lowest, why = classify_response(response, batch.records, settings)
+        if verdict == "success":
+            log.outcome = "success"
+            if settings.tumbling_window_in_seconds:
+                self._windows.take_state(lane, response)
+            self._outcomes.processed(lane, batch.records)
+            lane.finish_batch()
+            lane.ready_at = self.clock.now()
+            return
+        if verdict == "failure":
+            log.outcome, log.detail = "failure", why
+            # The function returned normally: functionError is null (spec 3.3).
+            self._retries.function_failure(lane, batch, why, None)
+            return
+        # Partial batch response (spec 2.2.5): checkpoint before the lowest reported
+        # record; re-deliver everything from it on.
+        log.outcome, log.detail = "partial", f"lowest failed {lowest}"
+        assert lowest is not None
+        self.stats.batch_item_failures_reported += len(response["batchItemFailures"])
+        if settings.tumbling_window_in_seconds:
+            self._windows.take_state(lane, response)
+        done = [r for r in batch.records if r.seq < lowest]
+        rest = [r for r in batch.records if r.seq >= lowest]
+        if done:
+            self._outcomes.processed(lane, done)
+            # Choice for 9.1 / 2.2.8: a batch that moved the checkpoint becomes a
+            # new, smaller batch with a fresh retry counter.
+            batch.records, batch.invoke_count = rest, 0
+            lane.consecutive_failures = 0
+            self._retries.backoff(lane, why or "partial failure")
+            return
+        # Nothing moved: a failed attempt (2.2.6), retried per policy.
+        self._retries.retry_or_discard(lane, batch, f"partial failure at {lowest}", None)

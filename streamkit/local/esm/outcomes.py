@@ -1,0 +1,90 @@
+"""Resolving records: processed (the checkpoint moves) or discarded (spec 2.5.3, 3).
+
+A discarded batch yields one on-failure document (spec 3.3), kept in the stats
+and sent to the on-failure destination when the mapping has one; a failed
+delivery is counted and processing goes on (spec 3.6).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import orjson
+
+from streamkit.local.clock import Clock
+from streamkit.local.destinations import DestinationSender, FailureContext, failure_document
+from streamkit.local.esm.events import EventEncoder
+from streamkit.local.esm.invoker import RequestIds
+from streamkit.local.esm.state import Lane
+from streamkit.local.esm.stats import DISCARDED, PROCESSED, EsmStats
+from streamkit.local.shards import StreamRecord
+
+
+class RecordOutcomes:
+    """Marks records resolved, moves lane checkpoints, reports discards."""
+
+    def __init__(
+        self,
+        *,
+        stats: EsmStats,
+        encoder: EventEncoder,
+        clock: Clock,
+        request_ids: RequestIds,
+        function_arn: str,
+        destination: DestinationSender | None,
+    ) -> None:
+        self.stats = stats
+        self.encoder = encoder
+        self.clock = clock
+        self.request_ids = request_ids
+        self.function_arn = function_arn
+        self.destination = destination
+
+    def processed(self, lane: Lane, records: Sequence[StreamRecord]) -> None:
+        """The function succeeded on ``records``: checkpoint after the last one."""
+        outcomes = self.stats.outcomes
+        for r in records:
+            outcomes[(r.shard_id, r.sequence_number)] = PROCESSED
+        self.encoder.forget(records)
+        self.stats.records_processed += len(records)
+        if records:
+            lane.checkpoint = records[-1].sequence_number
+            newest = max(r.arrival for r in records)
+            last = self.stats.last_processed_arrival
+            self.stats.last_processed_arrival = newest if last is None else max(last, newest)
+            lane.attempts_without_progress = 0
+
+    def discard(
+        self,
+        lane: Lane,
+        records: Sequence[StreamRecord],
+        condition: str,
+        invoke_count: int,
+        function_error: str | None,
+    ) -> None:
+        """Spec 2.5.3 / 3: give up on records; tell the on-failure destination."""
+        outcomes = self.stats.outcomes
+        for r in records:
+            outcomes[(r.shard_id, r.sequence_number)] = DISCARDED
+        self.stats.records_discarded += len(records)
+        lane.checkpoint = records[-1].sequence_number
+        lane.attempts_without_progress = 0
+        ctx = FailureContext(
+            request_id=lane.last_request_id or self.request_ids.next(),
+            function_arn=self.function_arn,
+            condition=condition,
+            approximate_invoke_count=invoke_count,
+            function_error=function_error,
+            timestamp=self.clock.now(),
+            shard_id=lane.shard_id,
+            stream_arn=self.encoder.stream_arn,
+        )
+        doc = failure_document(ctx, records)
+        self.stats.failure_documents.append(doc)
+        if self.destination is not None:
+            event = orjson.loads(self.encoder.plain_event(records))
+            if self.destination.send(doc, event, self.request_ids.next()):
+                self.stats.on_failure_messages += 1
+            else:
+                self.stats.on_failure_delivery_errors += 1
+        self.encoder.forget(records)

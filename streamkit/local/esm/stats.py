@@ -1,0 +1,73 @@
+"""What a simulator run reports: totals, each record's outcome, and every invocation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+#: A record's outcome in :attr:`EsmStats.outcomes`: the function succeeded on it...
+PROCESSED: Final = "processed"
+#: ...no filter matched it (spec 5.2)...
+FILTERED: Final = "filtered"
+#: ...or Lambda gave up on it (retries or age exhausted, spec 2.5.3).
+DISCARDED: Final = "discarded"
+
+
+@dataclass(slots=True)
+class InvocationLog:
+    """One invocation (or throttled attempt), for tests and summaries."""
+
+    shard_id: str
+    lane: int
+    request_id: str
+    sequence_numbers: tuple[str, ...]
+    outcome: str  # success | partial | failure | throttled | too_large
+    detail: str = ""
+    invoke_count: int = 0
+    time: float = 0.0
+    window: tuple[str, str] | None = None
+    final_window: bool = False
+
+
+@dataclass
+class EsmStats:
+    """What a run did. ``unresolved`` counts records neither processed, filtered
+    nor sent to a destination (non-zero only when the run was stopped early)."""
+
+    records_in: int = 0
+    invocations: int = 0
+    records_delivered: int = 0
+    batch_item_failures_reported: int = 0
+    records_discarded: int = 0
+    on_failure_messages: int = 0
+    on_failure_delivery_errors: int = 0
+    filtered_out: int = 0
+    records_processed: int = 0
+    throttles: int = 0
+    bisections: int = 0
+    #: Arrival time of the newest record processed so far (for iterator age).
+    last_processed_arrival: float | None = None
+    log: list[InvocationLog] = field(default_factory=list)
+    #: (shard id, sequence number) -> PROCESSED, FILTERED or DISCARDED.
+    outcomes: dict[tuple[str, str], str] = field(default_factory=dict)
+    failure_documents: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def unresolved(self) -> int:
+        return self.records_in - len(self.outcomes)
+
+    def to_dict(self) -> dict[str, int]:
+        return {
+            "records_in": self.records_in,
+            "invocations": self.invocations,
+            "records_delivered": self.records_delivered,
+            "batch_item_failures_reported": self.batch_item_failures_reported,
+            "records_discarded": self.records_discarded,
+            "on_failure_messages": self.on_failure_messages,
+            "on_failure_delivery_errors": self.on_failure_delivery_errors,
+            "filtered_out": self.filtered_out,
+            "records_processed": self.records_processed,
+            "throttles": self.throttles,
+            "bisections": self.bisections,
+            "unresolved": self.unresolved,
+        }
