@@ -18,6 +18,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from enum import Enum
 
+from streamkit.errors import StreamkitError
+
 
 class Fault(Enum):
     THROTTLE = "throttle"  # Lambda could not invoke; not an attempt (spec 2.1.3)
@@ -74,7 +76,7 @@ class FaultPlan:
         """The fault for the next invocation, or None."""
         if not self.active:
             return None
-        x = self._rng.random()
+        roll = self._rng.random()
         for fault, rate in (
             (Fault.THROTTLE, self.throttle_rate),
             (Fault.CRASH_BEFORE, self.crash_rate),
@@ -82,10 +84,10 @@ class FaultPlan:
             (Fault.TIMEOUT, self.timeout_rate),
             (Fault.PARTIAL, self.partial_rate),
         ):
-            if x < rate:
+            if roll < rate:
                 self.fired[fault.value] += 1
                 return fault
-            x -= rate
+            roll -= rate
         return None
 
     def pick(self, n: int) -> int:
@@ -93,7 +95,7 @@ class FaultPlan:
         return self._rng.randrange(n)
 
 
-class InjectedFault(Exception):
+class InjectedFault(StreamkitError):
     """Raised in place of the function for CRASH_BEFORE / CRASH_AFTER faults."""
 
 
@@ -102,5 +104,6 @@ class SimulatedCrash(BaseException):
 
     A BaseException, so that no ``except Exception`` in the code under test can
     swallow it: like a real crash it ends the invocation, and the simulator treats
-    it as a function error.
+    it as a function error. For the same reason it is the one exception here that
+    does not derive from :class:`~streamkit.errors.StreamkitError` (an ``Exception``).
     """

@@ -78,14 +78,14 @@ class BatchCutter:
         """
         settings = self.settings
         window_s = settings.tumbling_window_in_seconds
-        out: list[StreamRecord] = []
+        taken: list[StreamRecord] = []
         batch_window: float | None = None
         queue = lane.queue
         if window_s and lane.window_start is None and queue and queue[0].arrival <= now:
             lane.window_start = window_start_of(queue[0].arrival, window_s)
             lane.window_state = {}
         size = self.envelope_size(lane)
-        while queue and len(out) < settings.batch_size:
+        while queue and len(taken) < settings.batch_size:
             rec = queue[0]
             if rec.arrival > now:
                 break  # not arrived yet (virtual clock)
@@ -95,12 +95,12 @@ class BatchCutter:
                     batch_window = rec_window
                 if rec_window != batch_window:
                     break  # a batch never spans two windows (spec 1.2.3)
-            n = len(self.encoder.record(rec)) + (1 if out else 0)  # a comma between records
-            if out and size + n > MAX_EVENT_BYTES:
+            added = len(self.encoder.record(rec)) + (1 if taken else 0)  # a comma between records
+            if taken and size + added > MAX_EVENT_BYTES:
                 break  # spec 4.3 (c) / 4.5
-            size += n
-            out.append(queue.popleft())
-        return out
+            size += added
+            taken.append(queue.popleft())
+        return taken
 
     def envelope_size(self, lane: Lane) -> int:
         """Bytes of the event around its records (window fields and state included)."""

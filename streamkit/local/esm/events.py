@@ -36,9 +36,9 @@ class EventEncoder:
     def record(self, rec: StreamRecord) -> bytes:
         """One element of ``Records`` (spec 1.1), cached until :meth:`forget`."""
         key = (rec.shard_id, rec.sequence_number)
-        enc = self._encoded_records.get(key)
-        if enc is None:
-            kin: dict[str, Any] = {
+        encoded = self._encoded_records.get(key)
+        if encoded is None:
+            kinesis_fields: dict[str, Any] = {
                 "kinesisSchemaVersion": "1.0",
                 "partitionKey": rec.partition_key,
                 "sequenceNumber": rec.sequence_number,
@@ -46,7 +46,7 @@ class EventEncoder:
                 "approximateArrivalTimestamp": round(rec.arrival, 3),
             }
             doc = {
-                "kinesis": kin,
+                "kinesis": kinesis_fields,
                 "eventSource": "aws:kinesis",
                 "eventVersion": "1.0",
                 "eventID": f"{rec.shard_id}:{rec.sequence_number}",
@@ -55,8 +55,8 @@ class EventEncoder:
                 "awsRegion": self.region,
                 "eventSourceARN": self.stream_arn,
             }
-            enc = self._encoded_records[key] = orjson.dumps(doc)
-        return enc
+            encoded = self._encoded_records[key] = orjson.dumps(doc)
+        return encoded
 
     def forget(self, records: Iterable[StreamRecord]) -> None:
         """Drop the cached encodings of resolved records."""
@@ -67,11 +67,11 @@ class EventEncoder:
         """The invocation event; with tumbling windows, the lane's window fields and
         state too (spec 1.2)."""
         body = b'{"Records":[' + b",".join(self.record(r) for r in records) + b"]"
-        t = self.tumbling_window_s
-        if t:
+        window_s = self.tumbling_window_s
+        if window_s:
             start = lane.window_start if lane.window_start is not None else 0.0
             extra = {
-                "window": {"start": rfc3339(start), "end": rfc3339(start + t)},
+                "window": {"start": rfc3339(start), "end": rfc3339(start + window_s)},
                 "state": lane.window_state,
                 "shardId": lane.shard_id,
                 "eventSourceARN": self.stream_arn,

@@ -254,8 +254,8 @@ class EventSourceMapping:
             lanes[0].queue.append(rec)
         else:
             # Spec 4.7: same partition key, same lane, in order.
-            h = int.from_bytes(hashlib.md5(rec.partition_key.encode()).digest()[:8], "big")
-            lanes[h % len(lanes)].queue.append(rec)
+            key_hash = int.from_bytes(hashlib.md5(rec.partition_key.encode()).digest()[:8], "big")
+            lanes[key_hash % len(lanes)].queue.append(rec)
 
     def _idle(self) -> bool:
         for shard in self._shards.values():

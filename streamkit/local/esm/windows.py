@@ -50,10 +50,10 @@ class TumblingWindows:
 
     def bounds(self, lane: Lane) -> tuple[str, str] | None:
         """The lane's open window as (start, end) text, for the invocation log."""
-        t = self.settings.tumbling_window_in_seconds
-        if not t or lane.window_start is None:
+        window_s = self.settings.tumbling_window_in_seconds
+        if not window_s or lane.window_start is None:
             return None
-        return rfc3339(lane.window_start), rfc3339(lane.window_start + t)
+        return rfc3339(lane.window_start), rfc3339(lane.window_start + window_s)
 
     def take_state(self, lane: Lane, response: Mapping[str, Any]) -> None:
         """Keep the state a response returned, for the window's next invocation."""
