@@ -15,9 +15,9 @@ Rules (spec section 2, architecture "Guarantees"):
   Powertools' BatchProcessor does.
 * A KPL user record that fails reports its parent's sequence number, the only
   identifier Lambda can retry (spec 6.5).
-* Deadline guard: once ``context.get_remaining_time_in_millis()`` is below the
-  margin, stop and report the first unhandled record, so a timeout never leaves a
-  half-applied batch.
+* Deadline guard (:mod:`streamkit.deadline`): once
+  ``context.get_remaining_time_in_millis()`` is below the margin, stop and report the
+  first unhandled record, so a timeout never leaves a half-applied batch.
 
 Example (a Lambda handler)::
 
@@ -40,9 +40,10 @@ import contextlib
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from streamkit.deadletter import DeadLetter, DeadLetterSink, LoggingDeadLetters
+from streamkit.deadline import Deadline, LambdaContext
 from streamkit.errors import (
     INVALID_INPUT_DEFAULT,
     DecodeError,
@@ -56,15 +57,14 @@ from streamkit.records import Record, event_records, iter_records
 #: A record handler: called once per record; its return value is ignored.
 RecordHandler = Callable[[Record], object]
 
-#: Bounds of the automatic deadline margin (10% of the time left at batch start).
-MIN_AUTO_MARGIN_MS = 200
-MAX_AUTO_MARGIN_MS = 5_000
-
-
-class LambdaContext(Protocol):
-    """The part of Lambda's context object the processor uses."""
-
-    def get_remaining_time_in_millis(self) -> int: ...
+__all__ = [
+    "BatchCounts",
+    "BatchResult",
+    "LambdaContext",
+    "RecordHandler",
+    "process_batch",
+    "run_batch",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +138,8 @@ def run_batch(
         dead_letters: sink called with each :class:`DeadLetter` (default: one ERROR
             log line each). If the sink raises, that record is reported for retry.
         deadline_margin_ms: stop taking records when less than this is left.
-            Default: 10% of the time left at the start, within 200..5000 ms.
+            Default: 10% of the time left at the start, within 200..5000 ms
+            (:mod:`streamkit.deadline`).
         invalid_input: a ``KeyError``/``ValueError``/``TypeError`` of the handler
             dead-letters the record with reason ``invalid`` (``"dead_letter"``, the
             default) or is retried like any transient error (``"retry"``); see
@@ -153,8 +154,7 @@ def run_batch(
     started = time.perf_counter()
     raw_records = event_records(event)
     sink: DeadLetterSink = dead_letters if dead_letters is not None else LoggingDeadLetters()
-    remaining = _remaining_time_fn(context)
-    margin = _margin(remaining, deadline_margin_ms)
+    deadline = Deadline.start(context, deadline_margin_ms)
     handler_name = _name_of(record_handler)
     invalid_input = check_invalid_input(invalid_input)
 
@@ -165,7 +165,7 @@ def run_batch(
     handled = 0  # records done (succeeded or dead-lettered), in order
     decoded = iter_records(raw_records)
     for record in decoded:
-        if remaining is not None and remaining() < margin:
+        if deadline.reached():
             failed, stopped = record, "deadline"
             break
         error: Exception | None = record.error
@@ -210,23 +210,6 @@ def run_batch(
 
     _report(raw_records, result, started, metrics=metrics, namespace=namespace)
     return result
-
-
-def _remaining_time_fn(context: LambdaContext | None) -> Callable[[], int] | None:
-    if context is None:
-        return None
-    fn = getattr(context, "get_remaining_time_in_millis", None)
-    return fn if callable(fn) else None
-
-
-def _margin(remaining: Callable[[], int] | None, configured: int | None) -> int:
-    if configured is not None:
-        if configured < 0:
-            raise ValueError(f"deadline_margin_ms must be >= 0, got {configured}")
-        return configured
-    if remaining is None:
-        return 0
-    return min(MAX_AUTO_MARGIN_MS, max(MIN_AUTO_MARGIN_MS, remaining() // 10))
 
 
 def _name_of(fn: object) -> str:

@@ -38,7 +38,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from streamkit.aggregate import (
     Deltas,
@@ -50,6 +50,7 @@ from streamkit.aggregate import (
     window_of,
 )
 from streamkit.deadletter import DeadLetter
+from streamkit.deadline import PIPELINE_FINISH_MS, Deadline, LambdaContext, check_margin
 from streamkit.errors import (
     INVALID_INPUT_DEFAULT,
     DecodeError,
@@ -65,9 +66,6 @@ from streamkit.sinks.clients import Clients
 from streamkit.sinks.dlq import dead_letter_object
 from streamkit.sinks.dynamodb import AggregateTable
 from streamkit.sinks.s3 import ArchiveLine, archive_objects, put_objects
-
-if TYPE_CHECKING:
-    from streamkit.batch import LambdaContext
 
 Doc = Any
 
@@ -186,7 +184,7 @@ class Pipeline:
         self.dead_letter_prefix = dead_letter_prefix
         self.messages = tuple(messages)
         self.allowed_lateness_s = allowed_lateness_s
-        self.deadline_margin_ms = deadline_margin_ms
+        self.deadline_margin_ms = check_margin(deadline_margin_ms)
         self.invalid_input = check_invalid_input(invalid_input)
         self.clients = clients or Clients()
         self.metrics = metrics
@@ -216,8 +214,7 @@ class Pipeline:
         head = Record(raw[0], raw[0].get("kinesis") or {}, b"")
         shard_id = head.shard_id
         first_seq = head.sequence_number
-        remaining = _remaining(context)
-        margin = self._margin(remaining)
+        deadline = Deadline.start(context, self.deadline_margin_ms, finish_ms=PIPELINE_FINISH_MS)
         result = PipelineResult({"batchItemFailures": []})
 
         try:
@@ -234,7 +231,7 @@ class Pipeline:
             )
             return self._fail_all(result, raw, first_seq, e, head, started)
 
-        intent, stop_record = self._process(raw, state, shard_id, head, result, remaining, margin)
+        intent, stop_record = self._process(raw, state, shard_id, head, result, deadline)
         if intent is not None:
             try:
                 self.ledger.write_intent(state, intent)
@@ -270,8 +267,7 @@ class Pipeline:
         shard_id: str,
         head: Record,
         result: PipelineResult,
-        remaining: Callable[[], int] | None,
-        margin: int,
+        deadline: Deadline,
     ) -> tuple[Intent | None, Record | None]:
         deltas = Deltas()
         lines: list[ArchiveLine] = []
@@ -291,7 +287,7 @@ class Pipeline:
             if stop is not None:
                 result.retried += 1
                 continue
-            if remaining is not None and remaining() < margin:
+            if deadline.reached():
                 stop, result.stopped = record, "deadline"
                 result.retried += 1
                 continue
@@ -502,14 +498,6 @@ class Pipeline:
         self._report(raw, result, head.shard_id, head, started)
         return result
 
-    def _margin(self, remaining: Callable[[], int] | None) -> int:
-        if self.deadline_margin_ms is not None:
-            return self.deadline_margin_ms
-        if remaining is None:
-            return 0
-        # Leave time for the intent, the writes and the commit.
-        return min(10_000, max(1_000, remaining() // 5))
-
     def _report(
         self,
         raw: list[Mapping[str, Any]],
@@ -653,11 +641,6 @@ def _add_all(deltas: Deltas, staged: list[tuple[str, str, Window, Stats]]) -> No
         for a, k, w, old in before:
             deltas.restore(a, k, w, old)
         raise
-
-
-def _remaining(context: Any) -> Callable[[], int] | None:
-    fn = getattr(context, "get_remaining_time_in_millis", None) if context is not None else None
-    return fn if callable(fn) else None
 
 
 def _iso(ts: float) -> str:

@@ -16,9 +16,10 @@ import orjson
 
 from streamkit import Record
 from streamkit.aggregate import Stats, merge, stats_from_item
+from streamkit.deadline import NO_DEADLINE
 from streamkit.ledger import LedgerState
+from streamkit.local.events import kinesis_record
 from streamkit.pipeline import PipelineResult
-from streamkit.testing.events import kinesis_record
 
 
 def expected_aggregates(
@@ -50,7 +51,7 @@ def expected_aggregates(
         head = Record(raw[0], raw[0]["kinesis"], b"")
         state = LedgerState(0, None, None, None, exists=False)
         with contextlib.redirect_stdout(io.StringIO()):
-            intent, _ = pipeline._process(raw, state, shard, head, result, None, 0)
+            intent, _ = pipeline._process(raw, state, shard, head, result, NO_DEADLINE)
         if intent is None:
             continue
         for spec in intent.aggregates:
