@@ -963,3 +963,31 @@ def test_resources_need_a_ledger_and_a_dead_letter_bucket() -> None:
     assert any(
         e.startswith("consumers.clickstream.resources.dead_letter_bucket: missing") for e in errors
     )
+
+
+# ------------------------------------------------------------ error tree, $schema
+
+
+def test_config_error_is_a_streamkit_error_and_a_value_error() -> None:
+    from streamkit.errors import StreamkitError
+
+    assert issubclass(ConfigError, StreamkitError)
+    assert issubclass(ConfigError, ValueError)
+
+
+def test_schema_key_is_accepted_and_must_be_a_string() -> None:
+    doc = minimal_doc()
+    doc["$schema"] = "./consumers.schema.json"
+    assert list(parse_consumers(doc, now=NOW)) == ["clickstream"]
+    doc["$schema"] = None
+    assert errors_of(doc) == [
+        "$schema: null is not a string (allowed: the path or URL of this file's JSON Schema)"
+    ]
+
+
+def test_both_streamkit_esm_rules_are_reported_together() -> None:
+    errors = esm_errors(ParallelizationFactor=2, FunctionResponseTypes=[])
+    assert [e.split(":", 1)[0] for e in errors] == [
+        f"{ESM}.ParallelizationFactor",
+        f"{ESM}.FunctionResponseTypes",
+    ]
