@@ -14,11 +14,11 @@ from typing import Any
 
 import orjson
 
-from streamkit import InMemoryDeadLetters, PermanentError, Record, run_batch
+from streamkit import InMemoryDeadLetters, PermanentError, Record, TransientError, run_batch
 from streamkit.testing.events import kinesis_event, kpl_aggregate
 
 
-class Throttled(Exception):
+class Throttled(TransientError):
     """Stands in for a downstream throttle: transient, so Lambda retries."""
 
 

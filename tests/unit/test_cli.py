@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import subprocess
 import sys
@@ -10,6 +11,7 @@ import sys
 import pytest
 
 from streamkit.local.cli import build_parser, main
+from streamkit.local.console import StatusLine
 
 
 def test_demo_ends_with_every_record_exactly_once(capsys: pytest.CaptureFixture[str]) -> None:
@@ -58,3 +60,45 @@ def test_console_script_entry_point_runs() -> None:
         check=True,
     )
     assert "demo" in proc.stdout
+
+
+# ------------------------------------------------------------------ the progress line
+
+
+def test_status_line_on_a_terminal_is_rewritten_in_place_and_fits_the_width(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("COLUMNS", "40")
+    out = io.StringIO()
+    status = StatusLine(out, prefix="tool: ", tty=True)
+    status.update("first")
+    status.update("x" * 100)
+    status.say("a permanent line")
+    status.update("last")
+    status.done()
+    assert out.getvalue() == (
+        "\r\x1b[Kfirst"
+        + "\r\x1b[K"
+        + "x" * 39
+        + "\r\x1b[Ktool: a permanent line\n"
+        + "\r\x1b[Klast\n"
+    )
+
+
+def test_status_line_in_a_log_prints_milestones_and_the_last_status() -> None:
+    out = io.StringIO()
+    status = StatusLine(out, prefix="tool: ", tty=False)
+    status.say("starting")
+    status.update("1 of 3", milestone=True)
+    status.update("2 of 3")
+    status.update("3 of 3")
+    status.done()
+    status.done()  # nothing left to print
+    assert out.getvalue().splitlines() == ["tool: starting", "tool: 1 of 3", "tool: 3 of 3"]
+
+
+def test_status_line_says_nothing_when_there_was_no_status() -> None:
+    for tty in (True, False):
+        out = io.StringIO()
+        StatusLine(out, tty=tty).done()
+        assert out.getvalue() == ""

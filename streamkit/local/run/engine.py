@@ -27,26 +27,27 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TextIO
 
 import orjson
-from boto3.dynamodb.types import TypeDeserializer
 
-from streamkit.aggregate import HyperLogLog, Stats, merge, stats_from_item
 from streamkit.local.aws import LocalAWS, endpoint_from_env, provision, session_clients
+from streamkit.local.capture import ShardCapture
 from streamkit.local.clock import VirtualClock
 from streamkit.local.config import ConsumerConfig, load_consumers
-from streamkit.local.dlq.store import DeadLetterStore
+from streamkit.local.console import StatusLine
 from streamkit.local.esm import EsmStats, EventSourceMapping
 from streamkit.local.faults import FaultPlan
 from streamkit.local.replay import put_in_order
-from streamkit.local.run.reference import comparable, expected_aggregates
+from streamkit.local.run.report import build_summary, progress_text, write_summary
 from streamkit.local.shards import KinesisShardReader, fast_kinesis_client
-from streamkit.sinks.s3 import list_keys
 from streamkit.testing.awsfaults import WriteFaults
 
+#: Records per second of generated traffic, per consumer.
 DEFAULT_RATES = {"clickstream": 100.0, "iot": 50.0}
-_DE = TypeDeserializer()
+
+#: One input record: partition key, payload, arrival time (epoch s), kind (for counts).
+Traffic = Iterator[tuple[str, bytes, float, str]]
 
 
 @dataclass
@@ -55,18 +56,28 @@ class ConsumerRun:
 
     name: str
     consumer: ConsumerConfig
+    #: The function's environment (config + resources), set around each invocation.
     env: dict[str, str]
-    generated: Counter[str] = field(default_factory=Counter)  # kind -> records
+    #: Records put on the stream, by kind (page view, malformed, ...).
+    generated: Counter[str] = field(default_factory=Counter)
+    #: Shard id -> (sequence number, partition key, data, arrival) in shard order:
+    #: the input of the exactly-once reference.
     placed: dict[str, list[tuple[int, str, bytes, float]]] = field(default_factory=dict)
+    #: (shard id, sequence number) -> the generated arrival time, for the simulator.
     arrivals: dict[tuple[str, str], float] = field(default_factory=dict)
     stats: EsmStats | None = None
+    #: Totals of the pipeline's committed "batch processed" log lines.
     succeeded: int = 0
     dead_lettered: int = 0
     faults_fired: Counter[str] = field(default_factory=Counter)
 
 
 class _Env:
-    """Swap a consumer's environment in around its handler calls."""
+    """Context manager: a consumer's environment variables set around its handler calls.
+
+    Both consumers run in this one process, so each invocation sees its own function's
+    environment, as in Lambda, and the previous values come back afterwards.
+    """
 
     def __init__(self, env: Mapping[str, str]) -> None:
         self.env = env
@@ -96,12 +107,17 @@ def run_main(
     replay_consumer: str | None = None,
     config_path: str | None = None,
     as_json: bool = False,
-    out: Any = None,
-    err: Any = None,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
 ) -> int:
-    """Run the local system; 0 when every check holds."""
+    """Run the local system; 0 when every check holds, 1 when one fails.
+
+    Progress goes to ``err`` (stderr), the summary (text, or JSON with ``as_json``)
+    to ``out`` (stdout). Raises ConfigError, CaptureError, ReplayError, ValueError or
+    OSError for bad input, before anything is provisioned where it can.
+    """
     out = out or sys.stdout
-    err = err or sys.stderr
+    status = StatusLine(err or sys.stderr, prefix="streamkit run: ")
     started = time.perf_counter()
     consumers = load_consumers(config_path)
     rates = {**DEFAULT_RATES, **(rates or {})}
@@ -125,7 +141,7 @@ def run_main(
     try:
         clients = session_clients()
         kinesis = fast_kinesis_client(endpoint_url=endpoint, region_name=clients.region)
-        _say(err, f"endpoint {endpoint} ({'embedded' if local else 'given'}); provisioning")
+        status.say(f"endpoint {endpoint} ({'embedded' if local else 'given'}); provisioning")
         provisioned = provision(consumers, clients)
         runs: list[ConsumerRun] = []
         for name, consumer in consumers.items():
@@ -152,15 +168,14 @@ def run_main(
                 else _generated(run.name, seed, rates.get(run.name, 50.0), duration, start)
             )
             _put(kinesis, run, traffic)
-            _say(
-                err,
+            status.say(
                 f"{run.name}: {sum(run.generated.values()):,} records on stream "
                 f"{run.consumer.stream.name}",
             )
 
         for i, run in enumerate(runs):
-            _drive(run, kinesis, clients, faults=faults, seed=seed + i, err=err)
-        summary = _summary(runs, clients, faults=faults)
+            _drive(run, kinesis, clients, faults=faults, seed=seed + i, status=status)
+        summary = build_summary(runs, clients, faults=faults)
     finally:
         if local is not None:
             local.stop()
@@ -171,19 +186,15 @@ def run_main(
                 os.environ[k] = v
     summary["seconds"] = round(time.perf_counter() - started, 2)
     summary["endpoint"] = "embedded" if local is not None else endpoint
-    if as_json:
-        print(orjson.dumps(summary, option=orjson.OPT_INDENT_2).decode(), file=out)
-    else:
-        _print(summary, out)
+    write_summary(summary, out, as_json=as_json)
     return 0 if summary["ok"] else 1
 
 
 # ------------------------------------------------------------------ traffic
 
 
-def _generated(
-    name: str, seed: int, rate: float, duration: float, start: float
-) -> Iterator[tuple[str, bytes, float, str]]:
+def _generated(name: str, seed: int, rate: float, duration: float, start: float) -> Traffic:
+    """Generated traffic of a known consumer (none for others), ``duration`` s from ``start``."""
     if name == "clickstream":
         from streamkit.local.generators.clickstream import clickstream
 
@@ -199,13 +210,15 @@ def _generated(
     return ((r.partition_key, r.data, r.arrival, r.kind) for r in records)
 
 
-def _replayed(shards: list[Any]) -> Iterator[tuple[str, bytes, float, str]]:
+def _replayed(shards: list[ShardCapture]) -> Traffic:
+    """The records of loaded captures, as traffic of kind ``replayed``."""
     for shard in shards:
         for r in shard.records:
             yield r.partition_key, r.data, r.arrival, "replayed"
 
 
-def _put(kinesis: Any, run: ConsumerRun, traffic: Iterator[tuple[str, bytes, float, str]]) -> None:
+def _put(kinesis: Any, run: ConsumerRun, traffic: Traffic) -> None:
+    """Put ``traffic`` on the consumer's stream in arrival order; note where each landed."""
     items = sorted(traffic, key=lambda t: t[2])
     run.generated = Counter(kind for *_, kind in items)
     run.arrivals = put_in_order(
@@ -219,8 +232,14 @@ def _put(kinesis: Any, run: ConsumerRun, traffic: Iterator[tuple[str, bytes, flo
 
 
 def _drive(
-    run: ConsumerRun, kinesis: Any, clients: Any, *, faults: bool, seed: int, err: Any
+    run: ConsumerRun, kinesis: Any, clients: Any, *, faults: bool, seed: int, status: StatusLine
 ) -> None:
+    """Run the consumer's real handler over its stream with the ESM simulator.
+
+    The handler module is imported under the consumer's environment and reset; with
+    ``faults``, invocations crash, time out, throttle and report partial failures,
+    and a few single AWS writes crash or throttle. Fills ``run.stats`` and the counts.
+    """
     module_name, _, attr = run.consumer.handler.rpartition(".")
     env = run.env
     with _Env(env):
@@ -231,10 +250,10 @@ def _drive(
         # hooks can go on the very clients its sinks use.
         pipeline = module.pipeline() if hasattr(module, "pipeline") else None
     handler: Callable[[dict[str, Any], Any], Any] = getattr(module, attr)
-    sink = _LogSink(run)
+    batch_log = _BatchLogCounter(run)
 
     def invoke(event: dict[str, Any], context: Any) -> Any:
-        with _Env(env), contextlib.redirect_stdout(sink):
+        with _Env(env), contextlib.redirect_stdout(batch_log):
             return handler(event, context)
 
     write_faults = None
@@ -274,24 +293,17 @@ def _drive(
         stuck_after=1_000,
         seed=seed,
     )
-    total = sum(run.generated.values())
 
     def progress(stats: EsmStats) -> None:
         age = 0.0
         if stats.last_processed_arrival is not None:
             age = max(0.0, esm.clock.now() - stats.last_processed_arrival)
-        _status(
-            err,
-            f"{run.name}: {stats.records_in:,}/{total:,} in, "
-            f"{stats.records_processed:,} committed, "
-            f"{run.dead_lettered:,} dead-lettered, iterator age {age:.1f} s, "
-            f"{stats.invocations:,} invocations",
-        )
+        status.update(progress_text(run, stats, age))
 
     try:
         run.stats = esm.run(progress=progress, progress_every=0.2)
     finally:
-        _status_done(err)
+        status.done()
         if write_faults is not None:
             run.faults_fired.update(f"AWS write {kind}" for _, kind, _ in write_faults.fired)
             write_faults.detach()
@@ -299,17 +311,21 @@ def _drive(
         run.faults_fired.update({f"invocation {k}": v for k, v in plan.fired.items()})
 
 
-class _LogSink(io.TextIOBase):
-    """Reads the pipeline's own per-batch log lines (its observability output)."""
+class _BatchLogCounter(io.TextIOBase):
+    """The handler's stdout: adds up the pipeline's "batch processed" log lines.
+
+    Those lines (its observability output) say how many records each committed
+    batch succeeded and dead-lettered; the live status line shows the totals.
+    """
 
     def __init__(self, run: ConsumerRun) -> None:
         self.run = run
-        self.buffer_ = ""
+        self._partial_line = ""
 
     def write(self, text: str) -> int:
-        self.buffer_ += text
-        while "\n" in self.buffer_:
-            line, self.buffer_ = self.buffer_.split("\n", 1)
+        self._partial_line += text
+        while "\n" in self._partial_line:
+            line, self._partial_line = self._partial_line.split("\n", 1)
             if '"batch processed"' in line:
                 with contextlib.suppress(orjson.JSONDecodeError):
                     batch = orjson.loads(line).get("batch", {})
@@ -317,214 +333,3 @@ class _LogSink(io.TextIOBase):
                         self.run.succeeded += batch.get("succeeded", 0)
                         self.run.dead_lettered += batch.get("dead_lettered", 0)
         return len(text)
-
-
-# ------------------------------------------------------------------ results
-
-
-def _items(clients: Any, table: str) -> list[dict[str, Any]]:
-    ddb = clients("dynamodb")
-    items: list[dict[str, Any]] = []
-    kwargs: dict[str, Any] = {"TableName": table, "ConsistentRead": True}
-    while True:
-        page = ddb.scan(**kwargs)
-        items.extend({k: _DE.deserialize(v) for k, v in raw.items()} for raw in page["Items"])
-        if "LastEvaluatedKey" not in page:
-            return items
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-
-
-def _summary(runs: list[ConsumerRun], clients: Any, *, faults: bool) -> dict[str, Any]:
-    consumers: dict[str, Any] = {}
-    ok = True
-    for run in runs:
-        res = run.consumer.resources
-        assert run.stats is not None
-        items = _items(clients, res.aggregate_table) if res and res.aggregate_table else []
-        actual = {(i["pk"], i["sk"]): stats_from_item(i) for i in items}
-        expected = expected_aggregates(
-            run.consumer.handler, run.env, run.consumer.stream.name, run.placed
-        )
-        same = set(actual) == set(expected) and all(
-            comparable(actual[k]) == comparable(v) for k, v in expected.items()
-        )
-        dlq = DeadLetterStore(res.dead_letter_bucket, clients) if res else None
-        reasons = Counter(e.reason for e in dlq.entries(run.name)) if dlq else Counter()
-        dead = sum(reasons.values())
-        total = sum(run.generated.values())
-        archived = 0
-        if res and res.archive_bucket:
-            archived = _count_lines(clients, res.archive_bucket, run.name)
-        counted = _counted(run.name, items)
-        info: dict[str, Any] = {
-            "records_in": total,
-            "generated": dict(run.generated),
-            "committed": run.stats.records_processed,
-            "dead_letters": dict(reasons),
-            "invocations": run.stats.invocations,
-            "records_delivered": run.stats.records_delivered,
-            "discarded": run.stats.records_discarded,
-            "counted": counted,
-            "aggregate_items": len(items),
-            "aggregates_match_reference": same,
-            "faults_injected": dict(sorted(run.faults_fired.items())),
-        }
-        if archived:
-            info["archived"] = archived
-        info.update(_details(run.name, items, clients, run))
-        balance = counted + dead == total
-        info["check"] = f"{total} in = {counted} counted + {dead} dead-lettered" + (
-            "" if balance else "  MISMATCH"
-        )
-        ok = (
-            ok
-            and balance
-            and same
-            and run.stats.unresolved == 0
-            and run.stats.records_discarded == 0
-        )
-        consumers[run.name] = info
-    return {"ok": ok, "faults": faults, "consumers": consumers}
-
-
-def _counted(name: str, items: list[dict[str, Any]]) -> int:
-    """Input records reflected in the aggregates (one aggregate counts each record)."""
-    agg = {"clickstream": "events", "iot": "state"}.get(name)
-    return sum(int(i["count"]) for i in items if i.get("aggregate") == agg)
-
-
-def _count_lines(clients: Any, bucket: str, prefix: str) -> int:
-    import gzip
-
-    s3 = clients("s3")
-    n = 0
-    for key in list_keys(s3, bucket, prefix):
-        n += gzip.decompress(s3.get_object(Bucket=bucket, Key=key)["Body"].read()).count(b"\n")
-    return n
-
-
-def _details(
-    name: str, items: list[dict[str, Any]], clients: Any, run: ConsumerRun
-) -> dict[str, Any]:
-    if name == "clickstream":
-        pages: Counter[str] = Counter()
-        users: dict[str, HyperLogLog] = {}
-        for i in items:
-            if i.get("aggregate") == "page_views":
-                pages[i["key"]] += int(i["count"])
-            if i.get("aggregate") == "site_users" and i.get("distinct_hll") is not None:
-                hll = HyperLogLog.from_bytes(
-                    bytes(getattr(i["distinct_hll"], "value", i["distinct_hll"]))
-                )
-                users[i["key"]] = users[i["key"]].merge(hll) if i["key"] in users else hll
-        return {
-            "top_pages": pages.most_common(5),
-            "unique_users": {site: h.estimate() for site, h in sorted(users.items())},
-        }
-    if name == "iot":
-        per_metric: dict[str, Stats] = {}
-        devices = set()
-        for i in items:
-            if i.get("aggregate") == "metrics":
-                device, _, metric = str(i["key"]).partition("/")
-                devices.add(device)
-                s = stats_from_item(i)
-                per_metric[metric] = merge(per_metric[metric], s) if metric in per_metric else s
-        stats = {
-            m: {
-                "readings": s.count,
-                "min": str(s.min),
-                "max": str(s.max),
-                "mean": str(round(s.mean, 2)) if s.mean is not None else None,
-            }
-            for m, s in sorted(per_metric.items())
-        }
-        return {"devices": len(devices), "metrics": stats, "alerts": _alerts(run, clients)}
-    return {}
-
-
-def _alerts(run: ConsumerRun, clients: Any) -> dict[str, int]:
-    url = run.env.get("STREAMKIT_ALERTS_QUEUE_URL")
-    if not url:
-        return {}
-    sqs = clients("sqs")
-    counts: Counter[str] = Counter()
-    while True:
-        resp = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0)
-        messages = resp.get("Messages", [])
-        if not messages:
-            return dict(counts)
-        for m in messages:
-            counts[orjson.loads(m["Body"]).get("alert", "?")] += 1
-        sqs.delete_message_batch(
-            QueueUrl=url,
-            Entries=[
-                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)
-            ],
-        )
-
-
-# ------------------------------------------------------------------ printing
-
-
-def _say(err: Any, text: str) -> None:
-    print(f"streamkit run: {text}", file=err, flush=True)
-
-
-def _status(err: Any, text: str) -> None:
-    if getattr(err, "isatty", lambda: False)():
-        print("\r\033[K" + text, end="", file=err, flush=True)
-    else:
-        _status.last = text  # type: ignore[attr-defined]
-
-
-def _status_done(err: Any) -> None:
-    if getattr(err, "isatty", lambda: False)():
-        print(file=err)
-    elif getattr(_status, "last", None):
-        print(f"streamkit run: {_status.last}", file=err, flush=True)  # type: ignore[attr-defined]
-        _status.last = None  # type: ignore[attr-defined]
-
-
-def _print(s: dict[str, Any], out: Any) -> None:
-    title = "streamkit run" + (" (with injected faults)" if s["faults"] else "")
-    print(f"{title}: {s['seconds']} s, endpoint {s['endpoint']}", file=out)
-    for name, c in s["consumers"].items():
-        print(f"\n{name}", file=out)
-        print(
-            f"  records in {c['records_in']:,}  committed {c['committed']:,}  "
-            f"invocations {c['invocations']:,}  deliveries {c['records_delivered']:,}",
-            file=out,
-        )
-        if "top_pages" in c:
-            pages = ", ".join(f"{p} {n}" for p, n in c["top_pages"])
-            print(f"  top pages: {pages}", file=out)
-            users = ", ".join(f"{site} ~{n}" for site, n in c["unique_users"].items())
-            print(f"  unique users: {users}", file=out)
-        if "metrics" in c:
-            print(f"  devices: {c['devices']}", file=out)
-            for m, st in c["metrics"].items():
-                print(
-                    f"    {m:<14} {st['readings']:>6} readings  min {st['min']:>8}  "
-                    f"max {st['max']:>8}  mean {st['mean']}",
-                    file=out,
-                )
-            alerts = ", ".join(f"{k} {v}" for k, v in sorted(c["alerts"].items())) or "none"
-            print(f"  alerts: {alerts}", file=out)
-        reasons = ", ".join(f"{k} {v}" for k, v in sorted(c["dead_letters"].items())) or "none"
-        print(f"  dead letters: {reasons}", file=out)
-        if c["faults_injected"]:
-            fired = ", ".join(f"{k} {v}" for k, v in c["faults_injected"].items())
-            print(f"  faults injected: {fired}", file=out)
-        match = "yes" if c["aggregates_match_reference"] else "NO"
-        print(
-            "  aggregates equal the exactly-once, fault-free reference for this seed: " + match,
-            file=out,
-        )
-        print(f"  check: {c['check']}", file=out)
-    print(
-        f"\n{'OK' if s['ok'] else 'FAILED'}: every record counted or dead-lettered exactly once"
-        if s["ok"]
-        else "\nFAILED: see the check lines above",
-        file=out,
-    )
