@@ -47,13 +47,13 @@ def load_records(
         if magic == GZIP_MAGIC:
             stream = cast(IO[bytes], gzip.GzipFile(fileobj=raw, mode="rb"))
         try:
-            first = _first_line(stream)
+            first = _first_nonblank_line(stream)
             if first is None:
                 raise CaptureFormatError(name, None, None, "file is empty")
             line_no, text = first
             head = _loads_or_none(text)
             if isinstance(head, dict) and "streamkit_capture" in head:
-                return _read_jsonl(name, stream, line_no, head)
+                return _read_capture(name, stream, line_no, head)
             if isinstance(head, dict) and "SequenceNumber" in head:
                 raise CaptureFormatError(
                     name,
@@ -71,7 +71,8 @@ def load_records(
     return _read_document(name, document, shard_id or DEFAULT_SHARD_ID)
 
 
-def _first_line(stream: IO[bytes]) -> tuple[int, bytes] | None:
+def _first_nonblank_line(stream: IO[bytes]) -> tuple[int, bytes] | None:
+    """(line number, text) of the first non-blank line; None for an empty file."""
     for number, line in enumerate(stream, 1):
         if line.strip():
             return number, line
@@ -79,16 +80,18 @@ def _first_line(stream: IO[bytes]) -> tuple[int, bytes] | None:
 
 
 def _loads_or_none(text: bytes) -> Any:
+    """The JSON value of ``text``, or None when it is not one line of JSON."""
     try:
         return orjson.loads(text)
     except orjson.JSONDecodeError:
         return None
 
 
-def _read_jsonl(
+def _read_capture(
     name: str, stream: IO[bytes], first_line: int, header: dict[str, Any]
 ) -> list[ShardCapture]:
-    shards = [_header(name, first_line, header)]
+    """A streamkit capture: shard sections, each a header line then its records."""
+    shards = [_shard_from_header(name, first_line, header)]
     for line_no, line in enumerate(stream, first_line + 1):
         if not line.strip():
             continue
@@ -101,14 +104,17 @@ def _read_jsonl(
                 name, line_no, None, f"expected a JSON object, got {type(obj).__name__}"
             )
         if "streamkit_capture" in obj:
-            shards.append(_header(name, line_no, obj))
+            shards.append(_shard_from_header(name, line_no, obj))
             continue
         current = shards[-1]
-        current.records.append(_record(name, line_no, "", obj, current.shard_id, _CAPTURE_KEYS))
+        current.records.append(
+            _captured_record(name, line_no, "", obj, current.shard_id, _CAPTURE_KEYS)
+        )
     return shards
 
 
-def _header(name: str, line: int, obj: dict[str, Any]) -> ShardCapture:
+def _shard_from_header(name: str, line: int, obj: dict[str, Any]) -> ShardCapture:
+    """An empty shard section from its header line, checked field by field."""
     version = obj.get("streamkit_capture")
     if version != FORMAT_VERSION or isinstance(version, bool):
         raise CaptureFormatError(
@@ -162,7 +168,7 @@ _LAMBDA_KEYS = (
 )
 
 
-def _record(
+def _captured_record(
     name: str,
     line: int | None,
     prefix: str,
@@ -170,6 +176,11 @@ def _record(
     shard_id: str,
     keys: tuple[str, str, str, str, str, str],
 ) -> CapturedRecord:
+    """One record object, checked field by field.
+
+    ``keys`` names its fields (capture and get-records spelling, or the Lambda
+    event's); ``prefix`` is prepended to field names in error messages.
+    """
     k_seq, k_ts, k_data, k_pk, k_ehk, k_enc = keys
 
     def fail(key: str, problem: str) -> CaptureFormatError:
@@ -187,7 +198,7 @@ def _record(
     raw = obj.get(k_data)
     if not isinstance(raw, str):
         raise fail(k_data, "is missing" if raw is None else "must be a base64 string")
-    data = _b64(raw)
+    data = _base64_or_none(raw)
     if data is None:
         raise fail(k_data, "is not valid base64")
     pk = obj.get(k_pk)
@@ -202,7 +213,7 @@ def _record(
     return CapturedRecord(seq, data, pk, arrival, ehk, shard_id, enc)
 
 
-def _b64(text: str) -> bytes | None:
+def _base64_or_none(text: str) -> bytes | None:
     """Standard base64, padding optional; None when invalid."""
     for candidate in (text, text + "=" * (-len(text) % 4)):
         try:
@@ -243,17 +254,20 @@ def _read_document(name: str, document: bytes, shard_id: str) -> list[ShardCaptu
         not records and "NextShardIterator" not in doc and "MillisBehindLatest" not in doc
     )
     if is_event:
-        return _read_event(name, records, lines)
+        return _read_lambda_event(name, records, lines)
     shard = ShardCapture("", shard_id, "", None)
     for i, rec in enumerate(records):
         line = lines[i] if i < len(lines) else None
         if not isinstance(rec, dict):
             raise CaptureFormatError(name, line, f"Records[{i}]", "must be a JSON object")
-        shard.records.append(_record(name, line, f"Records[{i}].", rec, shard_id, _CAPTURE_KEYS))
+        shard.records.append(
+            _captured_record(name, line, f"Records[{i}].", rec, shard_id, _CAPTURE_KEYS)
+        )
     return [shard]
 
 
-def _read_event(name: str, records: list[Any], lines: list[int]) -> list[ShardCapture]:
+def _read_lambda_event(name: str, records: list[Any], lines: list[int]) -> list[ShardCapture]:
+    """The records of a Lambda Kinesis event, one shard section per shard in eventID."""
     shards: dict[str, ShardCapture] = {}
     for i, rec in enumerate(records):
         line = lines[i] if i < len(lines) else None
@@ -281,7 +295,9 @@ def _read_event(name: str, records: list[Any], lines: list[int]) -> list[ShardCa
                 region = parts[3] if len(parts) > 3 else ""
             shard = shards[shard_id] = ShardCapture(arn, shard_id, region, None)
         shard.records.append(
-            _record(name, line, f"{where}.kinesis.", rec["kinesis"], shard_id, _LAMBDA_KEYS)
+            _captured_record(
+                name, line, f"{where}.kinesis.", rec["kinesis"], shard_id, _LAMBDA_KEYS
+            )
         )
     return list(shards.values())
 
