@@ -36,7 +36,6 @@ its event source mapping; without it Lambda ignores the response (spec 2.2.1).
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -46,13 +45,12 @@ from streamkit.deadletter import DeadLetter, DeadLetterSink, LoggingDeadLetters
 from streamkit.deadline import Deadline, LambdaContext
 from streamkit.errors import (
     INVALID_INPUT_DEFAULT,
-    DecodeError,
     InvalidInput,
     check_invalid_input,
     classify,
 )
-from streamkit.observability import BatchSummary, emit_batch
-from streamkit.records import Record, event_records, iter_records
+from streamkit.observability import BatchSummary, emit_batch, iterator_age_ms
+from streamkit.records import Record, batch_bounds, event_records, iter_records
 
 #: A record handler: called once per record; its return value is ignored.
 RecordHandler = Callable[[Record], object]
@@ -226,34 +224,22 @@ def _report(
     metrics: bool,
     namespace: str | None,
 ) -> None:
-    first = last = None
-    shard = stream = ""
-    age_ms = None
-    if raw_records:
-        head = Record(raw_records[0], raw_records[0].get("kinesis") or {}, b"")
-        tail = Record(raw_records[-1], raw_records[-1].get("kinesis") or {}, b"")
-        first = head._kin.get("sequenceNumber")
-        last = tail._kin.get("sequenceNumber")
-        shard = head.shard_id
-        stream = head.event_source_arn.rpartition("/")[2]
-        # Lambda's IteratorAge is the age of the batch's last record (spec 4.11).
-        with contextlib.suppress(DecodeError):
-            age_ms = max(0, int((time.time() - tail.approximate_arrival_timestamp) * 1000))
+    bounds = batch_bounds(raw_records)
     reasons: dict[str, int] = {}
     for letter in result.dead_letters:
         reasons[letter.reason] = reasons.get(letter.reason, 0) + 1
     c = result.counts
     summary = BatchSummary(
-        stream=stream,
-        shard_id=shard,
-        first_sequence_number=first,
-        last_sequence_number=last,
+        stream=bounds.stream,
+        shard_id=bounds.shard_id,
+        first_sequence_number=bounds.first_sequence_number,
+        last_sequence_number=bounds.last_sequence_number,
         kinesis_records=c.kinesis_records,
         received=c.received,
         succeeded=c.succeeded,
         dead_lettered=c.dead_lettered,
         retried=c.retried,
-        iterator_age_ms=age_ms,
+        iterator_age_ms=iterator_age_ms(bounds.last_arrival),
         duration_ms=(time.perf_counter() - started) * 1000,
         stopped=result.stopped,
         dead_letter_reasons=reasons,

@@ -70,7 +70,7 @@ def _arrival(record: Record) -> Any:
     try:
         return record.approximate_arrival_timestamp
     except DecodeError:
-        return record._kin.get("approximateArrivalTimestamp")
+        return record.raw_arrival_timestamp
 
 
 class InMemoryDeadLetters:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import time
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -45,6 +46,13 @@ class BatchSummary:
     duration_ms: float
     stopped: str | None
     dead_letter_reasons: dict[str, int]
+
+
+def iterator_age_ms(last_arrival: float | None) -> int | None:
+    """Lambda's IteratorAge: now minus the batch's last arrival time (spec 4.11), in ms."""
+    if last_arrival is None:
+        return None
+    return max(0, int((time.time() - last_arrival) * 1000))
 
 
 class _Stdout(logging.StreamHandler):  # type: ignore[type-arg]

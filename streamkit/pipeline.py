@@ -53,15 +53,14 @@ from streamkit.deadletter import DeadLetter
 from streamkit.deadline import PIPELINE_FINISH_MS, Deadline, LambdaContext, check_margin
 from streamkit.errors import (
     INVALID_INPUT_DEFAULT,
-    DecodeError,
     InvalidInput,
     PermanentError,
     check_invalid_input,
     classify,
 )
 from streamkit.ledger import Intent, Ledger, LedgerConflict, LedgerState
-from streamkit.observability import BatchSummary, emit_batch, logger
-from streamkit.records import Record, event_records, iter_records
+from streamkit.observability import BatchSummary, emit_batch, iterator_age_ms, logger
+from streamkit.records import BatchBounds, Record, batch_bounds, event_records, iter_records
 from streamkit.sinks.clients import Clients
 from streamkit.sinks.dlq import dead_letter_object
 from streamkit.sinks.dynamodb import AggregateTable
@@ -211,9 +210,9 @@ class Pipeline:
         raw = event_records(event)
         if not raw:
             return PipelineResult({"batchItemFailures": []})
-        head = Record(raw[0], raw[0].get("kinesis") or {}, b"")
-        shard_id = head.shard_id
-        first_seq = head.sequence_number
+        bounds = batch_bounds(raw)
+        shard_id = bounds.shard_id
+        first_seq = bounds.retry_from
         deadline = Deadline.start(context, self.deadline_margin_ms, finish_ms=PIPELINE_FINISH_MS)
         result = PipelineResult({"batchItemFailures": []})
 
@@ -229,9 +228,9 @@ class Pipeline:
                 "ledger roll-forward failed; retrying the batch",
                 extra={"shard_id": shard_id, "error": repr(e)},
             )
-            return self._fail_all(result, raw, first_seq, e, head, started)
+            return self._fail_all(result, raw, first_seq, e, bounds, started)
 
-        intent, stop_record = self._process(raw, state, shard_id, head, result, deadline)
+        intent, stop_record = self._process(raw, state, bounds, result, deadline)
         if intent is not None:
             try:
                 self.ledger.write_intent(state, intent)
@@ -239,7 +238,7 @@ class Pipeline:
                 # LedgerConflict: another invocation moved this shard on; anything else
                 # (throttling, S3 for a large intent): nothing was recorded. Either way
                 # Lambda retries, and the next attempt starts from the ledger state.
-                return self._fail_all(result, raw, first_seq, e, head, started)
+                return self._fail_all(result, raw, first_seq, e, bounds, started)
             try:
                 self._apply(intent)
                 self._commit(intent)
@@ -249,13 +248,13 @@ class Pipeline:
                     "by the retry",
                     extra={"shard_id": shard_id, "error": repr(e)},
                 )
-                return self._fail_all(result, raw, str(intent.start[0]), e, head, started)
+                return self._fail_all(result, raw, str(intent.start[0]), e, bounds, started)
             result.intent = intent
         if stop_record is not None:
             result.response = {
                 "batchItemFailures": [{"itemIdentifier": stop_record.sequence_number}]
             }
-        self._report(raw, result, shard_id, head, started)
+        self._report(raw, result, bounds, started)
         return result
 
     # -------------------------------------------------------------- processing
@@ -264,8 +263,7 @@ class Pipeline:
         self,
         raw: list[Mapping[str, Any]],
         state: LedgerState,
-        shard_id: str,
-        head: Record,
+        bounds: BatchBounds,
         result: PipelineResult,
         deadline: Deadline,
     ) -> tuple[Intent | None, Record | None]:
@@ -277,7 +275,8 @@ class Pipeline:
         first: tuple[int, int] | None = None
         last: tuple[int, int] | None = None
         stop: Record | None = None
-        stream = head.event_source_arn.rpartition("/")[2] or "stream"
+        shard_id = bounds.shard_id
+        stream = bounds.stream or "stream"
         for record in iter_records(raw):
             result.received += 1
             position = (int(record.sequence_number), record.sub_sequence_number)
@@ -483,7 +482,7 @@ class Pipeline:
         raw: list[Mapping[str, Any]],
         seq: str,
         error: BaseException,
-        head: Record,
+        bounds: BatchBounds,
         started: float,
     ) -> PipelineResult:
         """Nothing of this invocation was committed: Lambda retries from ``seq``."""
@@ -495,31 +494,25 @@ class Pipeline:
             result.retried = len(raw)
         result.succeeded = result.dead_lettered = 0
         result.dead_letters = []
-        self._report(raw, result, head.shard_id, head, started)
+        self._report(raw, result, bounds, started)
         return result
 
     def _report(
         self,
         raw: list[Mapping[str, Any]],
         result: PipelineResult,
-        shard_id: str,
-        head: Record,
+        bounds: BatchBounds,
         started: float,
     ) -> None:
         reasons: dict[str, int] = {}
         for letter in result.dead_letters:
             reasons[letter.reason] = reasons.get(letter.reason, 0) + 1
-        tail = Record(raw[-1], raw[-1].get("kinesis") or {}, b"")
-        try:
-            age = max(0, int((time.time() - tail.approximate_arrival_timestamp) * 1000))
-        except DecodeError:
-            age = None
         emit_batch(
             BatchSummary(
-                stream=head.event_source_arn.rpartition("/")[2],
-                shard_id=shard_id,
-                first_sequence_number=head._kin.get("sequenceNumber"),
-                last_sequence_number=tail._kin.get("sequenceNumber"),
+                stream=bounds.stream,
+                shard_id=bounds.shard_id,
+                first_sequence_number=bounds.first_sequence_number,
+                last_sequence_number=bounds.last_sequence_number,
                 kinesis_records=len(raw),
                 # Records an earlier invocation committed are not part of this batch's
                 # work: received = succeeded + dead-lettered + retried holds.
@@ -527,7 +520,7 @@ class Pipeline:
                 succeeded=result.succeeded,
                 dead_lettered=result.dead_lettered,
                 retried=result.retried,
-                iterator_age_ms=age,
+                iterator_age_ms=iterator_age_ms(bounds.last_arrival),
                 duration_ms=(time.perf_counter() - started) * 1000,
                 stopped=result.stopped,
                 dead_letter_reasons=reasons,

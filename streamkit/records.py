@@ -11,6 +11,10 @@ Decoding is on the hot path of every batch, so a Record is a thin view over the
 event's own dict: only the payload is decoded up front; identity fields are read
 from the event when asked for.
 
+:func:`batch_bounds` gives a batch's identity and bounds (stream, shard, first and
+last sequence numbers, last arrival) from the raw event without decoding any
+payload: the one place they are read for logs, metrics, ledger keys and retries.
+
 Example::
 
     from streamkit import decode_event
@@ -21,7 +25,9 @@ Example::
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+import contextlib
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -176,6 +182,12 @@ class Record:
             ) from None
 
     @property
+    def raw_arrival_timestamp(self) -> Any:
+        """The event's ``approximateArrivalTimestamp`` as given, even when unusable
+        (a dead letter keeps it: it may be the very reason for the dead letter)."""
+        return self._kin.get("approximateArrivalTimestamp")
+
+    @property
     def arrival_time(self) -> datetime:
         """ApproximateArrivalTimestamp as a timezone-aware UTC datetime."""
         return datetime.fromtimestamp(self.approximate_arrival_timestamp, UTC)  # in range
@@ -184,6 +196,11 @@ class Record:
     def event_source_arn(self) -> str:
         arn = self._rec.get("eventSourceARN")
         return arn if isinstance(arn, str) else ""
+
+    @property
+    def stream_name(self) -> str:
+        """The stream's name, from the event source ARN ("" when the event has none)."""
+        return self.event_source_arn.rpartition("/")[2]
 
     @property
     def encryption_type(self) -> str | None:
@@ -196,8 +213,9 @@ class Record:
 
         The same user record gets the same id on every delivery and retry.
         """
-        stream = self.event_source_arn.rpartition("/")[2]
-        return f"{stream}/{self.shard_id}/{self.sequence_number}/{self.sub_sequence_number}"
+        return (
+            f"{self.stream_name}/{self.shard_id}/{self.sequence_number}/{self.sub_sequence_number}"
+        )
 
     @property
     def position(self) -> tuple[int, int]:
@@ -292,6 +310,69 @@ def decode_event(event: Mapping[str, Any]) -> list[Record]:
     problems never raise: they are attached to the Record as ``record.error``.
     """
     return list(iter_records(event_records(event)))
+
+
+@dataclass(frozen=True, slots=True)
+class BatchBounds:
+    """Identity and bounds of one Lambda Kinesis batch (its records come from one shard).
+
+    Sequence numbers are the event's own values, for logs and metrics; use
+    :attr:`retry_from` for one Lambda can retry from.
+    """
+
+    #: The stream's name ("" when the event has no source ARN).
+    stream: str
+    #: ``shardId-NNNNNNNNNNNN`` ("" for an empty batch).
+    shard_id: str
+    first_sequence_number: str | None
+    last_sequence_number: str | None
+    #: The last record's arrival time (epoch seconds), None when unusable: Lambda's
+    #: IteratorAge is measured from it (spec 4.11).
+    last_arrival: float | None
+    _head: Record | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def retry_from(self) -> str:
+        """The first sequence number, validated: what a retry of the whole batch reports.
+
+        Raises :class:`~streamkit.errors.InvalidEventError` naming the field when it is
+        not a decimal string, or when the batch is empty.
+        """
+        if self._head is None:
+            raise InvalidEventError("event.Records is empty: no sequence number to retry from")
+        return self._head.sequence_number
+
+
+def batch_bounds(raw_records: Sequence[Mapping[str, Any]]) -> BatchBounds:
+    """The :class:`BatchBounds` of a Lambda event's ``Records`` (see :func:`event_records`)."""
+    if not raw_records:
+        return BatchBounds("", "", None, None, None)
+    head = _identity_only(raw_records[0])
+    tail = _identity_only(raw_records[-1])
+    last_arrival = None
+    with contextlib.suppress(DecodeError):
+        last_arrival = tail.approximate_arrival_timestamp
+    return BatchBounds(
+        stream=head.stream_name,
+        shard_id=head.shard_id,
+        first_sequence_number=_raw_sequence_number(head),
+        last_sequence_number=_raw_sequence_number(tail),
+        last_arrival=last_arrival,
+        _head=head,
+    )
+
+
+def _identity_only(rec: Mapping[str, Any]) -> Record:
+    """A payload-less Record over an event record: its identity fields only."""
+    kin = rec.get("kinesis") if isinstance(rec, Mapping) else None
+    return Record(
+        rec if isinstance(rec, Mapping) else {}, kin if isinstance(kin, Mapping) else {}, b""
+    )
+
+
+def _raw_sequence_number(record: Record) -> str | None:
+    seq = record._kin.get("sequenceNumber")
+    return None if seq is None else str(seq)
 
 
 def event_records(event: Mapping[str, Any]) -> list[Mapping[str, Any]]:

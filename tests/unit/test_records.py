@@ -27,7 +27,8 @@ LOADERS: dict[str, Callable[[bytes], Any]] = {"json": json.loads, "orjson": orjs
 
 
 def load(name: str, loader: str = "json") -> dict[str, Any]:
-    return LOADERS[loader]((EVENTS_DIR / name).read_bytes())
+    event: dict[str, Any] = LOADERS[loader]((EVENTS_DIR / name).read_bytes())
+    return event
 
 
 def std_b64(text: str) -> bytes:
@@ -361,7 +362,9 @@ def test_accepted_timestamp_forms(value: Any, expected: float) -> None:
         pytest.param(lambda r: r.clear(), id="empty-record"),
     ],
 )
-def test_missing_sequence_number_names_the_field(break_record: Callable[[dict], Any]) -> None:
+def test_missing_sequence_number_names_the_field(
+    break_record: Callable[[dict[str, Any]], Any],
+) -> None:
     event = kinesis_event([b"a", b"b", b"c"])
     break_record(event["Records"][2])
     with pytest.raises(InvalidEventError) as info:
@@ -591,3 +594,46 @@ def test_text_of_a_plain_payload_is_the_payload(payload: str) -> None:
     (record,) = decode_event(kinesis_event([payload.encode()]))
     assert record.error is None
     assert record.text() == payload
+
+
+# ----------------------------------------------------------------------- batch bounds
+
+
+def test_batch_bounds_come_from_the_raw_event_without_decoding() -> None:
+    from streamkit.records import batch_bounds
+
+    event = kinesis_event([b"not even base64 matters", b"{}", b"x"], arrival=1_700_000_123.5)
+    event["Records"][1]["kinesis"]["data"] = "%%% not base64"
+    raw = event["Records"]
+    bounds = batch_bounds(raw)
+    assert bounds.stream == DEFAULT_ARN.rpartition("/")[2]
+    assert bounds.shard_id == "shardId-000000000000"
+    assert bounds.first_sequence_number == raw[0]["kinesis"]["sequenceNumber"]
+    assert bounds.last_sequence_number == raw[-1]["kinesis"]["sequenceNumber"]
+    assert bounds.last_arrival == raw[-1]["kinesis"]["approximateArrivalTimestamp"]
+    assert bounds.retry_from == raw[0]["kinesis"]["sequenceNumber"]
+
+
+def test_batch_bounds_of_unusable_fields() -> None:
+    from streamkit.records import batch_bounds
+
+    empty = batch_bounds([])
+    assert (empty.stream, empty.shard_id, empty.first_sequence_number) == ("", "", None)
+    assert empty.last_arrival is None
+    with pytest.raises(InvalidEventError, match="empty"):
+        _ = empty.retry_from
+    rec = kinesis_record(b"{}", "12")
+    rec["kinesis"]["sequenceNumber"] = "twelve"
+    rec["kinesis"]["approximateArrivalTimestamp"] = "yesterday"
+    bounds = batch_bounds([rec])
+    assert bounds.first_sequence_number == "twelve"  # as given, for logs
+    assert bounds.last_arrival is None
+    with pytest.raises(InvalidEventError, match="sequenceNumber"):
+        _ = bounds.retry_from
+
+
+def test_raw_arrival_timestamp_and_stream_name() -> None:
+    [record] = decode_event(one(approximateArrivalTimestamp="yesterday"))
+    assert record.raw_arrival_timestamp == "yesterday"
+    assert record.stream_name == DEFAULT_ARN.rpartition("/")[2]
+    assert record.id.startswith(f"{record.stream_name}/")

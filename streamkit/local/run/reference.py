@@ -14,12 +14,12 @@ from typing import Any
 
 import orjson
 
-from streamkit import Record
 from streamkit.aggregate import Stats, merge, stats_from_item
 from streamkit.deadline import NO_DEADLINE
 from streamkit.ledger import LedgerState
 from streamkit.local.events import kinesis_record
 from streamkit.pipeline import PipelineResult
+from streamkit.records import batch_bounds
 
 
 def expected_aggregates(
@@ -48,10 +48,9 @@ def expected_aggregates(
             for seq, pk, data, a in sorted(records)
         ]
         result = PipelineResult({"batchItemFailures": []})
-        head = Record(raw[0], raw[0]["kinesis"], b"")
         state = LedgerState(0, None, None, None, exists=False)
         with contextlib.redirect_stdout(io.StringIO()):
-            intent, _ = pipeline._process(raw, state, shard, head, result, NO_DEADLINE)
+            intent, _ = pipeline._process(raw, state, batch_bounds(raw), result, NO_DEADLINE)
         if intent is None:
             continue
         for spec in intent.aggregates:
