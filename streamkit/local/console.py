@@ -91,8 +91,15 @@ def _is_terminal(stream: TextIO) -> bool:
 
 
 def _terminal_width(stream: TextIO) -> int:
-    """Columns of the terminal ``stream`` writes to (else COLUMNS, stdout's terminal, 80)."""
-    try:
-        return os.get_terminal_size(stream.fileno()).columns
-    except (AttributeError, OSError, ValueError):
-        return shutil.get_terminal_size().columns
+    """Columns for the status line: COLUMNS, else ``stream``'s terminal, else stdout's, else 80.
+
+    A terminal that reports no size (0 columns, e.g. a bare pseudo-terminal) counts
+    as unknown.
+    """
+    columns = 0
+    if not os.environ.get("COLUMNS"):
+        try:
+            columns = os.get_terminal_size(stream.fileno()).columns
+        except (AttributeError, OSError, ValueError):
+            columns = 0
+    return columns if columns > 0 else shutil.get_terminal_size().columns
