@@ -148,7 +148,7 @@ def replay(
     destination = None
     dest_label = None
     if consumer is not None and esm_settings.on_failure is not None:
-        destination, dest_label = _destination(esm_settings, client_for)
+        destination, dest_label = _on_failure_destination(esm_settings, client_for)
 
     def arrival_override(shard_id: str, seq: str, arrival: float) -> float:
         return arrivals.get((shard_id, seq), arrival)
@@ -178,6 +178,7 @@ def replay(
 
 
 def _as_shards(src: str | Path | ShardCapture) -> list[ShardCapture]:
+    """A loaded shard as is; a file path loaded into its shards."""
     return [src] if isinstance(src, ShardCapture) else load_sources([src])
 
 
@@ -227,7 +228,7 @@ def put_in_order(
                 entry["ExplicitHashKey"] = explicit_hash_key
             entries.append(entry)
         resp = client.put_records(StreamName=stream, Records=entries)
-        _check_put(resp, len(chunk))
+        _raise_on_failed_put(resp, len(chunk))
         for (_, _, arrival), out in zip(chunk, resp["Records"], strict=True):
             arrivals[(out["ShardId"], out["SequenceNumber"])] = arrival
         chunk.clear()
@@ -241,7 +242,8 @@ def put_in_order(
     return arrivals
 
 
-def _check_put(resp: dict[str, Any], sent: int) -> None:
+def _raise_on_failed_put(resp: dict[str, Any], sent: int) -> None:
+    """ReplayError when PutRecords rejected any record of the call."""
     failed = resp.get("FailedRecordCount") or 0
     if failed:
         # Order matters within a shard, so a partial put cannot simply be resent.
@@ -252,9 +254,10 @@ def _check_put(resp: dict[str, Any], sent: int) -> None:
         )
 
 
-def _destination(
+def _on_failure_destination(
     settings: EsmSettings, clients: Callable[[str], Any]
 ) -> tuple[DestinationSender, str]:
+    """The sender for the on-failure destination (created if missing) and its label."""
     ref = settings.on_failure
     assert ref is not None
     if ref.type == "sqs":

@@ -163,9 +163,9 @@ def run_main(
         start = time.time() - duration
         for run in runs:
             traffic = (
-                _replayed(replayed)
+                _replayed_traffic(replayed)
                 if replayed is not None
-                else _generated(run.name, seed, rates.get(run.name, 50.0), duration, start)
+                else _generated_traffic(run.name, seed, rates.get(run.name, 50.0), duration, start)
             )
             _put(kinesis, run, traffic)
             status.say(
@@ -193,7 +193,7 @@ def run_main(
 # ------------------------------------------------------------------ traffic
 
 
-def _generated(name: str, seed: int, rate: float, duration: float, start: float) -> Traffic:
+def _generated_traffic(name: str, seed: int, rate: float, duration: float, start: float) -> Traffic:
     """Generated traffic of a known consumer (none for others), ``duration`` s from ``start``."""
     if name == "clickstream":
         from streamkit.local.generators.clickstream import clickstream
@@ -210,7 +210,7 @@ def _generated(name: str, seed: int, rate: float, duration: float, start: float)
     return ((r.partition_key, r.data, r.arrival, r.kind) for r in records)
 
 
-def _replayed(shards: list[ShardCapture]) -> Traffic:
+def _replayed_traffic(shards: list[ShardCapture]) -> Traffic:
     """The records of loaded captures, as traffic of kind ``replayed``."""
     for shard in shards:
         for r in shard.records:
