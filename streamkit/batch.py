@@ -41,7 +41,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from streamkit.deadletter import DeadLetter, DeadLetterSink, LoggingDeadLetters
+from streamkit.deadletter import DeadLetter, DeadLetterSink, LoggingDeadLetters, count_reasons
 from streamkit.deadline import Deadline, LambdaContext
 from streamkit.errors import (
     INVALID_INPUT_DEFAULT,
@@ -225,9 +225,6 @@ def _report(
     namespace: str | None,
 ) -> None:
     bounds = batch_bounds(raw_records)
-    reasons: dict[str, int] = {}
-    for letter in result.dead_letters:
-        reasons[letter.reason] = reasons.get(letter.reason, 0) + 1
     c = result.counts
     summary = BatchSummary(
         stream=bounds.stream,
@@ -242,7 +239,7 @@ def _report(
         iterator_age_ms=iterator_age_ms(bounds.last_arrival),
         duration_ms=(time.perf_counter() - started) * 1000,
         stopped=result.stopped,
-        dead_letter_reasons=reasons,
+        dead_letter_reasons=count_reasons(result.dead_letters),
     )
     emit_batch(summary, namespace=namespace, metrics=metrics)
     if result.stopped is None:

@@ -20,10 +20,11 @@ Example::
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from streamkit.errors import DecodeError
 from streamkit.records import Record
@@ -73,6 +74,22 @@ def _arrival(record: Record) -> Any:
         return record.raw_arrival_timestamp
 
 
+class HasReason(Protocol):
+    """Anything with a dead-letter reason: a DeadLetter, a stored dead-letter entry."""
+
+    @property
+    def reason(self) -> str: ...
+
+
+def count_reasons(letters: Iterable[HasReason]) -> dict[str, int]:
+    """Dead letters per reason, in order of first appearance.
+
+    The one count behind the batch log line (``dead_letter_reasons``), ``streamkit
+    run``'s and ``streamkit dlq list``'s summaries and :meth:`InMemoryDeadLetters.reasons`.
+    """
+    return dict(Counter(letter.reason for letter in letters))
+
+
 class InMemoryDeadLetters:
     """Collects dead letters in :attr:`letters` (a list, in shard order)."""
 
@@ -84,10 +101,7 @@ class InMemoryDeadLetters:
 
     def reasons(self) -> dict[str, int]:
         """Count of dead letters per reason."""
-        counts: dict[str, int] = {}
-        for letter in self.letters:
-            counts[letter.reason] = counts.get(letter.reason, 0) + 1
-        return counts
+        return count_reasons(self.letters)
 
 
 class LoggingDeadLetters:

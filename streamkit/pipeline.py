@@ -49,7 +49,7 @@ from streamkit.aggregate import (
     stats_to_item,
     window_of,
 )
-from streamkit.deadletter import DeadLetter
+from streamkit.deadletter import DeadLetter, count_reasons
 from streamkit.deadline import PIPELINE_FINISH_MS, Deadline, LambdaContext, check_margin
 from streamkit.errors import (
     INVALID_INPUT_DEFAULT,
@@ -504,9 +504,6 @@ class Pipeline:
         bounds: BatchBounds,
         started: float,
     ) -> None:
-        reasons: dict[str, int] = {}
-        for letter in result.dead_letters:
-            reasons[letter.reason] = reasons.get(letter.reason, 0) + 1
         emit_batch(
             BatchSummary(
                 stream=bounds.stream,
@@ -523,7 +520,7 @@ class Pipeline:
                 iterator_age_ms=iterator_age_ms(bounds.last_arrival),
                 duration_ms=(time.perf_counter() - started) * 1000,
                 stopped=result.stopped,
-                dead_letter_reasons=reasons,
+                dead_letter_reasons=count_reasons(result.dead_letters),
             ),
             metrics=self.metrics,
         )

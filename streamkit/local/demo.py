@@ -91,7 +91,7 @@ def run_demo(records: int = 1000, seed: int = 1, as_json: bool = False) -> int:
         }
     elapsed = time.perf_counter() - started
 
-    dead = Counter(letter.reason for letter in dlq.letters)
+    dead = dlq.reasons()
     dead_ids = Counter(letter.record.id for letter in dlq.letters)
     outcomes = handled + dead_ids
     exactly_once = len(outcomes) == user_records and set(outcomes.values()) == {1}

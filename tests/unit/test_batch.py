@@ -452,3 +452,17 @@ def test_stop_logs_a_warning_naming_the_record(capsys: pytest.CaptureFixture[str
     [warning] = [line for line in lines if line["level"] == "WARNING"]
     assert warning["record_id"].endswith(f"/{seqs(event)[0]}/0")
     assert "Throttled" in warning["error"]
+
+
+def test_dead_letter_reasons_are_counted_once_for_log_and_sink(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from streamkit.deadletter import count_reasons
+
+    event = kinesis_event([b"bad", b'{"n": 1}', b"worse", b'{"m": 1}'])
+    dlq = InMemoryDeadLetters()
+    result = run_batch(event, lambda r: r.json()["n"], dead_letters=dlq, metrics=False)
+    [log] = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    expected = {"bad_json": 2, "invalid": 1}
+    assert log["batch"]["dead_letter_reasons"] == expected
+    assert dlq.reasons() == count_reasons(result.dead_letters) == expected

@@ -11,6 +11,7 @@ from typing import Any, TextIO
 
 import orjson
 
+from streamkit.deadletter import count_reasons
 from streamkit.local.dlq.errors import DlqCommandError
 from streamkit.local.dlq.select import selected
 from streamkit.local.dlq.store import DeadLetterStore
@@ -60,7 +61,7 @@ def list_dead_letters(args: argparse.Namespace, store: DeadLetterStore) -> int:
     ]
     header = ("KEY", "REASON", "SHARD", "SEQUENCE/SUB", "TIME", "REDRIVEN", "ERROR")
     _table(out, header, rows)
-    counts = Counter(e.reason for e in entries)
+    counts = count_reasons(entries)
     where = f"s3://{store.bucket}/{store.prefix}/" + (f"{args.consumer}/" if args.consumer else "")
     if not entries:
         out.write(f"no dead letters under {where}\n")

@@ -16,6 +16,7 @@ import orjson
 from boto3.dynamodb.types import TypeDeserializer
 
 from streamkit.aggregate import HyperLogLog, Stats, merge, stats_from_item
+from streamkit.deadletter import count_reasons
 from streamkit.local.dlq.store import DeadLetterStore
 from streamkit.local.run.reference import comparable, expected_aggregates
 from streamkit.sinks.s3 import list_keys
@@ -85,7 +86,7 @@ def build_summary(runs: list[ConsumerRun], clients: Any, *, faults: bool) -> dic
             comparable(actual[k]) == comparable(v) for k, v in expected.items()
         )
         dlq = DeadLetterStore(resources.dead_letter_bucket, clients) if resources else None
-        reasons = Counter(e.reason for e in dlq.entries(run.name)) if dlq else Counter()
+        reasons = count_reasons(dlq.entries(run.name)) if dlq else {}
         dead_lettered = sum(reasons.values())
         total = sum(run.generated.values())
         archived = 0
