@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 
 from streamkit import InMemoryDeadLetters, PermanentError, Record, TransientError, run_batch
-from streamkit.testing.events import kinesis_event, kpl_aggregate
+from streamkit.local.events import kinesis_event, kpl_aggregate
 
 
 class Throttled(TransientError):

@@ -274,17 +274,9 @@ def _on_failure_destination(
 
 def _clients_like(kinesis_client: Any) -> Callable[[str], Any]:
     """boto3 clients on the same endpoint and region as ``kinesis_client``."""
-    import boto3
+    from streamkit.local.aws import aws_clients
 
     endpoint = kinesis_client.meta.endpoint_url
     if "amazonaws.com" in endpoint:
         endpoint = None  # a real account: each service has its own endpoint
-    region = kinesis_client.meta.region_name
-    cache: dict[str, Any] = {}
-
-    def get(service: str) -> Any:
-        if service not in cache:
-            cache[service] = boto3.client(service, endpoint_url=endpoint, region_name=region)
-        return cache[service]
-
-    return get
+    return aws_clients(endpoint_url=endpoint, region=kinesis_client.meta.region_name)

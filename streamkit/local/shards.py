@@ -2,7 +2,10 @@
 
 Everything goes through boto3 (ListShards, GetShardIterator, GetRecords) against
 whatever endpoint the client points at: the embedded moto server, kinesis-local,
-or a real account.
+or a real account. Read with a client from
+``streamkit.local.aws.aws_clients(numeric_timestamps=True)``: arrival timestamps then
+stay epoch numbers, and converting botocore's datetimes back would cost more than the
+rest of a record.
 
 End of a closed shard (spec 4.10, 7.3): real Kinesis and kinesis-local return a
 null ``NextShardIterator`` (with ``ChildShards``) once a closed shard is exhausted.
@@ -31,24 +34,6 @@ def epoch_seconds(value: Any) -> float:
     from botocore.utils import parse_timestamp
 
     return float(parse_timestamp(value).timestamp())
-
-
-def fast_kinesis_client(**client_kwargs: Any) -> Any:
-    """A boto3 Kinesis client that leaves timestamps as epoch numbers.
-
-    botocore turns every ApproximateArrivalTimestamp into a ``tzlocal`` datetime,
-    and converting that back costs more than the rest of a GetRecords record put
-    together; the simulator only needs the number. Same credentials, endpoint and
-    region resolution as ``boto3.client("kinesis", **client_kwargs)``.
-    """
-    import boto3
-    import botocore.session
-
-    core = botocore.session.get_session()
-    core.get_component("response_parser_factory").set_parser_defaults(
-        timestamp_parser=epoch_seconds
-    )
-    return boto3.Session(botocore_session=core).client("kinesis", **client_kwargs)
 
 
 @dataclass(frozen=True, slots=True)

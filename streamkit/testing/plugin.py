@@ -34,7 +34,7 @@ from typing import Any
 
 import pytest
 
-from streamkit.local.aws import KinesisLocal, LocalAWS
+from streamkit.local.aws import TEST_CREDENTIALS, KinesisLocal, LocalAWS, aws_clients
 
 __all__ = ["aws", "kinesis", "kinesis_local", "kinesis_stream", "local_aws", "replay"]
 
@@ -103,9 +103,14 @@ def replay(aws: LocalAWS) -> Callable[..., Any]:
     """
     from streamkit.local.config import ConsumerConfig, load_consumers
     from streamkit.local.replay import replay as run_replay
-    from streamkit.local.shards import fast_kinesis_client
 
-    kinesis = fast_kinesis_client(endpoint_url=aws.endpoint_url, region_name=aws.region)
+    kinesis = aws_clients(
+        endpoint_url=aws.endpoint_url,
+        region=aws.region,
+        access_key_id=TEST_CREDENTIALS,
+        secret_access_key=TEST_CREDENTIALS,
+        numeric_timestamps=True,
+    )("kinesis")
 
     def run(
         sources: Any, handler: Any, *, consumer: str | ConsumerConfig | None = None, **options: Any

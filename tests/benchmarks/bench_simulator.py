@@ -37,14 +37,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = ap.parse_args(argv)
 
-    from streamkit.local.aws import LocalAWS
+    from streamkit.local.aws import LocalAWS, aws_clients
     from streamkit.local.config import EsmSettings
     from streamkit.local.esm import EventSourceMapping
-    from streamkit.local.shards import fast_kinesis_client
 
     with LocalAWS(mode=args.mode) as aws:
         aws.apply_env()
-        kinesis = fast_kinesis_client(endpoint_url=aws.endpoint_url, region_name=aws.region)
+        kinesis = aws_clients(
+            endpoint_url=aws.endpoint_url, region=aws.region, numeric_timestamps=True
+        )("kinesis")
         kinesis.create_stream(StreamName="bench", ShardCount=1)
         kinesis.get_waiter("stream_exists").wait(StreamName="bench", WaiterConfig={"Delay": 0.1})
         put_started = time.perf_counter()

@@ -1,7 +1,8 @@
-"""The embedded AWS endpoint, provisioning from infra/consumers.json, kinesis-local.
+"""The embedded AWS endpoint, the client factory, provisioning, kinesis-local.
 
 Everything goes over HTTP to servers on 127.0.0.1: moto's server (in a thread or a
-``moto_server`` child process) and the npm kinesis-local emulator.
+``moto_server`` child process) and the npm kinesis-local emulator, through clients
+from ``aws_clients``.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,14 +19,18 @@ from urllib.parse import urlsplit
 import boto3
 import pytest
 
+from streamkit.errors import StreamkitError
 from streamkit.local.aws import (
     MOTO_ACCOUNT_ID,
     LocalAWS,
+    ProvisionError,
     S3Bucket,
+    aws_clients,
     endpoint_from_env,
     provision,
     session_clients,
 )
+from streamkit.local.aws.process import ServerProcess, free_port
 from streamkit.local.config import default_config_path, load_consumers, parse_consumers
 
 pytestmark = pytest.mark.integration
@@ -105,6 +111,37 @@ def test_session_clients_need_a_region(monkeypatch: pytest.MonkeyPatch, tmp_path
     assert session_clients("eu-west-1").region == "eu-west-1"
     monkeypatch.setenv("AWS_REGION", "ap-south-1")
     assert session_clients().region == "ap-south-1"
+
+
+def test_numeric_timestamps_keep_arrival_times_as_epoch_numbers(
+    kinesis_stream: Callable[..., str], aws: LocalAWS
+) -> None:
+    kinesis_stream("times")
+    aws.client("kinesis").put_record(StreamName="times", Data=b"x", PartitionKey="k")
+    fast = aws_clients(endpoint_url=aws.endpoint_url, region=aws.region, numeric_timestamps=True)(
+        "kinesis"
+    )
+    iterator = fast.get_shard_iterator(
+        StreamName="times", ShardId="shardId-000000000000", ShardIteratorType="TRIM_HORIZON"
+    )["ShardIterator"]
+    (record,) = fast.get_records(ShardIterator=iterator)["Records"]
+    assert type(record["ApproximateArrivalTimestamp"]) is float
+    # The option is per factory: the endpoint's own clients still parse datetimes.
+    iterator = aws.client("kinesis").get_shard_iterator(
+        StreamName="times", ShardId="shardId-000000000000", ShardIteratorType="TRIM_HORIZON"
+    )["ShardIterator"]
+    (plain,) = aws.client("kinesis").get_records(ShardIterator=iterator)["Records"]
+    assert plain["ApproximateArrivalTimestamp"].timestamp() == pytest.approx(
+        record["ApproximateArrivalTimestamp"], abs=1e-3
+    )
+
+
+def test_clients_are_cached_per_service(aws: LocalAWS) -> None:
+    clients = aws_clients(endpoint_url=aws.endpoint_url, region="eu-west-1")
+    assert clients("sqs") is clients("sqs")
+    assert clients("sqs").meta.region_name == "eu-west-1"
+    assert clients("sqs").meta.endpoint_url == aws.endpoint_url
+    assert aws.clients is aws.clients and aws.client("s3") is aws.clients("s3")
 
 
 def test_reset_removes_every_resource(aws: LocalAWS) -> None:
@@ -237,6 +274,23 @@ def test_process_mode_serves_and_stops(local_aws: LocalAWS) -> None:
     assert not _listening("127.0.0.1", port)
 
 
+def test_a_server_that_exits_early_reports_its_output() -> None:
+    child = ServerProcess("early-exit", startup_timeout=10)
+    command = [sys.executable, "-c", "print('no port for you'); raise SystemExit(3)"]
+    assert not child.launch(command, env=dict(os.environ), port=free_port())
+    assert not child.running
+    assert child.output() == "no port for you"
+    workdir = child.workdir
+    child.stop()
+    assert not workdir.exists()
+    child.stop()  # twice is fine
+
+
+def test_provision_errors_are_streamkit_errors() -> None:
+    assert issubclass(ProvisionError, StreamkitError)
+    assert issubclass(ProvisionError, RuntimeError)  # the base it always had
+
+
 # ---------------------------------------------------------- closed shards in moto
 
 
@@ -282,13 +336,12 @@ def test_moto_closed_shards_have_no_end_marker(
 
 
 def _kinesis_local_client(endpoint_url: str) -> Any:
-    return boto3.client(
-        "kinesis",
+    return aws_clients(
         endpoint_url=endpoint_url,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+        region="us-east-1",
+        access_key_id="testing",
+        secret_access_key="testing",
+    )("kinesis")
 
 
 def test_kinesis_local_puts_and_gets_records(kinesis_local: str) -> None:

@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
+from streamkit.local.aws import aws_clients
 from streamkit.local.capture import load_records
 from streamkit.local.cli import main
 from streamkit.local.config import EsmSettings, load_consumers
 from streamkit.local.faults import FaultPlan
 from streamkit.local.replay import ReplayError, replay, resolve_handler
-from streamkit.local.shards import fast_kinesis_client
 from tests.integration import replay_handlers
 
 pytestmark = pytest.mark.integration
@@ -29,7 +29,9 @@ def _clear_seen() -> None:
 
 @pytest.fixture
 def fast_kinesis(aws: Any) -> Any:
-    return fast_kinesis_client(endpoint_url=aws.endpoint_url, region_name=aws.region)
+    return aws_clients(endpoint_url=aws.endpoint_url, region=aws.region, numeric_timestamps=True)(
+        "kinesis"
+    )
 
 
 def test_replay_keeps_order_data_and_original_arrival_times(fast_kinesis: Any) -> None:

@@ -12,14 +12,14 @@ from typing import Any
 
 import pytest
 
+from streamkit.local.aws import aws_clients
 from streamkit.local.clock import VirtualClock
 from streamkit.local.config import EsmSettings
 from streamkit.local.esm import EventSourceMapping
-from streamkit.local.shards import fast_kinesis_client
 
 pytestmark = pytest.mark.integration
 
-CREDS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+CREDS = {"access_key_id": "testing", "secret_access_key": "testing"}
 KEYS = [f"device-{i}" for i in range(6)]
 
 
@@ -94,7 +94,9 @@ def _reshard_scenario(kinesis: Any, name: str) -> dict[str, list[str]]:
 def test_4_10_children_start_only_after_their_parents_finish(
     endpoint: str, batch_size: int
 ) -> None:
-    kinesis = fast_kinesis_client(endpoint_url=endpoint, region_name="us-east-1", **CREDS)
+    kinesis = aws_clients(
+        endpoint_url=endpoint, region="us-east-1", numeric_timestamps=True, **CREDS
+    )("kinesis")
     name = f"reshard-{batch_size}"
     lineage = _reshard_scenario(kinesis, name)
     settings = EsmSettings("TRIM_HORIZON", batch_size=batch_size)
@@ -125,7 +127,9 @@ def test_4_10_children_start_only_after_their_parents_finish(
 def test_4_10_children_get_new_records_on_kinesis_local(kinesis_local: str) -> None:
     """The faithful emulator routes post-split records to the children, so the
     lineage rule above is exercised, not vacuous."""
-    kinesis = fast_kinesis_client(endpoint_url=kinesis_local, region_name="us-east-1", **CREDS)
+    kinesis = aws_clients(
+        endpoint_url=kinesis_local, region="us-east-1", numeric_timestamps=True, **CREDS
+    )("kinesis")
     lineage = _reshard_scenario(kinesis, "lineage")
     delivered, _ = _run(kinesis, "lineage", EsmSettings("TRIM_HORIZON", batch_size=5))
     shards_used = {shard for shard, _ in delivered}
@@ -135,7 +139,9 @@ def test_4_10_children_get_new_records_on_kinesis_local(kinesis_local: str) -> N
 
 
 def test_1_2_7_tumbling_window_closes_when_the_shard_ends(kinesis_local: str) -> None:
-    kinesis = fast_kinesis_client(endpoint_url=kinesis_local, region_name="us-east-1", **CREDS)
+    kinesis = aws_clients(
+        endpoint_url=kinesis_local, region="us-east-1", numeric_timestamps=True, **CREDS
+    )("kinesis")
     _reshard_scenario(kinesis, "windows")
     finals: list[str] = []
     states: dict[str, int] = {}

@@ -27,14 +27,13 @@ from hypothesis import strategies as st
 
 from streamkit import PermanentError
 from streamkit.aggregate import Stats, is_late, merge, stats_from_item, window_of
-from streamkit.local.aws import DynamoDbTable, LocalAWS, S3Bucket
+from streamkit.local.aws import DynamoDbTable, LocalAWS, S3Bucket, aws_clients
 from streamkit.local.config import EsmSettings
 from streamkit.local.esm import EventSourceMapping
 from streamkit.local.faults import FaultPlan
-from streamkit.local.shards import fast_kinesis_client
+from streamkit.local.writefaults import KINDS, WriteFaults
 from streamkit.pipeline import Aggregate, Archive, Pipeline
 from streamkit.sinks.s3 import list_keys, read_archive
-from streamkit.testing.awsfaults import KINDS, WriteFaults
 
 pytestmark = pytest.mark.integration
 
@@ -194,7 +193,9 @@ def test_effects_are_exactly_once_under_any_fault_schedule(
         S3Bucket("dlq-bucket"),
     ):
         resource.create(clients)
-    kinesis = fast_kinesis_client(endpoint_url=local_aws.endpoint_url, region_name=local_aws.region)
+    kinesis = aws_clients(
+        endpoint_url=local_aws.endpoint_url, region=local_aws.region, numeric_timestamps=True
+    )("kinesis")
     kinesis.create_stream(StreamName="proof", ShardCount=shards)
     kinesis.get_waiter("stream_exists").wait(StreamName="proof", WaiterConfig={"Delay": 0.05})
 

@@ -54,14 +54,13 @@ def kinesis_client(region: str | None = None, endpoint_url: str | None = None) -
     Throttling (ProvisionedThroughputExceededException, LimitExceededException) is
     retried by botocore's adaptive retry mode.
     """
-    import boto3
-    from botocore.config import Config
     from botocore.exceptions import BotoCoreError
 
-    config = Config(retries={"mode": "adaptive", "max_attempts": 10})
+    from streamkit.local.aws import aws_clients, client_config
+
+    config = client_config(retries={"mode": "adaptive", "max_attempts": 10})
     try:
-        session = boto3.session.Session(region_name=region or os.environ.get("AWS_REGION"))
-        return session.client("kinesis", endpoint_url=endpoint_url, config=config)
+        return aws_clients(region=region, endpoint_url=endpoint_url, config=config)("kinesis")
     except BotoCoreError as e:
         raise CaptureError(f"cannot create a Kinesis client: {e}") from None
     except ValueError as e:  # e.g. a malformed endpoint URL

@@ -182,9 +182,8 @@ def _replay_on_endpoint(
     """Replay on ``--endpoint-url``, AWS_ENDPOINT_URL or an embedded endpoint; the summary."""
     import os
 
-    from streamkit.local.aws import LocalAWS, endpoint_from_env
+    from streamkit.local.aws import LocalAWS, aws_clients, endpoint_from_env
     from streamkit.local.replay import replay
-    from streamkit.local.shards import fast_kinesis_client
 
     local: LocalAWS | None = None
     endpoint = args.endpoint_url or endpoint_from_env()
@@ -195,7 +194,9 @@ def _replay_on_endpoint(
     progress = _ReplayProgress(sum(len(s.records) for s in sources))
     try:
         region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
-        kinesis = fast_kinesis_client(endpoint_url=endpoint, region_name=region)
+        kinesis = aws_clients(endpoint_url=endpoint, region=region, numeric_timestamps=True)(
+            "kinesis"
+        )
         report = replay(
             sources,
             handler,

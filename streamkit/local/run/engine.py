@@ -31,7 +31,7 @@ from typing import Any, TextIO
 
 import orjson
 
-from streamkit.local.aws import LocalAWS, endpoint_from_env, provision, session_clients
+from streamkit.local.aws import LocalAWS, aws_clients, endpoint_from_env, provision
 from streamkit.local.capture import ShardCapture
 from streamkit.local.clock import VirtualClock
 from streamkit.local.config import ConsumerConfig, load_consumers
@@ -40,8 +40,8 @@ from streamkit.local.esm import EsmStats, EventSourceMapping
 from streamkit.local.faults import FaultPlan
 from streamkit.local.replay import put_in_order
 from streamkit.local.run.report import build_summary, progress_text, write_summary
-from streamkit.local.shards import KinesisShardReader, fast_kinesis_client
-from streamkit.testing.awsfaults import WriteFaults
+from streamkit.local.shards import KinesisShardReader
+from streamkit.local.writefaults import WriteFaults
 
 #: Records per second of generated traffic, per consumer.
 DEFAULT_RATES = {"clickstream": 100.0, "iot": 50.0}
@@ -139,8 +139,10 @@ def run_main(
     elif endpoint_url:
         os.environ["AWS_ENDPOINT_URL"] = endpoint_url
     try:
-        clients = session_clients()
-        kinesis = fast_kinesis_client(endpoint_url=endpoint, region_name=clients.region)
+        clients = aws_clients()
+        kinesis = aws_clients(
+            endpoint_url=endpoint, region=clients.region, numeric_timestamps=True
+        )("kinesis")
         status.say(f"endpoint {endpoint} ({'embedded' if local else 'given'}); provisioning")
         provisioned = provision(consumers, clients)
         runs: list[ConsumerRun] = []
