@@ -123,6 +123,11 @@ class LedgerState:
     intent: Intent | None
     exists: bool
 
+    @classmethod
+    def new_shard(cls) -> LedgerState:
+        """The state of a shard the ledger has never seen: nothing committed yet."""
+        return cls(0, None, None, None, exists=False)
+
     def covers(self, position: Position) -> bool:
         """True when the record at ``position`` is already committed."""
         return self.position is not None and position <= self.position
@@ -156,7 +161,7 @@ class Ledger:
             .get("Item")
         )
         if not item:
-            return LedgerState(0, None, None, None, exists=False)
+            return LedgerState.new_shard()
         position = None
         if "position_seq" in item:
             position = (int(item["position_seq"]["S"]), int(item["position_sub"]["N"]))

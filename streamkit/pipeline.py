@@ -27,94 +27,55 @@ object and dead letter reflects each record exactly once, whatever Lambda does
 (partial-failure retries, bisected batches, whole-batch retries after a crash at
 any point, duplicate delivery), at a cost of O(distinct aggregate items) writes per
 batch plus two ledger writes. Records are handled in shard order; a transient
-failure stops the batch there and is reported for retry (spec 2.2.5).
+failure stops the batch there and is reported for retry (spec 2.2.5); which
+failures are transient is the one rule of :func:`streamkit.errors.classify`
+(``invalid_input=`` as for ``process_batch``).
+
+This module is the protocol only (read the ledger, roll a pending intent forward,
+plan, write the intent, apply, commit, emit). What a pipeline computes is declared
+with :mod:`streamkit.spec`; planning a batch is the pure :func:`streamkit.plan.plan_batch`
+(also :meth:`Pipeline.plan`); the checks that keep unwritable records out of an
+intent are :mod:`streamkit.write_checks`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
+import os
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
-from streamkit.aggregate import (
-    Deltas,
-    Stats,
-    Window,
-    check_event_time,
-    is_late,
-    stats_to_item,
-    window_of,
-)
+import orjson
+
 from streamkit.deadletter import DeadLetter, count_reasons
-from streamkit.deadline import PIPELINE_FINISH_MS, Deadline, LambdaContext, check_margin
-from streamkit.errors import (
-    INVALID_INPUT_DEFAULT,
-    InvalidInput,
-    PermanentError,
-    check_invalid_input,
-    classify,
+from streamkit.deadline import (
+    NO_DEADLINE,
+    PIPELINE_FINISH_MS,
+    Deadline,
+    LambdaContext,
+    check_margin,
 )
+from streamkit.errors import INVALID_INPUT_DEFAULT, InvalidInput, check_invalid_input
 from streamkit.ledger import Intent, Ledger, LedgerConflict, LedgerState
 from streamkit.observability import BatchSummary, emit_batch, iterator_age_ms, logger
-from streamkit.records import BatchBounds, Record, batch_bounds, event_records, iter_records
+from streamkit.plan import BatchPlan, plan_batch
+from streamkit.records import BatchBounds, Record, batch_bounds, event_records
 from streamkit.sinks.clients import Clients
-from streamkit.sinks.dlq import dead_letter_object
 from streamkit.sinks.dynamodb import AggregateTable
-from streamkit.sinks.s3 import ArchiveLine, archive_objects, put_objects
+from streamkit.sinks.s3 import put_objects
+from streamkit.spec import Aggregate, Archive, Doc, Message, check_aggregate_names, json_doc
 
-Doc = Any
-
-#: The one "window" of an all-time aggregate (``Aggregate(window_s=None)``).
-ALL_TIME = Window(0, 4_102_444_800)  # 1970 .. 2100
-
-
-@dataclass(frozen=True)
-class Aggregate:
-    """One aggregate: per key and tumbling event-time window.
-
-    ``key(doc)`` gives the aggregate key (None: this record does not count here);
-    ``value(doc)`` a number for sum/min/max/mean (None: count only); ``distinct(doc)``
-    an item for the approximate distinct count; ``last(doc)`` the "last value"
-    (default: ``value``). ``pairs(doc)``, instead of ``key``/``value``, yields several
-    (key, value) pairs from one record (e.g. one per metric of a device reading).
-    ``window_s=None`` keeps one all-time item per key (sort key ``all``), e.g. the
-    latest state of a device.
-    """
-
-    name: str
-    key: Callable[[Doc], str | None] = lambda doc: None
-    window_s: int | None = 60
-    value: Callable[[Doc], Any] | None = None
-    distinct: Callable[[Doc], str | None] | None = None
-    last: Callable[[Doc], Any] | None = None
-    pairs: Callable[[Doc], Iterable[tuple[str, Any]]] | None = None
-    ttl_s: int | None = None
-
-
-@dataclass(frozen=True)
-class Archive:
-    """Archive raw records (or ``transform(doc, record)``) to S3 as gzip JSON Lines."""
-
-    bucket: str
-    prefix: str = "archive"
-    transform: Callable[[Doc, Record], Any] | None = None
-
-
-@dataclass(frozen=True)
-class Message:
-    """An SQS FIFO message to send exactly once per triggering record.
-
-    ``build(doc, record)`` returns a list of (name, body) pairs; each is sent with a
-    deduplication id derived from the record identity and the name.
-    """
-
-    queue_url: str
-    build: Callable[[Doc, Record], Sequence[tuple[str, Any]]]
-    group_id: Callable[[Doc, Record], str] = lambda doc, record: record.partition_key or "-"
+__all__ = [
+    "Aggregate",
+    "Archive",
+    "LazyPipeline",
+    "Message",
+    "Pipeline",
+    "PipelineResult",
+    "json_doc",
+]
 
 
 @dataclass
@@ -132,11 +93,6 @@ class PipelineResult:
     stopped: str | None = None
     failure: BaseException | None = None
     dead_letters: list[DeadLetter] = field(default_factory=list)
-
-
-def json_doc(record: Record) -> Doc:
-    """Default decoder: the payload as JSON (gzip/zlib inflated)."""
-    return record.json()
 
 
 class Pipeline:
@@ -165,13 +121,7 @@ class Pipeline:
     ) -> None:
         if aggregates and not table:
             raise ValueError("aggregates need a table= (the DynamoDB aggregate table)")
-        names = [a.name for a in aggregates]
-        for agg_name in names:
-            if not agg_name or "#" in agg_name or names.count(agg_name) > 1:
-                raise ValueError(
-                    f"aggregates: name {agg_name!r} must be non-empty, unique and without "
-                    f"'#' (it is the prefix of the item key '<name>#<key>'; names: {names})"
-                )
+        check_aggregate_names(aggregates)
         self.name = name
         self.decode = decode
         self.validate = validate
@@ -230,7 +180,15 @@ class Pipeline:
             )
             return self._fail_all(result, raw, first_seq, e, bounds, started)
 
-        intent, stop_record = self._process(raw, state, bounds, result, deadline)
+        plan = self.plan(raw, state, deadline=deadline)
+        result.received, result.already_committed = plan.received, plan.already_committed
+        result.succeeded, result.dead_lettered = plan.succeeded, plan.dead_lettered
+        result.retried, result.dead_letters = plan.retried, plan.dead_letters
+        result.stopped, result.failure = plan.stopped, plan.failure
+        if not self.dead_letter_bucket:  # no store: the log line is the dead letter
+            for letter in plan.dead_letters:
+                logger().error("dead letter", extra={"dead_letter": letter.to_dict()})
+        intent = plan.intent
         if intent is not None:
             try:
                 self.ledger.write_intent(state, intent)
@@ -250,203 +208,28 @@ class Pipeline:
                 )
                 return self._fail_all(result, raw, str(intent.start[0]), e, bounds, started)
             result.intent = intent
-        if stop_record is not None:
+        if plan.stop_record is not None:
             result.response = {
-                "batchItemFailures": [{"itemIdentifier": stop_record.sequence_number}]
+                "batchItemFailures": [{"itemIdentifier": plan.stop_record.sequence_number}]
             }
         self._report(raw, result, bounds, started)
         return result
 
-    # -------------------------------------------------------------- processing
-
-    def _process(
+    def plan(
         self,
-        raw: list[Mapping[str, Any]],
+        raw_records: Sequence[Mapping[str, Any]],
         state: LedgerState,
-        bounds: BatchBounds,
-        result: PipelineResult,
-        deadline: Deadline,
-    ) -> tuple[Intent | None, Record | None]:
-        deltas = Deltas()
-        lines: list[ArchiveLine] = []
-        objects: list[dict[str, Any]] = []
-        messages: list[dict[str, Any]] = []
-        watermark = state.watermark
-        first: tuple[int, int] | None = None
-        last: tuple[int, int] | None = None
-        stop: Record | None = None
-        shard_id = bounds.shard_id
-        stream = bounds.stream or "stream"
-        for record in iter_records(raw):
-            result.received += 1
-            position = (int(record.sequence_number), record.sub_sequence_number)
-            if state.covers(position):
-                result.already_committed += 1  # applied by an earlier invocation
-                continue
-            if stop is not None:
-                result.retried += 1
-                continue
-            if deadline.reached():
-                stop, result.stopped = record, "deadline"
-                result.retried += 1
-                continue
-            letter: DeadLetter | None = None
-            try:
-                watermark = self._one(record, position, watermark, deltas, lines, messages)
-            except Exception as e:
-                verdict = classify(e, invalid_input=self.invalid_input)
-                if not verdict.permanent:
-                    stop, result.stopped, result.failure = record, "transient", e
-                    result.retried += 1
-                    continue
-                letter = DeadLetter(record, verdict.reason, verdict.detail, self.name)
-            if first is None:
-                first = position
-            last = position
-            if letter is None:
-                result.succeeded += 1
-            else:
-                result.dead_lettered += 1
-                result.dead_letters.append(letter)
-                if self.dead_letter_bucket:
-                    objects.append(
-                        dead_letter_object(
-                            letter,
-                            bucket=self.dead_letter_bucket,
-                            prefix=self.dead_letter_prefix,
-                            consumer=self.name,
-                        )
-                    )
-                else:
-                    logger().error("dead letter", extra={"dead_letter": letter.to_dict()})
-        if first is None or last is None:
-            return None, stop
-        if self.archive and lines:
-            objects = (
-                archive_objects(
-                    lines,
-                    bucket=self.archive.bucket,
-                    prefix=self.archive.prefix,
-                    stream=stream,
-                    shard_id=shard_id,
-                )
-                + objects
-            )
-        intent = Intent(
-            consumer=self.name,
-            shard_id=shard_id,
-            generation=state.generation + 1,
-            start=first,
-            end=last,
-            watermark=watermark,
-            aggregates=self._aggregate_specs(deltas),
-            objects=objects,
-            messages=messages,
-            records=result.succeeded + result.dead_lettered,
-        )
-        return intent, stop
+        *,
+        deadline: Deadline = NO_DEADLINE,
+    ) -> BatchPlan:
+        """Plan a batch's ``Records`` on top of the shard's ledger ``state``, writing nothing.
 
-    def _one(
-        self,
-        record: Record,
-        position: tuple[int, int],
-        watermark: float | None,
-        deltas: Deltas,
-        lines: list[ArchiveLine],
-        messages: list[dict[str, Any]],
-    ) -> float | None:
-        """Handle one record; return the new watermark.
-
-        Raises what the record's functions raise; the caller classifies it.
+        The pure step of :meth:`run` (:func:`streamkit.plan.plan_batch`): the intent,
+        counts and dead letters this pipeline would commit. Without a ``deadline``
+        every record is planned (e.g. ``LedgerState.new_shard()`` and a whole shard's
+        records give what one exactly-once pass over them must write).
         """
-        if record.error is not None:
-            raise record.error
-        doc = self.decode(record)
-        if self.validate is not None:
-            checked = self.validate(doc)
-            doc = doc if checked is None else checked
-        ts = self.event_time(doc, record) if self.event_time else None
-        if ts is None:
-            ts = record.approximate_arrival_timestamp
-        ts = check_event_time(ts)
-        if self.allowed_lateness_s is not None and is_late(ts, watermark, self.allowed_lateness_s):
-            raise PermanentError(
-                f"event time {_iso(ts)} is more than {self.allowed_lateness_s} s behind "
-                f"the shard's watermark {_iso(watermark or ts)}",
-                reason="late",
-            )
-        # Everything this record will cause is computed and checked first, and
-        # only then added to the batch: a record is either counted, archived and
-        # messaged completely, or dead-lettered (or retried) with none of it.
-        staged = []
-        for agg in self.aggregates:
-            window = ALL_TIME if agg.window_s is None else window_of(ts, agg.window_s)
-            item = agg.distinct(doc) if agg.distinct else None
-            if agg.pairs is not None:
-                pairs = list(agg.pairs(doc))
-            else:
-                key = agg.key(doc)
-                pairs = [] if key is None else [(key, agg.value(doc) if agg.value else None)]
-            for key, value in pairs:
-                _check_key(agg.name, str(key))
-                if agg.last is not None:
-                    last = agg.last(doc)
-                    _check_size("last value", last, MAX_LAST_VALUE_BYTES)
-                    stats = Stats.of(
-                        value,
-                        event_time=ts,
-                        position=position,
-                        distinct_item=item,
-                        last_value=last,
-                    )
-                else:
-                    stats = Stats.of(value, event_time=ts, position=position, distinct_item=item)
-                staged.append((agg.name, str(key), window, stats))
-        new_messages = []
-        for message in self.messages:
-            for name, body in message.build(doc, record):
-                group = message.group_id(doc, record)
-                _check_message(group, body)
-                new_messages.append(
-                    {
-                        "queue_url": message.queue_url,
-                        "body": body,
-                        "group_id": group,
-                        "dedup_id": _dedup_id(record, name),
-                    }
-                )
-        line = None
-        if self.archive is not None:
-            archived = self.archive.transform(doc, record) if self.archive.transform else doc
-            _check_size("archived document", archived, MAX_ARCHIVE_LINE_BYTES)
-            line = (position, ts, archived)
-        _add_all(deltas, staged)  # all or nothing; the last step that can fail
-        messages.extend(new_messages)
-        if line is not None:
-            lines.append(line)
-        return ts if watermark is None or ts > watermark else watermark
-
-    def _aggregate_specs(self, deltas: Deltas) -> list[dict[str, Any]]:
-        ttl = {a.name: a.ttl_s for a in self.aggregates}
-        specs = []
-        for name, key, window, stats in deltas:
-            extra: dict[str, Any] = {"aggregate": name, "key": key}
-            if window == ALL_TIME:
-                sk = "all"
-            else:
-                sk = window.key
-                extra["window_start"] = window.key
-                extra["window_end"] = _iso(window.end)
-                if ttl.get(name):
-                    extra["ttl"] = int(window.end + (ttl[name] or 0))
-            specs.append(
-                {
-                    "key": {"pk": f"{name}#{key}", "sk": sk},
-                    "stats": stats_to_item(stats),
-                    "extra": extra,
-                }
-            )
-        return specs
+        return plan_batch(self, raw_records, state, deadline=deadline)
 
     # ---------------------------------------------------------------- effects
 
@@ -543,8 +326,6 @@ class LazyPipeline:
 
     def get(self) -> Pipeline:
         if self._pipeline is None:
-            import os
-
             self._pipeline = self._build(os.environ)
         return self._pipeline
 
@@ -556,93 +337,5 @@ class LazyPipeline:
         self._pipeline = None
 
 
-#: DynamoDB key limits: partition key 2048 bytes, sort key 1024 bytes.
-MAX_PK_BYTES = 2048
-#: Bounds that keep an aggregate item, an SQS message and an archive line well
-#: inside the AWS limits (400 KB item, 256 KB message), checked per record so that
-#: a record that would break a write is dead-lettered, not written into an intent
-#: that could never be applied.
-MAX_LAST_VALUE_BYTES = 64 * 1024
-MAX_MESSAGE_BYTES = 200 * 1024
-MAX_ARCHIVE_LINE_BYTES = 1024 * 1024
-_FIFO_GROUP_CHARS = frozenset(
-    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-    "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"
-)
-
-
-def _check_key(aggregate: str, key: str) -> None:
-    if len(f"{aggregate}#{key}".encode()) > MAX_PK_BYTES:
-        raise PermanentError(
-            f"aggregate {aggregate!r} key of {len(key.encode())} bytes exceeds DynamoDB's "
-            f"{MAX_PK_BYTES}-byte partition key",
-            reason="too_large",
-        )
-
-
-def _check_size(what: str, value: Any, limit: int) -> None:
-    import orjson
-
-    try:
-        size = len(orjson.dumps(value, default=str))
-    except TypeError as e:
-        raise PermanentError(f"{what} is not JSON-serialisable: {e}", reason="invalid") from e
-    if size > limit:
-        raise PermanentError(f"{what} of {size} bytes exceeds {limit}", reason="too_large")
-
-
-def _check_message(group: str, body: Any) -> None:
-    # SQS FIFO: MessageGroupId is 1..128 characters of alphanumerics and punctuation.
-    if (
-        not isinstance(group, str)
-        or not 0 < len(group) <= 128
-        or not set(group) <= _FIFO_GROUP_CHARS
-    ):
-        raise PermanentError(
-            f"message group id {group!r} is not 1..128 characters of letters, digits and "
-            "punctuation (SQS FIFO)",
-            reason="invalid",
-        )
-    if not isinstance(body, str):
-        import orjson
-
-        try:
-            body = orjson.dumps(body).decode()
-        except TypeError as e:
-            raise PermanentError(f"message body is not JSON: {e}", reason="invalid") from e
-    if len(body.encode()) > MAX_MESSAGE_BYTES:
-        raise PermanentError(
-            f"message body of {len(body.encode())} bytes exceeds {MAX_MESSAGE_BYTES}",
-            reason="too_large",
-        )
-
-
-def _add_all(deltas: Deltas, staged: list[tuple[str, str, Window, Stats]]) -> None:
-    """Add one record's stats to the batch's deltas, all or nothing.
-
-    A merge can still fail (a sum beyond 38 digits): the record is then
-    dead-lettered, so none of its stats may stay in the batch.
-    """
-    before = [(a, k, w, deltas.get(a, k, w)) for a, k, w, _ in staged]
-    try:
-        for delta in staged:
-            deltas.add(*delta)
-    except Exception:
-        for a, k, w, old in before:
-            deltas.restore(a, k, w, old)
-        raise
-
-
-def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _dedup_id(record: Record, name: str) -> str:
-    # SQS FIFO dedup ids are at most 128 characters: hash the identity.
-    return hashlib.sha256(f"{record.id}/{name}".encode()).hexdigest()
-
-
 def _json(value: Any) -> str:
-    import orjson
-
     return orjson.dumps(value).decode()

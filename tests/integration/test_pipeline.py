@@ -14,7 +14,7 @@ import pytest
 
 from streamkit import InMemoryDeadLetters, PermanentError, Record, TransientError, run_batch
 from streamkit.errors import InvalidInput
-from streamkit.ledger import Intent
+from streamkit.ledger import Intent, LedgerState
 from streamkit.local.aws import DynamoDbTable, LocalAWS, S3Bucket
 from streamkit.local.faults import SimulatedCrash
 from streamkit.pipeline import Aggregate, Archive, Pipeline
@@ -389,3 +389,37 @@ def test_invalid_input_must_be_one_of_the_two_choices(stores: Any) -> None:
         Pipeline("c", ledger_table="ledger", clients=stores, invalid_input="skip")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="invalid_input"):
         run_batch(kinesis_event(docs(1)), print, invalid_input="skip", metrics=False)  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------------ pure planning
+
+
+def test_planning_is_public_and_does_no_io() -> None:
+    """Pipeline.plan (streamkit.plan.plan_batch): records + ledger state + spec -> intent,
+    counts and dead letters, without a single AWS call."""
+
+    def no_aws(service: str) -> Any:
+        raise AssertionError(f"planning called {service}")
+
+    p = pipeline(no_aws)
+    event = kinesis_event([*docs(6), b"not json", b'{"ts": 1764000000}'])
+    plan = p.plan(event["Records"], LedgerState.new_shard())
+    assert (plan.received, plan.succeeded, plan.dead_lettered, plan.retried) == (8, 6, 2, 0)
+    assert [d.reason for d in plan.dead_letters] == ["bad_json", "schema"]
+    assert plan.intent is not None and plan.intent.generation == 1
+    assert {a["key"]["pk"] for a in plan.intent.aggregates} == {
+        "views#/p0",
+        "views#/p1",
+        "views#/p2",
+    }
+    keys = [o["key"] for o in plan.intent.objects]
+    assert sum(k.startswith("raw/") for k in keys) == 1  # one archive object (one hour)
+    assert sum(k.startswith("dlq/clicks/") for k in keys) == 2
+    # Deterministic: the same records and state give the same plan (but a new intent id).
+    again = p.plan(event["Records"], LedgerState.new_shard()).intent
+    assert again is not None
+    assert (again.aggregates, again.objects) == (plan.intent.aggregates, plan.intent.objects)
+    # Records the ledger already covers are counted, not planned again.
+    committed = LedgerState(1, plan.intent.end, plan.intent.watermark, None, exists=True)
+    rest = p.plan(event["Records"], committed)
+    assert (rest.already_committed, rest.intent) == (8, None)

@@ -6,20 +6,15 @@ The aggregates a fault-free, exactly-once run must end with, computed by the pur
 
 from __future__ import annotations
 
-import contextlib
 import importlib
-import io
 from collections.abc import Mapping
 from typing import Any
 
 import orjson
 
 from streamkit.aggregate import Stats, merge, stats_from_item
-from streamkit.deadline import NO_DEADLINE
 from streamkit.ledger import LedgerState
 from streamkit.local.events import kinesis_record
-from streamkit.pipeline import PipelineResult
-from streamkit.records import batch_bounds
 
 
 def expected_aggregates(
@@ -47,10 +42,7 @@ def expected_aggregates(
             )
             for seq, pk, data, a in sorted(records)
         ]
-        result = PipelineResult({"batchItemFailures": []})
-        state = LedgerState(0, None, None, None, exists=False)
-        with contextlib.redirect_stdout(io.StringIO()):
-            intent, _ = pipeline._process(raw, state, batch_bounds(raw), result, NO_DEADLINE)
+        intent = pipeline.plan(raw, LedgerState.new_shard()).intent
         if intent is None:
             continue
         for spec in intent.aggregates:

@@ -1,0 +1,333 @@
+"""Planning a batch: records + ledger state + pipeline spec -> intent, counts, dead letters.
+
+:func:`plan_batch` is the pipeline's pure step: it does no I/O (no AWS call, no log
+line), so the same records and ledger state always give the same plan. It decodes the
+records in shard order, skips those the ledger already covers, runs the spec's
+functions on each record, sorts their failures by the one error rule
+(:func:`streamkit.errors.classify`) and stops at the first transient failure or at
+the deadline. What the records cause is gathered into one
+:class:`~streamkit.ledger.Intent`: aggregate deltas per distinct item, archive objects,
+dead-letter objects and messages. :class:`~streamkit.pipeline.Pipeline` then writes,
+applies and commits it (the protocol); ``streamkit run``'s exactly-once reference
+plans the same records with no deadline to know what the aggregates must be.
+
+Example::
+
+    plan = plan_batch(pipeline, event["Records"], LedgerState.new_shard())
+    plan.intent.aggregates   # the deltas one exactly-once pass would write
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from streamkit.aggregate import (
+    Deltas,
+    Stats,
+    Window,
+    check_event_time,
+    is_late,
+    stats_to_item,
+    window_of,
+)
+from streamkit.deadletter import DeadLetter
+from streamkit.deadline import NO_DEADLINE, Deadline
+from streamkit.errors import InvalidInput, PermanentError, classify
+from streamkit.ledger import Intent, LedgerState, Position
+from streamkit.records import Record, batch_bounds, iter_records
+from streamkit.sinks.dlq import dead_letter_object
+from streamkit.sinks.s3 import ArchiveLine, archive_objects
+from streamkit.spec import Aggregate, Archive, Doc, Message
+from streamkit.write_checks import (
+    MAX_ARCHIVE_LINE_BYTES,
+    MAX_LAST_VALUE_BYTES,
+    check_key,
+    check_message,
+    check_size,
+)
+
+#: The one "window" of an all-time aggregate (``Aggregate(window_s=None)``).
+ALL_TIME = Window(0, 4_102_444_800)  # 1970 .. 2100
+
+#: One record's staged aggregate stats: (aggregate name, key, window, stats).
+StagedStats = tuple[str, str, Window, Stats]
+
+
+class PipelineSpec(Protocol):
+    """What the planner reads of a pipeline (a :class:`~streamkit.pipeline.Pipeline` is one)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def decode(self) -> Callable[[Record], Doc]: ...
+    @property
+    def validate(self) -> Callable[[Doc], Doc | None] | None: ...
+    @property
+    def event_time(self) -> Callable[[Doc, Record], float | None] | None: ...
+    @property
+    def aggregates(self) -> Sequence[Aggregate]: ...
+    @property
+    def archive(self) -> Archive | None: ...
+    @property
+    def dead_letter_bucket(self) -> str | None: ...
+    @property
+    def dead_letter_prefix(self) -> str: ...
+    @property
+    def messages(self) -> Sequence[Message]: ...
+    @property
+    def allowed_lateness_s(self) -> float | None: ...
+    @property
+    def invalid_input(self) -> InvalidInput: ...
+
+
+@dataclass
+class BatchPlan:
+    """What one batch will do, decided before any of it is written.
+
+    Invariant: ``received == already_committed + succeeded + dead_lettered + retried``.
+    """
+
+    #: Everything to write, or None when no record is left to commit.
+    intent: Intent | None = None
+    #: The record processing stopped at: Lambda retries from its sequence number.
+    stop_record: Record | None = None
+    #: None when every record was planned, else "transient" or "deadline".
+    stopped: str | None = None
+    #: The exception that stopped the batch (None when stopped by the deadline).
+    failure: BaseException | None = None
+    received: int = 0
+    already_committed: int = 0
+    succeeded: int = 0
+    dead_lettered: int = 0
+    retried: int = 0
+    dead_letters: list[DeadLetter] = field(default_factory=list)
+
+
+def plan_batch(
+    spec: PipelineSpec,
+    raw_records: Sequence[Mapping[str, Any]],
+    state: LedgerState,
+    *,
+    deadline: Deadline = NO_DEADLINE,
+) -> BatchPlan:
+    """Plan a Lambda event's ``Records`` (one shard) on top of the shard's ledger state.
+
+    Pure: no I/O. Records at or before ``state``'s committed position are counted as
+    already committed; the intent covers the rest up to the first transient failure or
+    the deadline, whichever comes first, and creates generation ``state.generation + 1``.
+    """
+    plan = BatchPlan()
+    bounds = batch_bounds(raw_records)
+    batch = _Staging(state.watermark)
+    first: Position | None = None
+    last: Position | None = None
+    for record in iter_records(raw_records):
+        plan.received += 1
+        position = (int(record.sequence_number), record.sub_sequence_number)
+        if state.covers(position):
+            plan.already_committed += 1  # applied by an earlier invocation
+            continue
+        if plan.stop_record is not None:
+            plan.retried += 1
+            continue
+        if deadline.reached():
+            plan.stop_record, plan.stopped = record, "deadline"
+            plan.retried += 1
+            continue
+        letter: DeadLetter | None = None
+        try:
+            _stage_record(spec, record, position, batch)
+        except Exception as e:
+            verdict = classify(e, invalid_input=spec.invalid_input)
+            if not verdict.permanent:
+                plan.stop_record, plan.stopped, plan.failure = record, "transient", e
+                plan.retried += 1
+                continue
+            letter = DeadLetter(record, verdict.reason, verdict.detail, spec.name)
+        if first is None:
+            first = position
+        last = position
+        if letter is None:
+            plan.succeeded += 1
+            continue
+        plan.dead_lettered += 1
+        plan.dead_letters.append(letter)
+        if spec.dead_letter_bucket:
+            batch.dead_letter_objects.append(
+                dead_letter_object(
+                    letter,
+                    bucket=spec.dead_letter_bucket,
+                    prefix=spec.dead_letter_prefix,
+                    consumer=spec.name,
+                )
+            )
+    if first is None or last is None:
+        return plan
+    objects = batch.dead_letter_objects
+    if spec.archive and batch.lines:
+        objects = (
+            archive_objects(
+                batch.lines,
+                bucket=spec.archive.bucket,
+                prefix=spec.archive.prefix,
+                stream=bounds.stream or "stream",
+                shard_id=bounds.shard_id,
+            )
+            + objects
+        )
+    plan.intent = Intent(
+        consumer=spec.name,
+        shard_id=bounds.shard_id,
+        generation=state.generation + 1,
+        start=first,
+        end=last,
+        watermark=batch.watermark,
+        aggregates=aggregate_items(spec.aggregates, batch.deltas),
+        objects=objects,
+        messages=batch.messages,
+        records=plan.succeeded + plan.dead_lettered,
+    )
+    return plan
+
+
+@dataclass
+class _Staging:
+    """What the records planned so far cause (a record is added whole, or not at all)."""
+
+    watermark: float | None
+    deltas: Deltas = field(default_factory=Deltas)
+    lines: list[ArchiveLine] = field(default_factory=list)
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    dead_letter_objects: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _stage_record(spec: PipelineSpec, record: Record, position: Position, batch: _Staging) -> None:
+    """Run the spec on one record and add everything it causes to ``batch``.
+
+    Raises what the record's functions and the write checks raise (the caller
+    classifies it); ``batch`` is then unchanged.
+    """
+    if record.error is not None:
+        raise record.error
+    doc = spec.decode(record)
+    if spec.validate is not None:
+        checked = spec.validate(doc)
+        doc = doc if checked is None else checked
+    ts = spec.event_time(doc, record) if spec.event_time else None
+    if ts is None:
+        ts = record.approximate_arrival_timestamp
+    ts = check_event_time(ts)
+    watermark = batch.watermark
+    if spec.allowed_lateness_s is not None and is_late(ts, watermark, spec.allowed_lateness_s):
+        raise PermanentError(
+            f"event time {_iso(ts)} is more than {spec.allowed_lateness_s} s behind "
+            f"the shard's watermark {_iso(watermark or ts)}",
+            reason="late",
+        )
+    # Everything this record will cause is computed and checked first, and only then
+    # added to the batch: a record is either counted, archived and messaged
+    # completely, or dead-lettered (or retried) with none of it.
+    staged = _stage_stats(spec.aggregates, doc, ts, position)
+    new_messages = []
+    for message in spec.messages:
+        for name, body in message.build(doc, record):
+            group = message.group_id(doc, record)
+            check_message(group, body)
+            new_messages.append(
+                {
+                    "queue_url": message.queue_url,
+                    "body": body,
+                    "group_id": group,
+                    "dedup_id": _dedup_id(record, name),
+                }
+            )
+    line = None
+    if spec.archive is not None:
+        archived = spec.archive.transform(doc, record) if spec.archive.transform else doc
+        check_size("archived document", archived, MAX_ARCHIVE_LINE_BYTES)
+        line = (position, ts, archived)
+    _add_all(batch.deltas, staged)  # all or nothing; the last step that can fail
+    batch.messages.extend(new_messages)
+    if line is not None:
+        batch.lines.append(line)
+    batch.watermark = ts if watermark is None or ts > watermark else watermark
+
+
+def _stage_stats(
+    aggregates: Sequence[Aggregate], doc: Doc, ts: float, position: Position
+) -> list[StagedStats]:
+    """One record's stats for every aggregate it counts in, checked, not yet added."""
+    staged = []
+    for agg in aggregates:
+        window = ALL_TIME if agg.window_s is None else window_of(ts, agg.window_s)
+        item = agg.distinct(doc) if agg.distinct else None
+        if agg.pairs is not None:
+            pairs = list(agg.pairs(doc))
+        else:
+            key = agg.key(doc)
+            pairs = [] if key is None else [(key, agg.value(doc) if agg.value else None)]
+        for key, value in pairs:
+            check_key(agg.name, str(key))
+            if agg.last is not None:
+                last = agg.last(doc)
+                check_size("last value", last, MAX_LAST_VALUE_BYTES)
+                stats = Stats.of(
+                    value, event_time=ts, position=position, distinct_item=item, last_value=last
+                )
+            else:
+                stats = Stats.of(value, event_time=ts, position=position, distinct_item=item)
+            staged.append((agg.name, str(key), window, stats))
+    return staged
+
+
+def _add_all(deltas: Deltas, staged: list[StagedStats]) -> None:
+    """Add one record's stats to the batch's deltas, all or nothing.
+
+    A merge can still fail (a sum beyond 38 digits): the record is then
+    dead-lettered, so none of its stats may stay in the batch.
+    """
+    before = [(a, k, w, deltas.get(a, k, w)) for a, k, w, _ in staged]
+    try:
+        for delta in staged:
+            deltas.add(*delta)
+    except Exception:
+        for a, k, w, old in before:
+            deltas.restore(a, k, w, old)
+        raise
+
+
+def aggregate_items(aggregates: Sequence[Aggregate], deltas: Deltas) -> list[dict[str, Any]]:
+    """The intent's aggregate deltas: ``{"key": {pk, sk}, "stats", "extra"}`` per item."""
+    ttl = {a.name: a.ttl_s for a in aggregates}
+    items = []
+    for name, key, window, stats in deltas:
+        extra: dict[str, Any] = {"aggregate": name, "key": key}
+        if window == ALL_TIME:
+            sk = "all"
+        else:
+            sk = window.key
+            extra["window_start"] = window.key
+            extra["window_end"] = _iso(window.end)
+            if ttl.get(name):
+                extra["ttl"] = int(window.end + (ttl[name] or 0))
+        items.append(
+            {
+                "key": {"pk": f"{name}#{key}", "sk": sk},
+                "stats": stats_to_item(stats),
+                "extra": extra,
+            }
+        )
+    return items
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _dedup_id(record: Record, name: str) -> str:
+    # SQS FIFO dedup ids are at most 128 characters: hash the identity.
+    return hashlib.sha256(f"{record.id}/{name}".encode()).hexdigest()

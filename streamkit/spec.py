@@ -1,0 +1,86 @@
+"""What a pipeline computes, declared: aggregates, the archive, messages, the decoder.
+
+These are the declarative parts of a :class:`~streamkit.pipeline.Pipeline`: plain
+frozen dataclasses of functions over the decoded document, evaluated per record by the
+planner (:mod:`streamkit.plan`). Nothing here does I/O.
+
+Example::
+
+    from streamkit.spec import Aggregate
+
+    Aggregate("page_views", key=lambda doc: doc["page"], window_s=60,
+              distinct=lambda doc: doc["user_id"])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from streamkit.records import Record
+
+#: A decoded record: whatever the pipeline's ``decode`` returns (a JSON document by
+#: default, or a consumer's own parsed type); the spec's functions take it.
+Doc = Any
+
+
+@dataclass(frozen=True)
+class Aggregate:
+    """One aggregate: per key and tumbling event-time window.
+
+    ``key(doc)`` gives the aggregate key (None: this record does not count here);
+    ``value(doc)`` a number for sum/min/max/mean (None: count only); ``distinct(doc)``
+    an item for the approximate distinct count; ``last(doc)`` the "last value"
+    (default: ``value``). ``pairs(doc)``, instead of ``key``/``value``, yields several
+    (key, value) pairs from one record (e.g. one per metric of a device reading).
+    ``window_s=None`` keeps one all-time item per key (sort key ``all``), e.g. the
+    latest state of a device.
+    """
+
+    name: str
+    key: Callable[[Doc], str | None] = lambda doc: None
+    window_s: int | None = 60
+    value: Callable[[Doc], Any] | None = None
+    distinct: Callable[[Doc], str | None] | None = None
+    last: Callable[[Doc], Any] | None = None
+    pairs: Callable[[Doc], Iterable[tuple[str, Any]]] | None = None
+    ttl_s: int | None = None
+
+
+@dataclass(frozen=True)
+class Archive:
+    """Archive raw records (or ``transform(doc, record)``) to S3 as gzip JSON Lines."""
+
+    bucket: str
+    prefix: str = "archive"
+    transform: Callable[[Doc, Record], Any] | None = None
+
+
+@dataclass(frozen=True)
+class Message:
+    """An SQS FIFO message to send exactly once per triggering record.
+
+    ``build(doc, record)`` returns a list of (name, body) pairs; each is sent with a
+    deduplication id derived from the record identity and the name.
+    """
+
+    queue_url: str
+    build: Callable[[Doc, Record], Sequence[tuple[str, Any]]]
+    group_id: Callable[[Doc, Record], str] = lambda doc, record: record.partition_key or "-"
+
+
+def json_doc(record: Record) -> Doc:
+    """Default decoder: the payload as JSON (gzip/zlib inflated)."""
+    return record.json()
+
+
+def check_aggregate_names(aggregates: Sequence[Aggregate]) -> None:
+    """ValueError unless every aggregate name is non-empty, unique and without ``#``."""
+    names = [a.name for a in aggregates]
+    for name in names:
+        if not name or "#" in name or names.count(name) > 1:
+            raise ValueError(
+                f"aggregates: name {name!r} must be non-empty, unique and without "
+                f"'#' (it is the prefix of the item key '<name>#<key>'; names: {names})"
+            )
