@@ -153,7 +153,7 @@ def run_batch(
     raw_records = event_records(event)
     sink: DeadLetterSink = dead_letters if dead_letters is not None else LoggingDeadLetters()
     deadline = Deadline.start(context, deadline_margin_ms)
-    handler_name = _name_of(record_handler)
+    handler_name = _handler_name(record_handler)
     invalid_input = check_invalid_input(invalid_input)
 
     letters: list[DeadLetter] = []
@@ -210,7 +210,7 @@ def run_batch(
     return result
 
 
-def _name_of(fn: object) -> str:
+def _handler_name(fn: object) -> str:
     module = getattr(fn, "__module__", None) or ""
     name = getattr(fn, "__qualname__", None) or type(fn).__qualname__
     return f"{module}.{name}" if module else name

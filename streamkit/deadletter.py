@@ -62,12 +62,12 @@ class DeadLetter:
             "explicitHashKey": r.explicit_hash_key,
             # the event's own value when it is not a usable timestamp (that may be
             # the very reason this record is a dead letter)
-            "approximateArrivalTimestamp": _arrival(r),
+            "approximateArrivalTimestamp": _arrival_or_raw(r),
             "data": base64.b64encode(r.data).decode("ascii"),
         }
 
 
-def _arrival(record: Record) -> Any:
+def _arrival_or_raw(record: Record) -> Any:
     try:
         return record.approximate_arrival_timestamp
     except DecodeError:

@@ -67,7 +67,8 @@ class Intent:
     objects: list[dict[str, Any]] = field(default_factory=list)
     #: SQS messages: {"queue_url", "body", "group_id", "dedup_id"}
     messages: list[dict[str, Any]] = field(default_factory=list)
-    records: int = 0
+    #: Records the intent covers (succeeded + dead-lettered).
+    record_count: int = 0
     intent_id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
     @property
@@ -88,14 +89,16 @@ class Intent:
             "aggregates": self.aggregates,
             "objects": self.objects,
             "messages": self.messages,
-            "records": self.records,
+            # "records": the wire name since version 1 (pending intents must still
+            # decode after an upgrade).
+            "records": self.record_count,
             "intent_id": self.intent_id,
         }
-        return gzip.compress(orjson.dumps(_encode(doc)), mtime=0)
+        return gzip.compress(orjson.dumps(_to_json_safe(doc)), mtime=0)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Intent:
-        doc = _decode(orjson.loads(gzip.decompress(data)))
+        doc = _from_json_safe(orjson.loads(gzip.decompress(data)))
         if doc.get("v") != 1:
             raise ValueError(f"unknown intent version {doc.get('v')!r}")
         return cls(
@@ -108,7 +111,7 @@ class Intent:
             aggregates=doc["aggregates"],
             objects=doc["objects"],
             messages=doc["messages"],
-            records=doc["records"],
+            record_count=doc["records"],
             intent_id=doc["intent_id"],
         )
 
@@ -217,7 +220,7 @@ class Ledger:
         update = "SET generation = :g, position_seq = :seq, position_sub = :sub"
         if intent.watermark is not None:
             update += ", watermark = :wm"
-            values[":wm"] = {"N": _number(intent.watermark)}
+            values[":wm"] = {"N": _decimal_text(intent.watermark)}
         update += " REMOVE intent, intent_s3, intent_id"
         self._conditional_update(intent.shard_id, update, "intent_id = :iid", values)
 
@@ -239,29 +242,29 @@ class Ledger:
             ) from e
 
 
-def _number(x: float | int | Decimal) -> str:
+def _decimal_text(x: float | int | Decimal) -> str:
     return format(Decimal(repr(x)) if isinstance(x, float) else Decimal(x), "f")
 
 
 # JSON has no bytes or Decimal; intents carry both (S3 bodies, DynamoDB numbers).
-def _encode(value: Any) -> Any:
+def _to_json_safe(value: Any) -> Any:
     if isinstance(value, bytes):
         return {"$b": base64.b64encode(value).decode("ascii")}
     if isinstance(value, Decimal):
         return {"$d": str(value)}
     if isinstance(value, dict):
-        encoded = {k: _encode(v) for k, v in value.items()}
+        encoded = {k: _to_json_safe(v) for k, v in value.items()}
         # A user dict that looks like a tag (one key starting with "$") is wrapped,
         # so decoding can never mistake it for bytes or a number.
         if len(encoded) == 1 and next(iter(encoded)).startswith("$"):
             return {"$$": encoded}
         return encoded
     if isinstance(value, list | tuple):
-        return [_encode(v) for v in value]
+        return [_to_json_safe(v) for v in value]
     return value
 
 
-def _decode(value: Any) -> Any:
+def _from_json_safe(value: Any) -> Any:
     if isinstance(value, dict):
         if len(value) == 1:
             if "$b" in value:
@@ -269,8 +272,8 @@ def _decode(value: Any) -> Any:
             if "$d" in value:
                 return Decimal(value["$d"])
             if "$$" in value:
-                return {k: _decode(v) for k, v in value["$$"].items()}
-        return {k: _decode(v) for k, v in value.items()}
+                return {k: _from_json_safe(v) for k, v in value["$$"].items()}
+        return {k: _from_json_safe(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_decode(v) for v in value]
+        return [_from_json_safe(v) for v in value]
     return value

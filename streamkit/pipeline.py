@@ -65,7 +65,7 @@ from streamkit.records import BatchBounds, Record, batch_bounds, event_records
 from streamkit.sinks.clients import Clients
 from streamkit.sinks.dynamodb import AggregateTable
 from streamkit.sinks.s3 import put_objects
-from streamkit.spec import Aggregate, Archive, Doc, Message, check_aggregate_names, json_doc
+from streamkit.spec import Aggregate, Archive, Decoded, Message, check_aggregate_names, json_doc
 
 __all__ = [
     "Aggregate",
@@ -102,9 +102,9 @@ class Pipeline:
         self,
         name: str,
         *,
-        decode: Callable[[Record], Doc] = json_doc,
-        validate: Callable[[Doc], Doc | None] | None = None,
-        event_time: Callable[[Doc, Record], float | None] | None = None,
+        decode: Callable[[Record], Decoded] = json_doc,
+        validate: Callable[[Decoded], Decoded | None] | None = None,
+        event_time: Callable[[Decoded, Record], float | None] | None = None,
         aggregates: Sequence[Aggregate] = (),
         table: str | None = None,
         archive: Archive | None = None,
@@ -178,7 +178,7 @@ class Pipeline:
                 "ledger roll-forward failed; retrying the batch",
                 extra={"shard_id": shard_id, "error": repr(e)},
             )
-            return self._fail_all(result, raw, first_seq, e, bounds, started)
+            return self._retry_whole_batch(result, raw, first_seq, e, bounds, started)
 
         plan = self.plan(raw, state, deadline=deadline)
         result.received, result.already_committed = plan.received, plan.already_committed
@@ -196,7 +196,7 @@ class Pipeline:
                 # LedgerConflict: another invocation moved this shard on; anything else
                 # (throttling, S3 for a large intent): nothing was recorded. Either way
                 # Lambda retries, and the next attempt starts from the ledger state.
-                return self._fail_all(result, raw, first_seq, e, bounds, started)
+                return self._retry_whole_batch(result, raw, first_seq, e, bounds, started)
             try:
                 self._apply(intent)
                 self._commit(intent)
@@ -206,7 +206,9 @@ class Pipeline:
                     "by the retry",
                     extra={"shard_id": shard_id, "error": repr(e)},
                 )
-                return self._fail_all(result, raw, str(intent.start[0]), e, bounds, started)
+                return self._retry_whole_batch(
+                    result, raw, str(intent.start[0]), e, bounds, started
+                )
             result.intent = intent
         if plan.stop_record is not None:
             result.response = {
@@ -246,7 +248,7 @@ class Pipeline:
         for m in intent.messages:
             self.clients("sqs").send_message(
                 QueueUrl=m["queue_url"],
-                MessageBody=m["body"] if isinstance(m["body"], str) else _json(m["body"]),
+                MessageBody=m["body"] if isinstance(m["body"], str) else _json_text(m["body"]),
                 MessageGroupId=m["group_id"],
                 MessageDeduplicationId=m["dedup_id"],
             )
@@ -259,7 +261,7 @@ class Pipeline:
 
     # ---------------------------------------------------------------- helpers
 
-    def _fail_all(
+    def _retry_whole_batch(
         self,
         result: PipelineResult,
         raw: list[Mapping[str, Any]],
@@ -337,5 +339,5 @@ class LazyPipeline:
         self._pipeline = None
 
 
-def _json(value: Any) -> str:
+def _json_text(value: Any) -> str:
     return orjson.dumps(value).decode()

@@ -41,7 +41,7 @@ from streamkit.ledger import Intent, LedgerState, Position
 from streamkit.records import Record, batch_bounds, iter_records
 from streamkit.sinks.dlq import dead_letter_object
 from streamkit.sinks.s3 import ArchiveLine, archive_objects
-from streamkit.spec import Aggregate, Archive, Doc, Message
+from streamkit.spec import Aggregate, Archive, Decoded, Message
 from streamkit.write_checks import (
     MAX_ARCHIVE_LINE_BYTES,
     MAX_LAST_VALUE_BYTES,
@@ -63,11 +63,11 @@ class PipelineSpec(Protocol):
     @property
     def name(self) -> str: ...
     @property
-    def decode(self) -> Callable[[Record], Doc]: ...
+    def decode(self) -> Callable[[Record], Decoded]: ...
     @property
-    def validate(self) -> Callable[[Doc], Doc | None] | None: ...
+    def validate(self) -> Callable[[Decoded], Decoded | None] | None: ...
     @property
-    def event_time(self) -> Callable[[Doc, Record], float | None] | None: ...
+    def event_time(self) -> Callable[[Decoded, Record], float | None] | None: ...
     @property
     def aggregates(self) -> Sequence[Aggregate]: ...
     @property
@@ -189,7 +189,7 @@ def plan_batch(
         aggregates=aggregate_items(spec.aggregates, batch.deltas),
         objects=objects,
         messages=batch.messages,
-        records=plan.succeeded + plan.dead_lettered,
+        record_count=plan.succeeded + plan.dead_lettered,
     )
     return plan
 
@@ -258,7 +258,7 @@ def _stage_record(spec: PipelineSpec, record: Record, position: Position, batch:
 
 
 def _stage_stats(
-    aggregates: Sequence[Aggregate], doc: Doc, ts: float, position: Position
+    aggregates: Sequence[Aggregate], doc: Decoded, ts: float, position: Position
 ) -> list[StagedStats]:
     """One record's stats for every aggregate it counts in, checked, not yet added."""
     staged = []

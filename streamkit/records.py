@@ -401,12 +401,12 @@ def iter_records(raw_records: Iterable[Mapping[str, Any]]) -> Iterator[Record]:
             yield from _slow_records(i, rec)
             continue
         if data[:4] == magic:
-            yield from _aggregate_records(rec, kin, data)
+            yield from _kpl_user_records(rec, kin, data)
         else:
             yield Record(rec, kin, data)
 
 
-def _aggregate_records(rec: Mapping[str, Any], kin: Mapping[str, Any], data: bytes) -> list[Record]:
+def _kpl_user_records(rec: Mapping[str, Any], kin: Mapping[str, Any], data: bytes) -> list[Record]:
     try:
         users = deaggregate(data) or ()
     except KplCorruptError as e:
@@ -440,6 +440,6 @@ def _slow_records(i: int, rec: Any) -> Iterator[Record]:
         yield Record(rec, kin, kept, error=e)
         return
     if data[:4] == MAGIC:
-        yield from _aggregate_records(rec, kin, data)
+        yield from _kpl_user_records(rec, kin, data)
     else:
         yield Record(rec, kin, data)

@@ -21,8 +21,9 @@ from typing import Any
 from streamkit.records import Record
 
 #: A decoded record: whatever the pipeline's ``decode`` returns (a JSON document by
-#: default, or a consumer's own parsed type); the spec's functions take it.
-Doc = Any
+#: default, a consumer's own parsed type such as a ``Click``); the spec's functions
+#: take it. ``Any`` because each consumer picks its own.
+Decoded = Any
 
 
 @dataclass(frozen=True)
@@ -39,12 +40,12 @@ class Aggregate:
     """
 
     name: str
-    key: Callable[[Doc], str | None] = lambda doc: None
+    key: Callable[[Decoded], str | None] = lambda doc: None
     window_s: int | None = 60
-    value: Callable[[Doc], Any] | None = None
-    distinct: Callable[[Doc], str | None] | None = None
-    last: Callable[[Doc], Any] | None = None
-    pairs: Callable[[Doc], Iterable[tuple[str, Any]]] | None = None
+    value: Callable[[Decoded], Any] | None = None
+    distinct: Callable[[Decoded], str | None] | None = None
+    last: Callable[[Decoded], Any] | None = None
+    pairs: Callable[[Decoded], Iterable[tuple[str, Any]]] | None = None
     ttl_s: int | None = None
 
 
@@ -54,7 +55,7 @@ class Archive:
 
     bucket: str
     prefix: str = "archive"
-    transform: Callable[[Doc, Record], Any] | None = None
+    transform: Callable[[Decoded, Record], Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -66,11 +67,11 @@ class Message:
     """
 
     queue_url: str
-    build: Callable[[Doc, Record], Sequence[tuple[str, Any]]]
-    group_id: Callable[[Doc, Record], str] = lambda doc, record: record.partition_key or "-"
+    build: Callable[[Decoded, Record], Sequence[tuple[str, Any]]]
+    group_id: Callable[[Decoded, Record], str] = lambda doc, record: record.partition_key or "-"
 
 
-def json_doc(record: Record) -> Doc:
+def json_doc(record: Record) -> Decoded:
     """Default decoder: the payload as JSON (gzip/zlib inflated)."""
     return record.json()
 

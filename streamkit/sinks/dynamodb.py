@@ -41,11 +41,11 @@ class AggregateWriteError(StreamkitError, RuntimeError):
     """An aggregate item could not be written (contention beyond retries)."""
 
 
-def _typed(item: dict[str, Any]) -> dict[str, Any]:
+def _to_attribute_values(item: dict[str, Any]) -> dict[str, Any]:
     return {k: _SER.serialize(v) for k, v in item.items() if v is not None}
 
 
-def _plain(item: dict[str, Any]) -> dict[str, Any]:
+def _from_attribute_values(item: dict[str, Any]) -> dict[str, Any]:
     return {k: _DE.deserialize(v) for k, v in item.items()}
 
 
@@ -56,8 +56,9 @@ class AggregateTable:
         self.table = table
         self.clients = clients
 
-    def apply(self, shard_id: str, generation: int, deltas: Sequence[dict[str, Any]]) -> int:
-        """Apply ``deltas`` for (shard, generation); return the items written.
+    def apply(self, ledger_id: str, generation: int, deltas: Sequence[dict[str, Any]]) -> int:
+        """Apply ``deltas`` of generation ``generation`` of ledger ``ledger_id``
+        (``<consumer>#<shard id>``); return the items written.
 
         Each delta is ``{"key": {"pk", "sk"}, "stats": <stats item>, "extra": {...}}``.
         """
@@ -66,18 +67,20 @@ class AggregateTable:
         current = self._batch_get([d["key"] for d in deltas])
         puts: list[tuple[dict[str, Any], dict[str, Any]]] = []
         for delta in deltas:
-            put = self._next_item(shard_id, generation, delta, current.get(_k(delta["key"])))
+            put = self._conditional_put(
+                ledger_id, generation, delta, current.get(_item_key(delta["key"]))
+            )
             if put is not None:
                 puts.append((delta, put))
         if len(puts) <= 1:
-            return sum(self._put(shard_id, generation, d, p) for d, p in puts)
+            return sum(self._put(ledger_id, generation, d, p) for d, p in puts)
         # Independent items: write them concurrently (boto3 clients are thread-safe).
         with ThreadPoolExecutor(max_workers=min(_WORKERS, len(puts))) as pool:
-            futures = [pool.submit(self._put, shard_id, generation, d, p) for d, p in puts]
+            futures = [pool.submit(self._put, ledger_id, generation, d, p) for d, p in puts]
             return sum(f.result() for f in futures)
 
     def _put(
-        self, shard_id: str, generation: int, delta: dict[str, Any], put: dict[str, Any]
+        self, ledger_id: str, generation: int, delta: dict[str, Any], put: dict[str, Any]
     ) -> int:
         ddb = self.clients("dynamodb")
         try:
@@ -87,15 +90,17 @@ class AggregateTable:
             if "overflow_of" in put["Item"]:
                 return 0  # the overflow item of this generation exists: applied
             # Another shard wrote the item since we read it: read again and merge.
-            return self._apply_one(shard_id, generation, delta)
+            return self._merge_after_conflict(ledger_id, generation, delta)
 
-    def _apply_one(self, shard_id: str, generation: int, delta: dict[str, Any]) -> int:
+    def _merge_after_conflict(self, ledger_id: str, generation: int, delta: dict[str, Any]) -> int:
         ddb = self.clients("dynamodb")
         for _ in range(_MAX_ATTEMPTS):
             got = ddb.get_item(
-                TableName=self.table, Key=_typed(delta["key"]), ConsistentRead=True
+                TableName=self.table, Key=_to_attribute_values(delta["key"]), ConsistentRead=True
             ).get("Item")
-            put = self._next_item(shard_id, generation, delta, _plain(got) if got else None)
+            put = self._conditional_put(
+                ledger_id, generation, delta, _from_attribute_values(got) if got else None
+            )
             if put is None:
                 return 0  # already applied
             try:
@@ -109,24 +114,24 @@ class AggregateTable:
             f"{self.table} item {delta['key']} still contended after {_MAX_ATTEMPTS} attempts"
         )
 
-    def _next_item(
+    def _conditional_put(
         self,
-        shard_id: str,
+        ledger_id: str,
         generation: int,
         delta: dict[str, Any],
         current: dict[str, Any] | None,
     ) -> dict[str, Any] | None:
         """The conditional Put for ``delta`` on top of ``current``; None if applied."""
         applied: dict[str, Any] = dict(current.get("applied", {})) if current else {}
-        if int(applied.get(shard_id, 0)) >= generation:
+        if int(applied.get(ledger_id, 0)) >= generation:
             return None
         stats = stats_from_item(delta["stats"])
         if current is not None:
             try:
                 stats = merge(stats_from_item(current), stats)
             except PrecisionError:
-                return self._overflow_put(shard_id, generation, delta)
-        applied[shard_id] = Decimal(generation)
+                return self._overflow_put(ledger_id, generation, delta)
+        applied[ledger_id] = Decimal(generation)
         version = int(current.get("version", 0)) if current else 0
         item = {
             **delta["key"],
@@ -135,7 +140,7 @@ class AggregateTable:
             "applied": applied,
             "version": Decimal(version + 1),
         }
-        put: dict[str, Any] = {"TableName": self.table, "Item": _typed(item)}
+        put: dict[str, Any] = {"TableName": self.table, "Item": _to_attribute_values(item)}
         if current is None:
             put["ConditionExpression"] = "attribute_not_exists(pk)"
         else:
@@ -165,29 +170,29 @@ class AggregateTable:
         }
         return {
             "TableName": self.table,
-            "Item": _typed(item),
+            "Item": _to_attribute_values(item),
             "ConditionExpression": "attribute_not_exists(pk)",
         }
 
     def _batch_get(self, keys: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
         ddb = self.clients("dynamodb")
         out: dict[tuple[str, str], dict[str, Any]] = {}
-        unique = list({_k(k): k for k in keys}.values())
+        unique = list({_item_key(k): k for k in keys}.values())
         for i in range(0, len(unique), _BATCH_GET_LIMIT):
             request: dict[str, Any] = {
                 self.table: {
-                    "Keys": [_typed(k) for k in unique[i : i + _BATCH_GET_LIMIT]],
+                    "Keys": [_to_attribute_values(k) for k in unique[i : i + _BATCH_GET_LIMIT]],
                     "ConsistentRead": True,
                 }
             }
             while request:
                 resp = ddb.batch_get_item(RequestItems=request)
                 for raw in resp.get("Responses", {}).get(self.table, ()):
-                    item = _plain(raw)
+                    item = _from_attribute_values(raw)
                     out[(item["pk"], item["sk"])] = item
                 request = resp.get("UnprocessedKeys") or {}
         return out
 
 
-def _k(key: dict[str, Any]) -> tuple[str, str]:
+def _item_key(key: dict[str, Any]) -> tuple[str, str]:
     return (str(key["pk"]), str(key["sk"]))

@@ -4,6 +4,7 @@ roll-forward, conflicts, and the write budget per batch."""
 from __future__ import annotations
 
 import contextlib
+import gzip
 import io
 import json
 from collections import Counter
@@ -73,9 +74,11 @@ def run(p: Pipeline, event: dict[str, Any]) -> Any:
 
 def test_intent_round_trips_56_and_128_digit_positions() -> None:
     big = int("9" * 128)
-    intent = Intent("c", "shardId-000000000000", 3, (big - 5, 0), (big, 7), 1.5)
+    intent = Intent("c", "shardId-000000000000", 3, (big - 5, 0), (big, 7), 1.5, record_count=4)
     back = Intent.from_bytes(intent.to_bytes())
-    assert (back.start, back.end) == ((big - 5, 0), (big, 7))
+    assert (back.start, back.end, back.record_count) == ((big - 5, 0), (big, 7), 4)
+    # The wire name stays "records" (version 1), so pending intents survive an upgrade.
+    assert orjson.loads(gzip.decompress(intent.to_bytes()))["records"] == 4
 
 
 def test_real_sequence_numbers_and_duplicate_delivery_apply_once(stores: Any) -> None:
