@@ -64,6 +64,10 @@ parentheses are kept so that code catching those keeps working::
         +-- PackagingError                           streamkit.local.packaging
         +-- InjectedFault                            streamkit.local.faults
 
+Outside on purpose: ``streamkit.local.faults.SimulatedCrash`` is a ``BaseException``,
+so that a simulated crash passes every ``except Exception`` the way a killed process
+would.
+
 Example::
 
     from streamkit import PermanentError
