@@ -8,7 +8,8 @@ The public API a Lambda handler needs::
         doc = record.json()          # bad payloads raise DecodeError -> dead letter
         if "user_id" not in doc:
             raise streamkit.PermanentError("user_id missing", reason="schema")
-        ...                          # any other exception: retried by Lambda
+        doc["page"]                  # KeyError/ValueError/TypeError -> dead letter "invalid"
+        ...                          # anything else (throttling, timeouts): retried by Lambda
 
     def handler(event, context):
         return streamkit.process_batch(event, handle, context)

@@ -88,7 +88,7 @@ DEFAULT_WHEEL_CACHE: Final = Path(".streamkit") / "wheels"
 _REQ_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 
 
-class PackagingError(Exception):
+class PackagingError(StreamkitError):
     """The package could not be built; ``str()`` says why and what to do."""
 
 

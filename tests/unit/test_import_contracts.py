@@ -52,6 +52,11 @@ def test_every_streamkit_module_is_in_a_layer() -> None:
     children = {m.name for m in pkgutil.iter_modules(streamkit.__path__)}
     assert children - named == set(), "classify new modules in pyproject's layers contract"
     assert named - children == set(), "the layers contract names modules that do not exist"
+    # The no-AWS-I/O contract covers exactly the bottom layer, the pure core.
+    pure = {name.strip() for name in layers[-1].split(":")}
+    sources = _contracts()["pure-core"]["source_modules"]
+    assert isinstance(sources, list)
+    assert {m.removeprefix("streamkit.") for m in sources} == pure
 
 
 def test_a_lambda_path_module_importing_local_tooling_breaks_the_contracts(

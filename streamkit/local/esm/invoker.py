@@ -147,8 +147,13 @@ class Invoker:
             except (TypeError, orjson.JSONEncodeError) as e:
                 return "error", None, f"Runtime.MarshalError: {e}"
             if fault is Fault.PARTIAL and records:
+                # The fault adds a random record to what the handler reported, never
+                # replaces it: Lambda retries from the lowest of them (spec 2.2.5), so a
+                # record the handler itself failed is always delivered again.
                 seq = records[self.faults.pick(len(records))].sequence_number
-                response = {"batchItemFailures": [{"itemIdentifier": seq}]}
+                reported = response.get("batchItemFailures") if isinstance(response, dict) else None
+                failures = list(reported) if isinstance(reported, list) else []
+                response = {"batchItemFailures": [*failures, {"itemIdentifier": seq}]}
                 if self.settings.tumbling_window_in_seconds:
                     response["state"] = lane.window_state
         return kind, response, detail

@@ -214,7 +214,7 @@ def test_2_1_3_throttled_attempts_are_logged_not_invoked(esm_env: Any) -> None:
 
 
 def test_2_2_partial_fault_reports_one_record_of_the_batch(esm_env: Any) -> None:
-    """2.2.5 / 2.2.6: a PARTIAL fault replaces the response with a failure of one
+    """2.2.5 / 2.2.6: a PARTIAL fault adds to the response a failure of one
     record of the batch: the retry starts at that record."""
     esm_env.put_n(6)
     rec = esm_env.recorder()
@@ -233,6 +233,34 @@ def test_2_2_partial_fault_reports_one_record_of_the_batch(esm_env: Any) -> None
     assert stats.records_processed + stats.records_discarded == 6
     assert all(d["responseContext"]["functionError"] is None for d in stats.failure_documents)
     assert stats.failure_documents
+
+
+@pytest.mark.parametrize("seed", range(24))  # a replacing fault lost a record for several
+def test_2_2_5_partial_fault_never_hides_a_failure_the_handler_reported(
+    esm_env: Any, seed: int
+) -> None:
+    """2.2.5: the PARTIAL fault adds a random record to the handler's own
+    batchItemFailures instead of replacing them, so Lambda still retries from the
+    lowest: a record the handler failed is delivered again, never checkpointed unseen.
+    (Replacing them let a fault pick a later record and skip the failed one.)"""
+    esm_env.put_n(4)
+
+    def fail_2_once(event: dict[str, Any], n: int) -> Any:
+        if n == 0:
+            second = event["Records"][1]["kinesis"]["sequenceNumber"]
+            return {"batchItemFailures": [{"itemIdentifier": second}]}
+        return None
+
+    rec = esm_env.recorder(fail_2_once)
+    stats = esm_env.esm(
+        rec,
+        batch_size=4,
+        function_response_types=RBIF,
+        faults=FaultPlan(seed=seed, partial_rate=0.5),
+    ).run()
+    assert rec.batches[0] == [1, 2, 3, 4]
+    assert 2 in rec.delivered()[4:], rec.batches  # delivered again after its failure
+    assert stats.records_processed == 4 and stats.records_discarded == 0
 
 
 def test_2_2_1_partial_fault_is_ignored_without_report_batch_item_failures(
