@@ -48,6 +48,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+from streamkit.errors import StreamkitError
+
 __all__ = [
     "ARCHITECTURES",
     "PYTHON_VERSIONS",
