@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from streamkit.local.commands.common import positive
+from streamkit.local.commands.common import positive, timestamp
 
 
 def add_parser(sub: Any) -> None:
@@ -41,6 +41,15 @@ def add_parser(sub: Any) -> None:
         help="records per second for each consumer (default: clickstream 100, iot 50)",
     )
     run.add_argument("--seed", type=int, default=1, help="random seed of the traffic (default 1)")
+    run.add_argument(
+        "--start",
+        type=timestamp,
+        default=None,
+        metavar="TIME",
+        help="event time of the first generated record, ISO 8601 or epoch seconds "
+        "(default: now minus --duration); with --seed it makes a run exactly repeatable, "
+        "minute windows included",
+    )
     run.add_argument(
         "--faults",
         action="store_true",
@@ -83,6 +92,7 @@ def main(args: argparse.Namespace) -> int:
     try:
         return run_main(
             seed=args.seed,
+            start=args.start,
             duration=float(args.duration),
             rates=rates,
             faults=args.faults,

@@ -99,6 +99,7 @@ class _Env:
 def run_main(
     *,
     seed: int = 1,
+    start: float | None = None,
     duration: float = 30.0,
     rates: Mapping[str, float] | None = None,
     faults: bool = False,
@@ -162,7 +163,8 @@ def run_main(
         if replay_files and not runs:
             raise ValueError(f"--consumer {replay_consumer!r} is not in the config")
 
-        start = time.time() - duration
+        if start is None:
+            start = time.time() - duration
         for run in runs:
             traffic = (
                 _replayed_traffic(replayed)
