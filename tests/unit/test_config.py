@@ -30,6 +30,7 @@ SHIPPED = REPO / "infra" / "consumers.json"
 NOW = 1_750_000_000.0
 ESM = "consumers.clickstream.event_source_mapping"
 DATA_PATTERN = '{"data": {"kind": ["click"]}}'
+KMS_KEY = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 
 
 def minimal_doc() -> dict[str, Any]:
@@ -139,8 +140,10 @@ def test_defaults_follow_spec_0_1_and_0_2() -> None:
         "FunctionResponseTypes": [],
         "TumblingWindowInSeconds": 0,
         "ParallelizationFactor": 1,
+        "Enabled": True,
     }
     assert esm.retries_forever and not esm.report_batch_item_failures
+    assert esm.enabled and esm.metrics is None and esm.kms_key_arn is None and not esm.tags
 
 
 def test_stream_and_function_defaults() -> None:
@@ -179,6 +182,10 @@ def test_starting_position_is_required() -> None:
             tumbling_window_in_seconds=900,
             parallelization_factor=10,
             on_failure=DestinationRef("sns", "alerts"),
+            enabled=False,
+            metrics=("EventCount",),
+            kms_key_arn=KMS_KEY,
+            tags={"team": "data", "cost-center": "4711"},
         ),
         EsmSettings(starting_position="TRIM_HORIZON", on_failure=DestinationRef("s3", "bucket")),
     ],
@@ -730,7 +737,8 @@ def test_unknown_field_without_close_match_lists_allowed_fields() -> None:
         f'{ESM}.Zzz: unknown field "Zzz" (allowed: BatchSize, MaximumBatchingWindowInSeconds, '
         "StartingPosition, StartingPositionTimestamp, BisectBatchOnFunctionError, "
         "MaximumRetryAttempts, MaximumRecordAgeInSeconds, FunctionResponseTypes, FilterCriteria, "
-        "TumblingWindowInSeconds, ParallelizationFactor, DestinationConfig)"
+        "TumblingWindowInSeconds, ParallelizationFactor, DestinationConfig, Enabled, "
+        "MetricsConfig, KMSKeyArn, Tags)"
     ]
 
 
@@ -990,4 +998,198 @@ def test_both_streamkit_esm_rules_are_reported_together() -> None:
     assert [e.split(":", 1)[0] for e in errors] == [
         f"{ESM}.ParallelizationFactor",
         f"{ESM}.FunctionResponseTypes",
+    ]
+
+
+# ------------------------------------- Enabled, MetricsConfig, KMSKeyArn, Tags
+
+
+def test_new_mapping_fields_are_accepted_and_round_trip() -> None:
+    """CreateEventSourceMapping's Enabled, MetricsConfig, KMSKeyArn and Tags (botocore
+    shapes) are valid Kinesis mapping fields: accepted, kept, given back by to_api."""
+    esm = parse_esm(
+        Enabled=False,
+        MetricsConfig={"Metrics": ["EventCount"]},
+        KMSKeyArn=KMS_KEY,
+        Tags={"team": "data", "Kostenstelle 7": "a/b=c+d@e:f", "empty": ""},
+    )
+    assert esm.enabled is False
+    assert esm.metrics == ("EventCount",)
+    assert esm.kms_key_arn == KMS_KEY
+    assert dict(esm.tags) == {"team": "data", "Kostenstelle 7": "a/b=c+d@e:f", "empty": ""}
+    api = esm.to_api()
+    assert api["Enabled"] is False
+    assert api["MetricsConfig"] == {"Metrics": ["EventCount"]}
+    assert api["KMSKeyArn"] == KMS_KEY
+    assert api["Tags"]["Kostenstelle 7"] == "a/b=c+d@e:f"
+    assert EsmSettings.from_api(api, now=NOW) == esm
+    assert parse_esm(MetricsConfig={"Metrics": []}).metrics == ()
+
+
+def test_shipped_config_publishes_event_counts() -> None:
+    for consumer in load_consumers(SHIPPED).values():
+        assert consumer.event_source_mapping.enabled
+        assert consumer.event_source_mapping.metrics == ("EventCount",)
+
+
+@pytest.mark.parametrize("value", [1, "false", None])
+def test_enabled_must_be_boolean(value: Any) -> None:
+    assert esm_errors(Enabled=value) == [
+        f"{ESM}.Enabled: {json.dumps(value)} is not a boolean (allowed: true, false)"
+    ]
+
+
+METRICS_ALLOWED = '[] or ["EventCount"]; ErrorCount and KafkaMetrics are for Kafka sources only'
+
+
+@pytest.mark.parametrize(
+    "metrics", [["ErrorCount"], ["KafkaMetrics"], ["eventcount"], ["EventCount"] * 2, "EventCount"]
+)
+def test_metrics_other_than_event_count_are_rejected_for_kinesis(metrics: Any) -> None:
+    """botocore: EventCount, ErrorCount, KafkaMetrics; the last two are Kafka-only."""
+    assert esm_errors(MetricsConfig={"Metrics": metrics}) == [
+        f"{ESM}.MetricsConfig.Metrics: {json.dumps(metrics)} is not a valid value "
+        f"(allowed: {METRICS_ALLOWED})"
+    ]
+
+
+def test_metrics_config_needs_metrics_and_no_other_field() -> None:
+    assert esm_errors(MetricsConfig={}) == [
+        f"{ESM}.MetricsConfig.Metrics: missing required field (allowed: {METRICS_ALLOWED})"
+    ]
+    [error] = esm_errors(MetricsConfig={"Metrics": [], "Metric": []})
+    assert error.startswith(f'{ESM}.MetricsConfig.Metric: unknown field "Metric"; did you mean')
+    assert esm_errors(MetricsConfig=None) == [
+        f"{ESM}.MetricsConfig: null is not an object (allowed: an object with Metrics)"
+    ]
+
+
+KMS_ALLOWED = "a KMS key ARN, arn:aws:kms:<region>:<12-digit account>:key/<key id>"
+
+
+@pytest.mark.parametrize(
+    "arn",
+    [
+        "",
+        "1234abcd-12ab-34cd-56ef-1234567890ab",
+        "arn:aws:kms:eu-west-1:123456789012:alias/streamkit",
+        "arn:aws:s3:::bucket",
+        "arn:aws:kms:eu-west-1:1234:key/abc",
+        f"{KMS_KEY} ",
+    ],
+)
+def test_kms_key_arn_must_be_a_key_arn(arn: str) -> None:
+    assert esm_errors(KMSKeyArn=arn) == [
+        f"{ESM}.KMSKeyArn: {json.dumps(arn)} is not a valid KMS key ARN (allowed: {KMS_ALLOWED})"
+    ]
+
+
+def test_kms_key_arn_of_other_partitions_and_multi_region_keys() -> None:
+    for arn in (
+        "arn:aws-cn:kms:cn-north-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+        "arn:aws:kms:us-east-1:123456789012:key/mrk-1234abcd12ab34cd56ef1234567890ab",
+    ):
+        assert parse_esm(KMSKeyArn=arn).kms_key_arn == arn
+
+
+TAG_KEY_ALLOWED = (
+    "1..128 characters of letters, digits, spaces and _ . : / = + - @, not starting with aws:"
+)
+TAG_VALUE_ALLOWED = "0..256 characters of letters, digits, spaces and _ . : / = + - @"
+
+
+@pytest.mark.parametrize(
+    ("tags", "message"),
+    [
+        ({"": "v"}, f'Tags.: tag key "" is not valid (allowed: {TAG_KEY_ALLOWED})'),
+        (
+            {"k" * 129: "v"},
+            f"Tags.{'k' * 129}: tag key {json.dumps('k' * 129)[:80]}...(131 chars) is not "
+            f"valid (allowed: {TAG_KEY_ALLOWED})",
+        ),
+        ({"a#b": "v"}, f'Tags.a#b: tag key "a#b" is not valid (allowed: {TAG_KEY_ALLOWED})'),
+        (
+            {"aws:team": "v"},
+            f'Tags.aws:team: tag key "aws:team" is reserved for AWS (allowed: {TAG_KEY_ALLOWED})',
+        ),
+        (
+            {"AWS:team": "v"},
+            f'Tags.AWS:team: tag key "AWS:team" is reserved for AWS (allowed: {TAG_KEY_ALLOWED})',
+        ),
+        (
+            {"team": "x" * 257},
+            f"Tags.team: {json.dumps('x' * 257)[:80]}...(259 chars) is not a valid tag value "
+            f"(allowed: {TAG_VALUE_ALLOWED})",
+        ),
+        (
+            {"team": "a;b"},
+            f'Tags.team: "a;b" is not a valid tag value (allowed: {TAG_VALUE_ALLOWED})',
+        ),
+        ({"team": 5}, f"Tags.team: 5 is not a valid tag value (allowed: {TAG_VALUE_ALLOWED})"),
+        (
+            {f"t{i}": "v" for i in range(51)},
+            "Tags: 51 tags are too many (allowed: at most 50 per resource)",
+        ),
+        (
+            ["team"],
+            'Tags: ["team"] is not an object (allowed: an object of tag key -> value strings)',
+        ),
+    ],
+    ids=[
+        "empty-key",
+        "long-key",
+        "bad-key",
+        "aws-prefix",
+        "AWS-prefix",
+        "long-value",
+        "bad-value",
+        "number",
+        "51-tags",
+        "list",
+    ],
+)
+def test_bad_tags_are_rejected(tags: Any, message: str) -> None:
+    """Lambda's tag limits (botocore TagKey/TagValue; 50 tags per resource; aws: reserved)."""
+    assert esm_errors(Tags=tags) == [f"{ESM}.{message}"]
+
+
+def test_fifty_tags_at_the_length_limits_are_accepted() -> None:
+    tags = {f"{i:03d}" + "k" * 125: "v" * 256 for i in range(50)}
+    assert dict(parse_esm(Tags=tags).tags) == tags
+
+
+def test_esm_settings_tags_are_read_only_and_hashing_ignores_them() -> None:
+    esm = EsmSettings(starting_position="LATEST", tags={"team": "data"})
+    with pytest.raises(TypeError):
+        esm.tags["team"] = "other"  # type: ignore[index]
+    assert hash(esm) == hash(EsmSettings(starting_position="LATEST", tags={"team": "x"}))
+    with pytest.raises(ConfigError, match=r"EsmSettings\.Tags\.aws:x: tag key"):
+        EsmSettings(starting_position="LATEST", tags={"aws:x": "y"})
+
+
+# ------------------------------------------------------------ enhanced fan-out
+
+
+def test_enhanced_fan_out_is_a_per_consumer_stream_option() -> None:
+    """Spec 0.5/4.2: a consumer may read through a registered stream consumer; two
+    consumers of one stream may differ (it is not part of the stream's provisioning)."""
+    doc = minimal_doc()
+    click = doc["consumers"]["clickstream"]
+    doc["consumers"]["audit"] = copy.deepcopy(click)
+    click["stream"]["enhanced_fan_out"] = True
+    consumers = parse_consumers(doc, now=NOW)
+    assert consumers["clickstream"].stream.enhanced_fan_out is True
+    assert consumers["audit"].stream.enhanced_fan_out is False
+    assert (
+        consumers_to_dict(consumers)["consumers"]["clickstream"]["stream"]["enhanced_fan_out"]
+        is True
+    )
+    assert "enhanced_fan_out" not in consumers_to_dict(consumers)["consumers"]["audit"]["stream"]
+    assert parse_consumers(consumers_to_dict(consumers), now=NOW) == consumers
+
+
+def test_enhanced_fan_out_must_be_boolean() -> None:
+    assert errors_of(with_field("stream", "enhanced_fan_out", "yes")) == [
+        'consumers.clickstream.stream.enhanced_fan_out: "yes" is not a boolean '
+        "(allowed: true, false)"
     ]

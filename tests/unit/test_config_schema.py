@@ -81,6 +81,13 @@ ESM = ["consumers", "clickstream", "event_source_mapping"]
         (["consumers", "click stream"], {}),
         (["consumers", "iot", "function", "environment", "9LIVES"], "x"),
         (["consumers", "iot", "resources", "archive_bucket"], "Upper"),
+        ([*ESM, "Enabled"], "yes"),
+        ([*ESM, "MetricsConfig"], {"Metrics": ["ErrorCount"]}),
+        ([*ESM, "MetricsConfig"], {}),
+        ([*ESM, "KMSKeyArn"], "arn:aws:kms:us-east-1:123456789012:alias/streamkit"),
+        ([*ESM, "Tags"], {"k" * 129: "v"}),
+        ([*ESM, "Tags"], {f"t{i}": "v" for i in range(51)}),
+        (["consumers", "iot", "stream", "enhanced_fan_out"], "true"),
     ],
     ids=lambda v: v[-1] if isinstance(v, list) else None,
 )

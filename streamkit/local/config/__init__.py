@@ -42,8 +42,11 @@ Fields:
 * ``handler``: dotted ``module.attribute`` path of the Lambda handler.
 * ``stream``: ``name`` (1..128 of ``A-Z a-z 0-9 _ . -``), ``shard_count`` (1..500, the
   default per-account shard quota of the largest regions), ``retention_hours``
-  (24..8760, default 24; spec 7.5). Two consumers may read the same stream, but must
-  then agree on its shard count and retention.
+  (24..8760, default 24; spec 7.5), ``enhanced_fan_out`` (default false; true: the
+  consumer reads through a registered stream consumer of its own, named like its
+  function, whose ARN is the mapping's source: a dedicated 2 MB/s per shard, spec
+  0.5/4.2). Two consumers may read the same stream, but must then agree on its shard
+  count and retention (not on ``enhanced_fan_out``, which is per consumer).
 * ``function``: ``timeout_seconds`` (1..900), ``memory_mb`` (128..10240),
   ``environment`` (optional string map; Lambda's key pattern, no reserved keys such
   as ``AWS_REGION``, 4 KB in total).
@@ -57,7 +60,13 @@ Fields:
   seconds (a JSON number, as the API and CloudFormation take it), only with
   ``AT_TIMESTAMP`` and never in the future. streamkit's consumers need
   ``ParallelizationFactor`` 1 (the exactly-once ledger) and
-  ``FunctionResponseTypes: ["ReportBatchItemFailures"]``.
+  ``FunctionResponseTypes: ["ReportBatchItemFailures"]``. ``Enabled`` (default true;
+  false pauses the mapping, which resumes from its checkpoint when re-enabled, spec
+  0.7), ``MetricsConfig`` (``{"Metrics": ["EventCount"]}`` or ``{"Metrics": []}``;
+  ErrorCount and KafkaMetrics are for Kafka sources), ``KMSKeyArn`` (a KMS key ARN,
+  encrypting the filter criteria) and ``Tags`` (at most 50; keys 1..128, values
+  0..256 characters of letters, digits, spaces and ``_ . : / = + - @``; ``aws:``
+  reserved) are passed to Terraform as they are.
 * ``resources``: the stores the handler writes to (``ledger_table``,
   ``dead_letter_bucket``, optional ``aggregate_table``, ``archive_bucket``,
   ``alerts_queue``), passed to it as ``STREAMKIT_*`` variables.

@@ -26,6 +26,17 @@ MINIMUM_FINITE_RECORD_AGE: Final = 60
 TUMBLING_WINDOW: Final = (0, 900)
 MAX_FILTERS: Final = 10
 MAX_PATTERN_CHARS: Final = 4096
+# MetricsConfig.Metrics: botocore's enum is EventCount, ErrorCount, KafkaMetrics; the
+# last two are for Kafka sources only, so a Kinesis mapping may ask for EventCount.
+KINESIS_ESM_METRICS: Final = ("EventCount",)
+# Tags (botocore TagKey/TagValue; Lambda's tagging limits): at most 50 per resource,
+# keys 1..128 and values 0..256 characters of letters, spaces, digits and _ . : / = + - @,
+# the "aws:" prefix reserved.
+MAX_TAGS: Final = 50
+TAG_KEY_CHARS: Final = (1, 128)
+TAG_VALUE_CHARS: Final = (0, 256)
+TAG_PUNCTUATION: Final = frozenset("_.:/=+-@")
+RESERVED_TAG_PREFIX: Final = "aws:"
 # Kinesis (spec 7.5) and Lambda limits.
 SHARD_COUNT: Final = (1, 500)
 RETENTION_HOURS: Final = (24, 8760)
@@ -47,10 +58,17 @@ BUCKET_NAME: Final = r"^[a-z0-9](\.?[a-z0-9-])*\.?[a-z0-9]$"
 BUCKET_NAME_CHARS: Final = (3, 63)
 SQS_NAME: Final = r"^[A-Za-z0-9_-]{1,80}$"
 SNS_NAME: Final = r"^[A-Za-z0-9_-]{1,256}$"
+# A KMS key ARN (KMSKeyArn encrypts the mapping's filter criteria): a key, not an alias.
+KMS_KEY_ARN: Final = r"^arn:aws[a-zA-Z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]{1,256}$"
 
 # What the messages say is allowed, for the rules above.
 BUCKET_TEXT: Final = "3..63 characters of a-z 0-9 . -, starting and ending with a letter or digit"
 TABLE_TEXT: Final = "3..255 characters of A-Z a-z 0-9 _ . -"
+KMS_KEY_TEXT: Final = "a KMS key ARN, arn:aws:kms:<region>:<12-digit account>:key/<key id>"
+TAG_KEY_TEXT: Final = (
+    "1..128 characters of letters, digits, spaces and _ . : / = + - @, not starting with aws:"
+)
+TAG_VALUE_TEXT: Final = "0..256 characters of letters, digits, spaces and _ . : / = + - @"
 DESTINATION_TEXT: Final = {
     "sqs": "1..80 characters of A-Z a-z 0-9 _ -",
     "sns": "1..256 characters of A-Z a-z 0-9 _ -",

@@ -84,6 +84,27 @@ FifoQueueName = Annotated[
     Field(pattern=limits.FIFO_QUEUE),
     Allowed("an SQS FIFO queue name: 1..75 characters of A-Z a-z 0-9 _ - then .fifo", noun="name"),
 ]
+KmsKeyArn = Annotated[
+    str,
+    Field(max_length=2048, pattern=limits.KMS_KEY_ARN),
+    Allowed(limits.KMS_KEY_TEXT, noun="KMS key ARN"),
+]
+TagKey = Annotated[
+    str,
+    Field(min_length=limits.TAG_KEY_CHARS[0], max_length=limits.TAG_KEY_CHARS[1]),
+    AfterValidator(rules.tag_key),
+    Allowed(
+        limits.TAG_KEY_TEXT,
+        noun="tag key",
+        duplicate="duplicate tag (allowed: each key once)",
+    ),
+]
+TagValue = Annotated[
+    str,
+    Field(max_length=limits.TAG_VALUE_CHARS[1]),
+    AfterValidator(rules.tag_value),
+    Allowed(limits.TAG_VALUE_TEXT, noun="tag value"),
+]
 Timestamp = Annotated[
     float,
     Field(ge=0, allow_inf_nan=False),
@@ -167,6 +188,24 @@ class FilterCriteriaModel(BaseModel):
         return self
 
 
+class MetricsConfigModel(BaseModel):
+    """Which ESM metrics Lambda publishes (CreateEventSourceMapping ``MetricsConfig``)."""
+
+    model_config = _MODEL
+
+    metrics: Annotated[
+        list[Literal["EventCount"]],
+        Field(max_length=len(limits.KINESIS_ESM_METRICS)),
+        Allowed(
+            '[] or ["EventCount"]; ErrorCount and KafkaMetrics are for Kafka sources only',
+            noun="value",
+            whole=True,
+        ),
+    ] = Field(alias="Metrics")
+    """``["EventCount"]``: Lambda publishes the mapping's event counts (PolledEventCount,
+    FilteredOutEventCount, ...) to CloudWatch; ``[]``: none."""
+
+
 class EsmModel(BaseModel):
     """A Kinesis event source mapping, as CreateEventSourceMapping takes it (spec 0.1).
 
@@ -232,6 +271,28 @@ class EsmModel(BaseModel):
     )
     """The on-failure destination, as a logical ``{type, name}`` reference."""
 
+    enabled: bool = Field(True, alias="Enabled")
+    """false: Lambda pauses polling and invoking; re-enabled, the mapping resumes from its
+    checkpoint (spec 0.7)."""
+    metrics_config: Annotated[MetricsConfigModel | None, BeforeValidator(not_null)] = Field(
+        None, alias="MetricsConfig"
+    )
+    """ESM metrics Lambda publishes: ``{"Metrics": ["EventCount"]}``."""
+    kms_key_arn: Annotated[KmsKeyArn | None, BeforeValidator(not_null)] = Field(
+        None, alias="KMSKeyArn"
+    )
+    """The customer managed KMS key Lambda encrypts the filter criteria with."""
+    tags: Annotated[
+        dict[TagKey, TagValue],
+        Field(max_length=limits.MAX_TAGS),
+        Allowed(
+            "an object of tag key -> value strings",
+            too_long="{count} tags are too many (allowed: at most "
+            f"{limits.MAX_TAGS} per resource)",
+        ),
+    ] = Field(default_factory=dict, alias="Tags")
+    """Tags of the event source mapping itself (the resource Lambda creates)."""
+
     @model_rule(mode="after")
     def _timestamp_goes_with_at_timestamp(self) -> EsmModel:
         rules.starting_timestamp(self.starting_position, self.starting_position_timestamp)
@@ -267,6 +328,11 @@ class StreamModel(BaseModel):
     """Shards to create (the default per-account quota of the largest regions)."""
     retention_hours: Annotated[int, _ints(limits.RETENTION_HOURS)] = limits.DEFAULT_RETENTION_HOURS
     """How long Kinesis keeps records (spec 7.5)."""
+    enhanced_fan_out: bool = False
+    """true: this consumer reads through its own registered stream consumer (enhanced
+    fan-out, spec 0.5/4.2), named like its function, with a dedicated 2 MB/s per shard;
+    false: it shares the shards' reads with every other standard consumer (spec 4.1).
+    Per consumer: two consumers of one stream may differ."""
 
 
 class FunctionModel(BaseModel):

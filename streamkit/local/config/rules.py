@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import json
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from typing import Final
 
@@ -101,6 +102,31 @@ def streamkit_esm(parallelization_factor: int, function_response_types: list[str
         )
     if found:
         raise problems("event_source_mapping", found)
+
+
+def _tag_text(text: str) -> bool:
+    """Botocore's TagKey/TagValue pattern ``[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*``.
+
+    Checked here rather than as a ``pattern``: Python's ``re`` (and so JSON Schema
+    validators written in Python) has no ``\\p{...}`` classes.
+    """
+    return all(unicodedata.category(ch)[0] in "LZN" or ch in limits.TAG_PUNCTUATION for ch in text)
+
+
+def tag_key(key: str) -> str:
+    """Tags: botocore's TagKey characters; the ``aws:`` prefix is reserved for AWS."""
+    if not _tag_text(key):
+        raise problem(f"tag key {show(key)} is not valid (allowed: {limits.TAG_KEY_TEXT})")
+    if key.lower().startswith(limits.RESERVED_TAG_PREFIX):
+        raise problem(f"tag key {show(key)} is reserved for AWS (allowed: {limits.TAG_KEY_TEXT})")
+    return key
+
+
+def tag_value(value: str) -> str:
+    """Tags: botocore's TagValue characters."""
+    if not _tag_text(value):
+        raise problem(f"{show(value)} is not a valid tag value (allowed: {limits.TAG_VALUE_TEXT})")
+    return value
 
 
 # ------------------------------------------------------------------------ filters

@@ -57,8 +57,9 @@ class EsmSettings:
     """Kinesis event source mapping settings; defaults are the AWS ones (spec 0.1/0.2).
 
     Field names are the AWS names in snake_case, except ``filter_patterns`` (the
-    ``Pattern`` strings of ``FilterCriteria.Filters``) and ``on_failure``
-    (``DestinationConfig.OnFailure.Destination``).
+    ``Pattern`` strings of ``FilterCriteria.Filters``), ``on_failure``
+    (``DestinationConfig.OnFailure.Destination``) and ``metrics``
+    (``MetricsConfig.Metrics``; None: no ``MetricsConfig``).
     """
 
     starting_position: StartingPosition
@@ -73,12 +74,19 @@ class EsmSettings:
     tumbling_window_in_seconds: int = 0
     parallelization_factor: int = 1
     on_failure: DestinationRef | None = None
+    enabled: bool = True
+    metrics: tuple[str, ...] | None = None
+    kms_key_arn: str | None = None
+    tags: Mapping[str, str] = field(default_factory=dict, hash=False)
 
     def __post_init__(self) -> None:
-        for name in ("function_response_types", "filter_patterns"):
+        for name in ("function_response_types", "filter_patterns", "metrics"):
             value = getattr(self, name)
             if isinstance(value, list):
                 object.__setattr__(self, name, tuple(value))
+        tags = self.tags
+        if isinstance(tags, Mapping) and not isinstance(tags, MappingProxyType):
+            object.__setattr__(self, "tags", MappingProxyType(dict(tags)))
         # No ``now``: "not in the future" is checked when loading only, so a value
         # object does not change validity as time passes.
         validated(EsmModel, self.to_api(), where="EsmSettings")
@@ -97,8 +105,9 @@ class EsmSettings:
         """The settings as CreateEventSourceMapping fields (AWS names).
 
         Every field is present with its effective value (defaults included), except
-        ``StartingPositionTimestamp``, ``FilterCriteria`` and ``DestinationConfig``,
-        which appear only when set. ``parse(to_api())`` gives back an equal object.
+        ``StartingPositionTimestamp``, ``FilterCriteria``, ``DestinationConfig``,
+        ``MetricsConfig``, ``KMSKeyArn`` and ``Tags``, which appear only when set.
+        ``parse(to_api())`` gives back an equal object.
         """
         api: dict[str, Any] = {
             "BatchSize": self.batch_size,
@@ -121,6 +130,14 @@ class EsmSettings:
                 on_failure.to_api() if isinstance(on_failure, DestinationRef) else on_failure
             )
             api["DestinationConfig"] = {"OnFailure": {"Destination": destination}}
+        api["Enabled"] = self.enabled
+        if self.metrics is not None:
+            api["MetricsConfig"] = {"Metrics": list(self.metrics)}
+        if self.kms_key_arn is not None:
+            api["KMSKeyArn"] = self.kms_key_arn
+        if self.tags:
+            tags = self.tags
+            api["Tags"] = dict(tags) if isinstance(tags, Mapping) else tags
         return api
 
     @classmethod
@@ -137,16 +154,22 @@ class StreamSettings:
     name: str
     shard_count: int
     retention_hours: int = limits.DEFAULT_RETENTION_HOURS
+    #: Read through a registered stream consumer of this consumer's own (spec 4.2).
+    enhanced_fan_out: bool = False
 
     def __post_init__(self) -> None:
         validated(StreamModel, self.to_dict(), where="StreamSettings")
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        """The section as written in the file (``enhanced_fan_out`` only when true)."""
+        out: dict[str, Any] = {
             "name": self.name,
             "shard_count": self.shard_count,
             "retention_hours": self.retention_hours,
         }
+        if self.enhanced_fan_out:
+            out["enhanced_fan_out"] = self.enhanced_fan_out
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,6 +307,10 @@ def esm_settings(model: EsmModel) -> EsmSettings:
         on_failure=None
         if destination is None
         else DestinationRef(destination.type, destination.name),
+        enabled=model.enabled,
+        metrics=None if model.metrics_config is None else tuple(model.metrics_config.metrics),
+        kms_key_arn=model.kms_key_arn,
+        tags=dict(model.tags),
     )
 
 
