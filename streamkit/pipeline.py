@@ -47,8 +47,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
-
 from streamkit.deadletter import DeadLetter, count_reasons
 from streamkit.deadline import (
     NO_DEADLINE,
@@ -64,8 +62,16 @@ from streamkit.plan import BatchPlan, plan_batch
 from streamkit.records import BatchBounds, Record, batch_bounds, event_records
 from streamkit.sinks.clients import Clients
 from streamkit.sinks.dynamodb import AggregateTable
-from streamkit.sinks.s3 import put_objects
 from streamkit.spec import Aggregate, Archive, Decoded, Message, check_aggregate_names, json_doc
+from streamkit.stores import (
+    AggregateStore,
+    LedgerStore,
+    MessageQueue,
+    ObjectStore,
+    S3Objects,
+    SqsQueue,
+    Stores,
+)
 
 __all__ = [
     "Aggregate",
@@ -117,6 +123,7 @@ class Pipeline:
         deadline_margin_ms: int | None = None,
         invalid_input: InvalidInput = INVALID_INPUT_DEFAULT,
         clients: Callable[[str], Any] | None = None,
+        stores: Stores | None = None,
         metrics: bool = True,
     ) -> None:
         if aggregates and not table:
@@ -137,7 +144,9 @@ class Pipeline:
         self.invalid_input = check_invalid_input(invalid_input)
         self.clients = clients or Clients()
         self.metrics = metrics
-        self.ledger = Ledger(
+        # The stores (streamkit.stores): AWS adapters on ``clients`` unless injected.
+        stores = stores or Stores()
+        self.ledger: LedgerStore = stores.ledger or Ledger(
             ledger_table,
             name,
             self.clients,
@@ -145,7 +154,11 @@ class Pipeline:
             or dead_letter_bucket
             or (archive.bucket if archive else None),
         )
-        self.aggregate_table = AggregateTable(table, self.clients) if table else None
+        self.aggregate_table: AggregateStore | None = stores.aggregates or (
+            AggregateTable(table, self.clients) if table else None
+        )
+        self.objects: ObjectStore = stores.objects or S3Objects(self.clients)
+        self.queue: MessageQueue = stores.queue or SqsQueue(self.clients)
 
     # ----------------------------------------------------------------- handler
 
@@ -244,14 +257,9 @@ class Pipeline:
             ledger_id = f"{intent.consumer}#{intent.shard_id}"
             self.aggregate_table.apply(ledger_id, intent.generation, intent.aggregates)
         if intent.objects:
-            put_objects(intent.objects, self.clients("s3"))
-        for m in intent.messages:
-            self.clients("sqs").send_message(
-                QueueUrl=m["queue_url"],
-                MessageBody=m["body"] if isinstance(m["body"], str) else _json_text(m["body"]),
-                MessageGroupId=m["group_id"],
-                MessageDeduplicationId=m["dedup_id"],
-            )
+            self.objects.put_objects(intent.objects)
+        if intent.messages:
+            self.queue.send(intent.messages)
 
     def _commit(self, intent: Intent) -> None:
         # A conflict means someone else (a zombie or a retry) committed this same
@@ -337,7 +345,3 @@ class LazyPipeline:
 
     def reset(self) -> None:
         self._pipeline = None
-
-
-def _json_text(value: Any) -> str:
-    return orjson.dumps(value).decode()
