@@ -8,6 +8,13 @@ the ESM simulator with the consumer's real settings, on a virtual clock that sta
 at the first captured arrival time: record ages, batching windows and tumbling
 windows see the *original* arrival times, and retries cost no waiting.
 
+The handler sees each record's captured identity, whatever numbers the local
+emulator assigned: its ``sequenceNumber`` (and ``eventID``), ``partitionKey`` and
+arrival time are the captured ones, and so are the sequence numbers it reports in
+``batchItemFailures``, the on-failure records and the report's ``stats.outcomes``
+and ``stats.log``. The simulator still reads and checkpoints with the emulator's
+numbers.
+
 Example (a regression test from a production capture)::
 
     from streamkit.local.replay import replay
@@ -36,6 +43,7 @@ from streamkit.local.clock import Clock, VirtualClock
 from streamkit.local.config import ConsumerConfig, EsmSettings
 from streamkit.local.destinations import DestinationSender
 from streamkit.local.esm import EsmStats, EventSourceMapping, Handler, StuckShardError
+from streamkit.local.esm.events import CapturedIdentity
 from streamkit.local.faults import FaultPlan
 from streamkit.local.shards import KinesisShardReader
 
@@ -143,15 +151,16 @@ def replay(
     name = stream_name or f"replay-{uuid.uuid4().hex[:8]}"
     client_for = clients or _clients_like(kinesis_client)
 
-    arrivals = _load_stream(kinesis_client, name, shards)
-    first_arrival = min(arrivals.values())
+    identities = _load_stream(kinesis_client, name, shards)
+    first_arrival = min(i.arrival for i in identities.values())
     destination = None
     dest_label = None
     if consumer is not None and esm_settings.on_failure is not None:
         destination, dest_label = _on_failure_destination(esm_settings, client_for)
 
     def arrival_override(shard_id: str, seq: str, arrival: float) -> float:
-        return arrivals.get((shard_id, seq), arrival)
+        ident = identities.get((shard_id, seq))
+        return arrival if ident is None else ident.arrival
 
     timeout = function_timeout_s or (float(consumer.function.timeout_seconds) if consumer else 60.0)
     esm = EventSourceMapping(
@@ -159,6 +168,7 @@ def replay(
         esm_settings,
         kinesis_client,
         name,
+        identities=identities,
         function_name=consumer.name if consumer else "replay",
         function_timeout_s=timeout,
         memory_mb=consumer.function.memory_mb if consumer else 512,
@@ -174,7 +184,7 @@ def replay(
         esm.run(progress=progress)
     except StuckShardError as e:
         error = str(e)  # the records left are counted as unresolved
-    return ReplayReport(esm.stats, name, len(shards), len(arrivals), dest_label, error)
+    return ReplayReport(esm.stats, name, len(shards), len(identities), dest_label, error)
 
 
 def _as_shards(src: str | Path | ShardCapture) -> list[ShardCapture]:
@@ -184,10 +194,10 @@ def _as_shards(src: str | Path | ShardCapture) -> list[ShardCapture]:
 
 def _load_stream(
     client: Any, name: str, shards: Sequence[ShardCapture]
-) -> dict[tuple[str, str], float]:
+) -> dict[tuple[str, str], CapturedIdentity]:
     """Create the stream, put each captured shard on its own local shard, in order.
 
-    Returns (local shard id, local sequence number) -> original arrival time.
+    Returns (local shard id, local sequence number) -> the record's captured identity.
     """
     client.create_stream(StreamName=name, ShardCount=len(shards))
     client.get_waiter("stream_exists").wait(StreamName=name, WaiterConfig={"Delay": 0.1})
@@ -195,15 +205,20 @@ def _load_stream(
         client.list_shards(StreamName=name)["Shards"],
         key=lambda s: int(s["HashKeyRange"]["StartingHashKey"]),
     )
-    arrivals: dict[tuple[str, str], float] = {}
+    identities: dict[tuple[str, str], CapturedIdentity] = {}
     for captured, target in zip(shards, local, strict=False):
         # ExplicitHashKey pins every record to this shard whatever its partition key.
         ehk = target["HashKeyRange"]["StartingHashKey"]
         records = sorted(captured.records, key=lambda r: int(r.sequence_number))
-        arrivals.update(
-            put_in_order(client, name, ((r.partition_key, r.data, r.arrival) for r in records), ehk)
+        placed = put_in_order(
+            client, name, ((r.partition_key, r.data, r.arrival) for r in records), ehk
         )
-    return arrivals
+        # put_in_order keeps the order it was given: its i-th key is the i-th record.
+        for local_key, r in zip(placed, records, strict=True):
+            identities[local_key] = CapturedIdentity(
+                r.sequence_number, r.partition_key, r.arrival, r.explicit_hash_key
+            )
+    return identities
 
 
 def put_in_order(

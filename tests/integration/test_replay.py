@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 from typing import Any
@@ -203,3 +204,103 @@ def test_replay_fixture_runs_a_capture_in_a_few_lines(replay: Any) -> None:
     assert report.ok
     assert report.stats.records_discarded == 0
     assert len(replay_handlers.SEEN) == report.records_loaded
+
+
+# ------------------------------------------------ the handler sees the captured identity
+
+#: Production-like sequence numbers (56 digits, increasing, not consecutive) of one
+#: captured shard, and the record the regression test expects to be dead-lettered.
+PROD_SEQS = [
+    f"4959033827149025660855969253836157109592157598913658{n:04d}" for n in (1898, 2898, 7001, 9898)
+]
+POISON_SEQ = PROD_SEQS[2]
+
+
+def _production_capture(tmp_path: Path) -> Path:
+    from streamkit.local.capture import CapturedRecord, ShardCapture, write_capture
+
+    records = [
+        CapturedRecord(
+            seq,
+            b'{"poison": true}' if seq == POISON_SEQ else b'{"page": "/"}',
+            f"user-{i}",
+            1764323990.0 + i * 0.125,  # one batch, whatever the batching window
+            explicit_hash_key=str(2**127 + i),
+            shard_id="shardId-000000000003",
+        )
+        for i, seq in enumerate(PROD_SEQS)
+    ]
+    path = tmp_path / "incident.jsonl"
+    write_capture(
+        path,
+        [
+            ShardCapture(
+                "arn:aws:kinesis:us-east-1:1:stream/s",
+                "shardId-000000000003",
+                "us-east-1",
+                None,
+                records,
+            )
+        ],
+    )
+    return path
+
+
+def fail_poison_by_its_sequence_number(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Reports the poison record by the sequence number it was delivered with."""
+    replay_handlers.SEEN.extend(event["Records"])
+    return {
+        "batchItemFailures": [
+            {"itemIdentifier": r["kinesis"]["sequenceNumber"]}
+            for r in event["Records"]
+            if b"poison" in base64.b64decode(r["kinesis"]["data"])
+        ]
+    }
+
+
+def test_the_handler_sees_the_captured_sequence_numbers_and_partition_keys(
+    replay: Any, tmp_path: Path
+) -> None:
+    report = replay(_production_capture(tmp_path), fail_poison_by_its_sequence_number)
+    first = {r["kinesis"]["sequenceNumber"]: r for r in replay_handlers.SEEN}
+    assert list(first) == PROD_SEQS  # in order, each with its captured number
+    for i, seq in enumerate(PROD_SEQS):
+        rec = first[seq]
+        assert rec["kinesis"]["partitionKey"] == f"user-{i}"
+        assert rec["kinesis"]["approximateArrivalTimestamp"] == 1764323990.0 + i * 0.125
+        assert rec["eventID"].endswith(f":{seq}")
+    # Lambda's event has no explicitHashKey (spec 1.1.2): the handler sees none.
+    assert all("explicitHashKey" not in r["kinesis"] for r in replay_handlers.SEEN)
+    assert report.ok
+
+
+def test_a_record_failed_by_its_captured_number_is_the_one_dead_lettered(
+    replay: Any, tmp_path: Path, aws: Any
+) -> None:
+    """Spec 2.2.2 / 2.2.5 / 3.3: the handler reports the captured sequence number;
+    the simulator retries from that record, and once its retries are spent the
+    on-failure record names it by the captured number, as do the stats."""
+    report = replay(
+        _production_capture(tmp_path), fail_poison_by_its_sequence_number, consumer="clickstream"
+    )
+    assert report.ok
+    stats = report.stats
+    [shard] = {shard for shard, _ in stats.outcomes}
+    assert stats.outcomes == {
+        (shard, PROD_SEQS[0]): "processed",
+        (shard, PROD_SEQS[1]): "processed",
+        (shard, POISON_SEQ): "discarded",
+        (shard, PROD_SEQS[3]): "discarded",  # re-delivered after the poison, spec 2.2.5
+    }
+    [doc] = stats.failure_documents
+    info = doc["KinesisBatchInfo"]
+    assert (info["startSequenceNumber"], info["endSequenceNumber"]) == (POISON_SEQ, PROD_SEQS[3])
+    assert doc["requestContext"]["condition"] == "RetryAttemptsExhausted"
+    # The message in the consumer's on-failure queue names the captured number too.
+    sqs = aws.client("sqs")
+    url = sqs.get_queue_url(QueueName="clickstream-failures")["QueueUrl"]
+    [message] = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    assert json.loads(message["Body"])["KinesisBatchInfo"]["startSequenceNumber"] == POISON_SEQ
+    partial = [e for e in stats.log if e.outcome == "partial"]
+    assert partial and all(e.detail == f"lowest failed {POISON_SEQ}" for e in partial)
+    assert all(set(e.sequence_numbers) <= set(PROD_SEQS) for e in stats.log)

@@ -150,7 +150,7 @@ class Invoker:
                 # The fault adds a random record to what the handler reported, never
                 # replaces it: Lambda retries from the lowest of them (spec 2.2.5), so a
                 # record the handler itself failed is always delivered again.
-                seq = records[self.faults.pick(len(records))].sequence_number
+                seq = self.encoder.shown_sequence(records[self.faults.pick(len(records))])
                 reported = response.get("batchItemFailures") if isinstance(response, dict) else None
                 failures = list(reported) if isinstance(reported, list) else []
                 response = {"batchItemFailures": [*failures, {"itemIdentifier": seq}]}

@@ -18,7 +18,7 @@ from streamkit.local.clock import Clock, VirtualClock
 from streamkit.local.config import EsmSettings
 from streamkit.local.destinations import DestinationSender
 from streamkit.local.esm.batching import BatchCutter
-from streamkit.local.esm.events import EventEncoder
+from streamkit.local.esm.events import EventEncoder, IdentityMap
 from streamkit.local.esm.invoker import Handler, Invoker, RequestIds
 from streamkit.local.esm.limits import POLL_INTERVAL
 from streamkit.local.esm.outcomes import RecordOutcomes
@@ -42,6 +42,7 @@ class EventSourceMapping:
         kinesis_client: Any,
         stream_name: str,
         *,
+        identities: IdentityMap | None = None,
         function_name: str = "streamkit-consumer",
         function_timeout_s: float = 60.0,
         memory_mb: int = 512,
@@ -81,7 +82,10 @@ class EventSourceMapping:
         self.live = not isinstance(self.clock, VirtualClock)
 
         request_ids = RequestIds(seed)
-        self._encoder = EventEncoder(self.role_arn, region, settings.tumbling_window_in_seconds)
+        # A replay's captured identities: shown to the handler and in the stats.
+        self._encoder = EventEncoder(
+            self.role_arn, region, settings.tumbling_window_in_seconds, identities
+        )
         self._cutter = BatchCutter(settings, self._encoder)
         self._invoker = Invoker(
             handler,
@@ -247,7 +251,7 @@ class EventSourceMapping:
             # nor to the on-failure destination. Spec 5.3: BatchSize counts only
             # matching records, so they never enter a lane.
             self.stats.filtered_out += 1
-            self.stats.outcomes[(rec.shard_id, rec.sequence_number)] = FILTERED
+            self.stats.outcomes[self._encoder.key(rec)] = FILTERED
             return
         lanes = shard.lanes
         if len(lanes) == 1:
@@ -311,7 +315,7 @@ class EventSourceMapping:
         settings = self.settings
         now = self.clock.now()
         kind, response, detail = self._invoker.call(lane, batch.records, final=False)
-        seqs = tuple(r.sequence_number for r in batch.records)
+        seqs = tuple(self._encoder.shown_sequence(r) for r in batch.records)
         log = InvocationLog(
             lane.shard_id,
             lane.index,
@@ -344,7 +348,9 @@ class EventSourceMapping:
             log.outcome, log.detail = "failure", detail
             self._retries.function_failure(lane, batch, detail, "Unhandled")
             return
-        verdict, lowest, why = classify_response(response, batch.records, settings)
+        verdict, lowest, why = classify_response(
+            response, batch.records, settings, self._encoder.shown_sequence
+        )
         if verdict == "success":
             log.outcome = "success"
             if settings.tumbling_window_in_seconds:
@@ -360,7 +366,7 @@ class EventSourceMapping:
             return
         # Partial batch response (spec 2.2.5): checkpoint before the lowest reported
         # record; re-deliver everything from it on.
-        log.outcome, log.detail = "partial", f"lowest failed {lowest}"
+        log.outcome, log.detail = "partial", why
         assert lowest is not None
         self.stats.batch_item_failures_reported += len(response["batchItemFailures"])
         if settings.tumbling_window_in_seconds:
@@ -376,4 +382,4 @@ class EventSourceMapping:
             self._retries.backoff(lane, why or "partial failure")
             return
         # Nothing moved: a failed attempt (2.2.6), retried per policy.
-        self._retries.retry_or_discard(lane, batch, f"partial failure at {lowest}", None)
+        self._retries.retry_or_discard(lane, batch, f"partial failure, {why}", None)

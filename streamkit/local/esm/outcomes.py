@@ -42,9 +42,9 @@ class RecordOutcomes:
 
     def processed(self, lane: Lane, records: Sequence[StreamRecord]) -> None:
         """The function succeeded on ``records``: checkpoint after the last one."""
-        outcomes = self.stats.outcomes
+        outcomes, key = self.stats.outcomes, self.encoder.key
         for r in records:
-            outcomes[(r.shard_id, r.sequence_number)] = PROCESSED
+            outcomes[key(r)] = PROCESSED
         self.encoder.forget(records)
         self.stats.records_processed += len(records)
         if records:
@@ -63,9 +63,9 @@ class RecordOutcomes:
         function_error: str | None,
     ) -> None:
         """Spec 2.5.3 / 3: give up on records; tell the on-failure destination."""
-        outcomes = self.stats.outcomes
+        outcomes, key = self.stats.outcomes, self.encoder.key
         for r in records:
-            outcomes[(r.shard_id, r.sequence_number)] = DISCARDED
+            outcomes[key(r)] = DISCARDED
         self.stats.records_discarded += len(records)
         lane.checkpoint = records[-1].sequence_number
         lane.attempts_without_progress = 0
@@ -79,7 +79,9 @@ class RecordOutcomes:
             shard_id=lane.shard_id,
             stream_arn=self.encoder.stream_arn,
         )
-        doc = failure_document(ctx, records)
+        # The document names the records as the handler saw them (a replay's
+        # captured sequence numbers); the lane checkpoints with its own numbers.
+        doc = failure_document(ctx, [self.encoder.shown(r) for r in records])
         self.stats.failure_documents.append(doc)
         if self.destination is not None:
             event = orjson.loads(self.encoder.plain_event(records))

@@ -89,7 +89,8 @@ class RetryPolicy:
         lane.last_error = detail
         if lane.attempts_without_progress > self.stuck_after:
             batch = lane.current_batch
-            head = batch.records[0].sequence_number if batch is not None else "?"
+            shown = self.outcomes.encoder.shown_sequence
+            head = shown(batch.records[0]) if batch is not None else "?"
             raise StuckShardError(lane.shard_id, head, lane.attempts_without_progress, detail)
         delay = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (lane.consecutive_failures - 1))
         lane.ready_at = self.clock.now() + delay
