@@ -147,6 +147,7 @@ module "consumer" {
 
   event_source_mapping = each.value.event_source_mapping
   stream               = { name = module.stream[each.value.stream.name].name, arn = module.stream[each.value.stream.name].arn }
+  enhanced_fan_out     = try(each.value.stream.enhanced_fan_out, false)
   on_failure_destination = local.destinations[each.key] == null ? null : {
     type = local.destinations[each.key].type
     arn  = local.destination_arns[local.destinations[each.key].type][local.destinations[each.key].name]

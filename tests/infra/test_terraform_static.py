@@ -26,7 +26,7 @@ import hcl2
 import pytest
 
 from streamkit.local import config as cfg
-from streamkit.local.config import ResourceSettings, load_consumers
+from streamkit.local.config import ResourceSettings, limits, load_consumers
 
 ROOT = Path(__file__).resolve().parents[2]
 INFRA = ROOT / "infra"
@@ -47,6 +47,8 @@ ESM_ARGUMENTS = {
     "function_response_types": "FunctionResponseTypes",
     "tumbling_window_in_seconds": "TumblingWindowInSeconds",
     "parallelization_factor": "ParallelizationFactor",
+    "enabled": "Enabled",
+    "kms_key_arn": "KMSKeyArn",
 }
 
 
@@ -264,8 +266,45 @@ def test_esm_arguments_are_the_consumers_json_fields_of_the_same_name() -> None:
         "local.esm.StartingPositionTimestamp == null ? null : "
         'timeadd("1970-01-01T00:00:00Z", format("%ds", floor(local.esm.StartingPositionTimestamp)))'
     )
-    assert expr(resource["event_source_arn"]) == "var.stream.arn"
+    # Enhanced fan-out: the registered stream consumer's ARN is the source (spec 0.5).
+    assert expr(resource["event_source_arn"]) == (
+        "var.enhanced_fan_out ? aws_kinesis_stream_consumer.this[0].arn : var.stream.arn"
+    )
     assert expr(resource["function_name"]) == "aws_lambda_function.this.arn"
+    # The module's tags, then the mapping's own Tags from consumers.json.
+    assert expr(resource["tags"]) == "merge(var.tags, local.esm.Tags)"
+    metrics = dynamic_block(resource, "metrics_config")
+    assert expr(metrics["for_each"]) == (
+        "local.esm.MetricsConfig == null ? [] : [local.esm.MetricsConfig]"
+    )
+    assert expr(metrics["content"][0]["metrics"]) == "metrics_config.value.Metrics"
+
+
+def test_enhanced_fan_out_registers_a_stream_consumer_per_consumer() -> None:
+    """Spec 0.5/4.2: stream.enhanced_fan_out registers a stream consumer named like the
+    function on the consumer's stream; only then, and only it, may be subscribed to."""
+    call = consumer_module_call()
+    assert expr(call["enhanced_fan_out"]) == "try(each.value.stream.enhanced_fan_out, false)"
+    resources = blocks(module_docs(CONSUMER_MODULE), "resource")
+    consumer = resources[("aws_kinesis_stream_consumer", "this")]
+    assert expr(consumer["count"]) == "var.enhanced_fan_out ? 1 : 0"
+    assert expr(consumer["name"]) == "local.function_name"
+    assert expr(consumer["stream_arn"]) == "var.stream.arn"
+    variable = blocks(module_docs(CONSUMER_MODULE), "variable")[("enhanced_fan_out",)]
+    assert (expr(variable["type"]), variable["default"]) == ("bool", False)
+    policy = blocks(module_docs(CONSUMER_MODULE), "data")[("aws_iam_policy_document", "this")]
+    [efo] = [
+        inner
+        for entry in policy["dynamic"]
+        for label, inner in entry.items()
+        if unquote(label) == "statement"
+        and unquote(inner["content"][0]["sid"]) == "ReadThroughStreamConsumer"
+    ]
+    assert expr(efo["for_each"]) == "aws_kinesis_stream_consumer.this[*].arn"
+    assert literal_list(efo["content"][0]["resources"]) == ["${statement.value}"]
+    for name, raw in RAW_CONSUMERS.items():
+        loaded = load_consumers(CONSUMERS_JSON)[name].stream.enhanced_fan_out
+        assert raw["stream"].get("enhanced_fan_out", False) is loaded
 
 
 def test_esm_variable_accepts_every_field_the_config_allows() -> None:
@@ -342,9 +381,12 @@ def test_esm_arguments_equal_consumers_json(name: str) -> None:
         field = esm_field_reference(resource[argument])
         if field in raw:
             assert terraform[field] == raw[field], argument
-        # Same effective value (AWS defaults included) as the local simulator uses.
-        assert terraform[field] == simulator[field], argument
+        # Same effective value (AWS defaults included) as the local simulator uses;
+        # KMSKeyArn is absent from both when not set.
+        assert terraform[field] == simulator.get(field), argument
     assert terraform["StartingPositionTimestamp"] == simulator.get("StartingPositionTimestamp")
+    assert terraform["Tags"] == simulator.get("Tags", {}) == raw.get("Tags", {})
+    assert terraform["MetricsConfig"] == simulator.get("MetricsConfig") == raw.get("MetricsConfig")
 
     # filter_criteria: one filter per Pattern, in order.
     criteria = dynamic_block(resource, "filter_criteria")
@@ -435,11 +477,24 @@ def mentions(condition: str, *numbers: int) -> bool:
         ("TumblingWindowInSeconds", cfg.TUMBLING_WINDOW),
         ("ParallelizationFactor", (1,)),
         ("FilterCriteria", (cfg.MAX_FILTERS, cfg.MAX_PATTERN_CHARS)),
+        ("Tags", (limits.MAX_TAGS, limits.TAG_KEY_CHARS[1], limits.TAG_VALUE_CHARS[1])),
+        ("MetricsConfig", (len(limits.KINESIS_ESM_METRICS),)),
     ],
 )
 def test_esm_validation_ranges_match_the_spec(field: str, numbers: tuple[int, ...]) -> None:
     conds = [c for c in conditions(CONSUMER_MODULE, "event_source_mapping") if field in c]
     assert any(mentions(c, *numbers) for c in conds), f"no validation of {field} {numbers}"
+
+
+def test_new_mapping_fields_are_validated_like_the_config() -> None:
+    conds = conditions(CONSUMER_MODULE, "event_source_mapping")
+    [metrics] = [c for c in conds if "MetricsConfig" in c]
+    assert all(f'"{m}"' in metrics for m in limits.KINESIS_ESM_METRICS)
+    [kms] = [c for c in conds if "KMSKeyArn" in c]
+    pattern = re.search(r'regex\("(.*)", var', kms)
+    assert pattern and pattern.group(1) == limits.KMS_KEY_ARN
+    [tags] = [c for c in conds if "Tags" in c]
+    assert f'"{limits.RESERVED_TAG_PREFIX}"' in tags and "lower(k)" in tags
 
 
 def test_parallelization_factor_must_be_one() -> None:
@@ -534,6 +589,7 @@ def test_consumer_role_is_least_privilege() -> None:
         resources[sid] = literal_list(statement.get("resources", []))
     assert actions == {
         "LambdaAssumeRole": {"sts:AssumeRole"},
+        "ReadThroughStreamConsumer": {"kinesis:SubscribeToShard"},
         "ReadStream": {
             "kinesis:DescribeStream",
             "kinesis:DescribeStreamSummary",
@@ -558,6 +614,7 @@ def test_consumer_role_is_least_privilege() -> None:
     wildcard = {sid for sid, res in resources.items() if "*" in res}
     assert wildcard == {"XRayTraces"}
     assert resources["ReadStream"] == ["${var.stream.arn}"]
+    assert resources["ReadThroughStreamConsumer"] == ["${statement.value}"]
     assert resources["WriteOwnLogs"] == ["${aws_cloudwatch_log_group.this.arn}:*"]
 
 

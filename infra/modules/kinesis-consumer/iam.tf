@@ -2,10 +2,11 @@
 # mapping, which acts with this role) performs, on exactly its resources.
 #
 #   stream        DescribeStream, DescribeStreamSummary, ListShards, GetShardIterator,
-#                 GetRecords (the ESM's polling; no SubscribeToShard: no enhanced
-#                 fan-out). kinesis:ListStreams is not granted: only the AWS managed
-#                 AWSLambdaKinesisExecutionRole has it (for console pickers); the
-#                 mapping never calls it, and it would need Resource "*".
+#                 GetRecords (the ESM's polling). kinesis:ListStreams is not granted:
+#                 only the AWS managed AWSLambdaKinesisExecutionRole has it (for console
+#                 pickers); the mapping never calls it, and it would need Resource "*".
+#   stream consumer  SubscribeToShard on the registered consumer, with enhanced
+#                 fan-out only (the one EFO action of Lambda's Kinesis permissions).
 #   ledger table  GetItem (consistent read), UpdateItem (conditional intent and
 #                 commit), only on items whose key starts with "<consumer>#": the
 #                 ledger table is shared by all consumers.
@@ -72,6 +73,15 @@ data "aws_iam_policy_document" "this" {
       "kinesis:ListShards",
     ]
     resources = [var.stream.arn]
+  }
+
+  dynamic "statement" {
+    for_each = aws_kinesis_stream_consumer.this[*].arn
+    content {
+      sid       = "ReadThroughStreamConsumer"
+      actions   = ["kinesis:SubscribeToShard"]
+      resources = [statement.value]
+    }
   }
 
   statement {

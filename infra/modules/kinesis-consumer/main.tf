@@ -1,6 +1,7 @@
 # One streamkit consumer: the Lambda function, its log group, its event source
 # mapping (built argument by argument from the consumer's entry in
-# infra/consumers.json), its execution role (iam.tf) and its alarms (alarms.tf).
+# infra/consumers.json), with enhanced fan-out its registered stream consumer, its
+# execution role (iam.tf) and its alarms (alarms.tf).
 
 locals {
   function_name = "${var.function_name_prefix}${var.name}"
@@ -63,10 +64,19 @@ resource "aws_lambda_function" "this" {
   depends_on = [aws_cloudwatch_log_group.this, aws_iam_role_policy.this]
 }
 
+# Enhanced fan-out (stream.enhanced_fan_out in consumers.json): a registered stream
+# consumer named like the function, with a dedicated 2 MB/s per shard; the mapping
+# reads through it (its ARN is the event source, spec 0.5/4.2).
+resource "aws_kinesis_stream_consumer" "this" {
+  count = var.enhanced_fan_out ? 1 : 0
+
+  name       = local.function_name
+  stream_arn = var.stream.arn
+}
+
 resource "aws_lambda_event_source_mapping" "this" {
   function_name    = aws_lambda_function.this.arn
-  event_source_arn = var.stream.arn
-  enabled          = var.enabled
+  event_source_arn = var.enhanced_fan_out ? aws_kinesis_stream_consumer.this[0].arn : var.stream.arn
 
   # Every argument below is the consumer's event_source_mapping field of the same
   # AWS name (defaults: the AWS ones, applied by the variable's type).
@@ -81,6 +91,17 @@ resource "aws_lambda_event_source_mapping" "this" {
   function_response_types            = local.esm.FunctionResponseTypes
   tumbling_window_in_seconds         = local.esm.TumblingWindowInSeconds
   parallelization_factor             = local.esm.ParallelizationFactor
+  enabled                            = local.esm.Enabled
+  kms_key_arn                        = local.esm.KMSKeyArn
+  # The module's tags, then the mapping's own Tags (which win on a shared key).
+  tags = merge(var.tags, local.esm.Tags)
+
+  dynamic "metrics_config" {
+    for_each = local.esm.MetricsConfig == null ? [] : [local.esm.MetricsConfig]
+    content {
+      metrics = metrics_config.value.Metrics
+    }
+  }
 
   dynamic "filter_criteria" {
     for_each = local.esm.FilterCriteria == null ? [] : [local.esm.FilterCriteria]

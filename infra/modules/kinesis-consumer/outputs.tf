@@ -18,6 +18,11 @@ output "event_source_mapping_uuid" {
   value       = aws_lambda_event_source_mapping.this.uuid
 }
 
+output "stream_consumer_arn" {
+  description = "ARN of the registered stream consumer the mapping reads through (enhanced fan-out), or null."
+  value       = var.enhanced_fan_out ? aws_kinesis_stream_consumer.this[0].arn : null
+}
+
 output "log_group_name" {
   description = "CloudWatch log group of the function."
   value       = aws_cloudwatch_log_group.this.name

@@ -174,6 +174,12 @@ variable "event_source_mapping" {
         }))
       }))
     }))
+    Enabled = optional(bool, true)
+    MetricsConfig = optional(object({
+      Metrics = list(string)
+    }))
+    KMSKeyArn = optional(string)
+    Tags      = optional(map(string), {})
   })
 
   validation {
@@ -235,12 +241,29 @@ variable "event_source_mapping" {
     )
     error_message = "DestinationConfig.OnFailure.Destination must be {type = sqs|sns|s3, name = ...}; FIFO queues and topics are not supported destinations (spec 3.2)."
   }
+
+  validation {
+    condition     = var.event_source_mapping.MetricsConfig == null ? true : length(var.event_source_mapping.MetricsConfig.Metrics) <= 1 && alltrue([for m in var.event_source_mapping.MetricsConfig.Metrics : m == "EventCount"])
+    error_message = "MetricsConfig.Metrics must be [] or [\"EventCount\"] (ErrorCount and KafkaMetrics are for Kafka sources only)."
+  }
+
+  validation {
+    condition     = var.event_source_mapping.KMSKeyArn == null ? true : can(regex("^arn:aws[a-zA-Z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]{1,256}$", var.event_source_mapping.KMSKeyArn))
+    error_message = "KMSKeyArn must be a KMS key ARN, arn:aws:kms:<region>:<12-digit account>:key/<key id>."
+  }
+
+  validation {
+    condition = length(var.event_source_mapping.Tags) <= 50 && alltrue([
+      for k, v in var.event_source_mapping.Tags : length(k) >= 1 && length(k) <= 128 && length(v) <= 256 && !startswith(lower(k), "aws:")
+    ])
+    error_message = "Tags must hold at most 50 tags, keys of 1..128 characters not starting with aws:, values of at most 256 characters."
+  }
 }
 
-variable "enabled" {
-  description = "Whether the event source mapping polls (false pauses it; Lambda resumes from the last checkpoint, spec 0.7)."
+variable "enhanced_fan_out" {
+  description = "Read through a registered stream consumer (enhanced fan-out: a dedicated 2 MB/s per shard, spec 4.2) named like the function, instead of sharing the shards' reads (stream.enhanced_fan_out in consumers.json)."
   type        = bool
-  default     = true
+  default     = false
 }
 
 variable "stream" {
