@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import base64
 import gzip
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -125,6 +126,8 @@ class LedgerState:
     watermark: float | None
     intent: Intent | None
     exists: bool
+    #: When the pending intent was written (epoch seconds), if one is pending.
+    intent_time: float | None = None
 
     @classmethod
     def new_shard(cls) -> LedgerState:
@@ -176,7 +179,10 @@ class Ledger:
             bucket, _, key = item["intent_s3"]["S"].partition("/")
             body = self.clients("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
             intent = Intent.from_bytes(body)
-        return LedgerState(int(item["generation"]["N"]), position, watermark, intent, True)
+        written = float(item["intent_time"]["N"]) if intent and "intent_time" in item else None
+        return LedgerState(
+            int(item["generation"]["N"]), position, watermark, intent, True, written
+        )
 
     def write_intent(self, state: LedgerState, intent: Intent) -> None:
         """Record ``intent`` as pending, only if nobody moved the ledger since ``state``.
@@ -187,9 +193,10 @@ class Ledger:
         values: dict[str, Any] = {
             ":iid": {"S": intent.intent_id},
             ":g": {"N": str(state.generation)},
+            ":now": {"N": str(int(time.time()))},  # the intent's age, for `streamkit intents`
         }
         if len(blob) <= INLINE_LIMIT:
-            update = "SET intent = :blob, intent_id = :iid, generation = :g"
+            update = "SET intent = :blob, intent_id = :iid, generation = :g, intent_time = :now"
             values[":blob"] = {"B": blob}
         else:
             if not self.intent_bucket:
@@ -202,7 +209,9 @@ class Ledger:
                 f"{intent.generation:012d}-{intent.intent_id}.json.gz"
             )
             self.clients("s3").put_object(Bucket=self.intent_bucket, Key=key, Body=blob)
-            update = "SET intent_s3 = :ptr, intent_id = :iid, generation = :g"
+            update = (
+                "SET intent_s3 = :ptr, intent_id = :iid, generation = :g, intent_time = :now"
+            )
             values[":ptr"] = {"S": f"{self.intent_bucket}/{key}"}
         condition = "attribute_not_exists(intent_id) AND " + (
             "generation = :g" if state.exists else "attribute_not_exists(generation)"
@@ -221,7 +230,7 @@ class Ledger:
         if intent.watermark is not None:
             update += ", watermark = :wm"
             values[":wm"] = {"N": _decimal_text(intent.watermark)}
-        update += " REMOVE intent, intent_s3, intent_id"
+        update += " REMOVE intent, intent_s3, intent_id, intent_time"
         self._conditional_update(intent.shard_id, update, "intent_id = :iid", values)
 
     def _conditional_update(

@@ -48,6 +48,20 @@ class BatchSummary:
     dead_letter_reasons: dict[str, int]
 
 
+@dataclass(frozen=True, slots=True)
+class BlockedIntent:
+    """A pending intent that could not be rolled forward (see :func:`emit_blocked_intent`)."""
+
+    stream: str
+    shard_id: str
+    #: The ledger item (``<consumer>#<shard>``) and the generation the intent creates.
+    ledger_id: str
+    generation: int
+    intent_id: str
+    #: The error code and message of the write that failed.
+    cause: str
+
+
 def iterator_age_ms(last_arrival: float | None) -> int | None:
     """Lambda's IteratorAge: now minus the batch's last arrival time (spec 4.11), in ms."""
     if last_arrival is None:
@@ -126,4 +140,36 @@ def _flush_metrics(summary: BatchSummary, namespace: str | None) -> None:
         m.add_metric(
             name="IteratorAge", unit=MetricUnit.Milliseconds, value=summary.iterator_age_ms
         )
+    m.flush_metrics()
+
+
+def emit_blocked_intent(
+    blocked: BlockedIntent, *, namespace: str | None = None, metrics: bool = True
+) -> None:
+    """ERROR log line and ``PendingIntentBlocked`` metric (once per invocation).
+
+    The shard makes no progress until the intent applies: alarm on this metric
+    (``streamkit intents list --consumer NAME`` shows the intent, ``resolve`` settles it).
+    """
+    fields = {
+        "stream": blocked.stream,
+        "shard_id": blocked.shard_id,
+        "ledger_id": blocked.ledger_id,
+        "generation": blocked.generation,
+        "intent_id": blocked.intent_id,
+        "cause": blocked.cause,
+    }
+    logger().error(
+        "pending intent cannot be applied; the shard is blocked", extra={"intent": fields}
+    )
+    if not metrics:
+        return
+    from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
+
+    ns = namespace or os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or DEFAULT_NAMESPACE
+    m = EphemeralMetrics(namespace=ns)
+    m.add_dimension(name="Stream", value=blocked.stream or "unknown")
+    for key in ("shard_id", "ledger_id", "generation", "intent_id", "cause"):
+        m.add_metadata(key=key, value=fields[key])
+    m.add_metric(name="PendingIntentBlocked", unit=MetricUnit.Count, value=1)
     m.flush_metrics()

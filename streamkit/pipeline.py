@@ -41,6 +41,7 @@ intent are :mod:`streamkit.write_checks`.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -57,9 +58,16 @@ from streamkit.deadline import (
 )
 from streamkit.errors import INVALID_INPUT_DEFAULT, InvalidInput, check_invalid_input
 from streamkit.ledger import Intent, Ledger, LedgerConflict, LedgerState
-from streamkit.observability import BatchSummary, emit_batch, iterator_age_ms, logger
+from streamkit.observability import (
+    BatchSummary,
+    BlockedIntent,
+    emit_batch,
+    emit_blocked_intent,
+    iterator_age_ms,
+    logger,
+)
 from streamkit.plan import BatchPlan, plan_batch
-from streamkit.records import BatchBounds, Record, batch_bounds, event_records
+from streamkit.records import BatchBounds, Record, batch_bounds, event_records, iter_records
 from streamkit.sinks.clients import Clients
 from streamkit.sinks.dynamodb import AggregateTable
 from streamkit.spec import Aggregate, Archive, Decoded, Message, check_aggregate_names, json_doc
@@ -168,30 +176,55 @@ class Pipeline:
         """The Lambda handler body: returns the partial-failure response."""
         return self.run(event, context).response
 
-    def run(self, event: Mapping[str, Any], context: LambdaContext | None = None) -> PipelineResult:
+    def run(
+        self,
+        event: Mapping[str, Any],
+        context: LambdaContext | None = None,
+        *,
+        lane: str | None = None,
+    ) -> PipelineResult:
+        """Process one Lambda event (one shard's batch) exactly once.
+
+        ``lane`` processes the records under a ledger item of their own
+        (``<consumer>#<shard>#<lane>``) instead of the shard's: ``streamkit recover``
+        gives each range Lambda discarded its own lane, so the shard's committed
+        position (already past the range) does not reject it, and a second recovery
+        finds the lane committed.
+
+        Once a batch's intent is written its records belong to the ledger: the
+        response never asks Lambda to retry them (so a range Lambda discards never
+        overlaps an intent). An intent that fails to apply stays pending and blocks
+        the shard: every later invocation rolls it forward first, and while that
+        fails it logs an ERROR and a ``PendingIntentBlocked`` metric naming the
+        intent and the cause (``streamkit intents`` inspects and resolves it).
+        """
         started = time.perf_counter()
         raw = event_records(event)
         if not raw:
             return PipelineResult({"batchItemFailures": []})
         bounds = batch_bounds(raw)
         shard_id = bounds.shard_id
+        ledger_shard = f"{shard_id}#{lane}" if lane else shard_id
         first_seq = bounds.retry_from
         deadline = Deadline.start(context, self.deadline_margin_ms, finish_ms=PIPELINE_FINISH_MS)
         result = PipelineResult({"batchItemFailures": []})
 
         try:
-            state = self.ledger.read(shard_id)
-            if state.intent is not None:  # a previous invocation stopped mid-way
-                self._apply(state.intent)
-                self._commit(state.intent)
-                result.rolled_forward = True
-                state = self.ledger.read(shard_id)
+            state = self.ledger.read(ledger_shard)
         except Exception as e:
             logger().warning(
-                "ledger roll-forward failed; retrying the batch",
+                "reading the ledger failed; retrying the batch",
                 extra={"shard_id": shard_id, "error": repr(e)},
             )
             return self._retry_whole_batch(result, raw, first_seq, e, bounds, started)
+        pending = state.intent
+        if pending is not None:  # a previous invocation stopped mid-way
+            try:
+                self.roll_forward(pending)
+                state = self.ledger.read(ledger_shard)
+            except Exception as e:
+                return self._blocked(result, raw, pending, e, bounds, started)
+            result.rolled_forward = True
 
         plan = self.plan(raw, state, deadline=deadline)
         result.received, result.already_committed = plan.received, plan.already_committed
@@ -202,26 +235,34 @@ class Pipeline:
             for letter in plan.dead_letters:
                 logger().error("dead letter", extra={"dead_letter": letter.to_dict()})
         intent = plan.intent
+        if intent is not None and lane:
+            intent = dataclasses.replace(intent, shard_id=ledger_shard)
         if intent is not None:
             try:
                 self.ledger.write_intent(state, intent)
             except Exception as e:
                 # LedgerConflict: another invocation moved this shard on; anything else
                 # (throttling, S3 for a large intent): nothing was recorded. Either way
-                # Lambda retries, and the next attempt starts from the ledger state.
-                return self._retry_whole_batch(result, raw, first_seq, e, bounds, started)
-            try:
-                self._apply(intent)
-                self._commit(intent)
-            except Exception as e:
-                logger().warning(
-                    "applying the batch failed; it stays pending and is rolled forward "
-                    "by the retry",
-                    extra={"shard_id": shard_id, "error": repr(e)},
-                )
+                # Lambda retries from the first record the ledger does not cover.
                 return self._retry_whole_batch(
                     result, raw, str(intent.start[0]), e, bounds, started
                 )
+            try:
+                self.roll_forward(intent)
+            except Exception as e:
+                # The intent is durable: its records are the ledger's now, and the
+                # next invocation (or `streamkit recover`) rolls it forward first.
+                logger().warning(
+                    "applying the batch failed; it stays pending and blocks the shard "
+                    "until the next invocation rolls it forward",
+                    extra={
+                        "shard_id": shard_id,
+                        "ledger_id": _ledger_id(intent),
+                        "generation": intent.generation,
+                        "error": repr(e),
+                    },
+                )
+                result.failure = e
             result.intent = intent
         if plan.stop_record is not None:
             result.response = {
@@ -229,6 +270,16 @@ class Pipeline:
             }
         self._report(raw, result, bounds, started)
         return result
+
+    def roll_forward(self, intent: Intent) -> None:
+        """Apply a pending ``intent`` (every write idempotent) and commit it.
+
+        What the next invocation of the shard does first; ``streamkit recover`` and
+        ``streamkit intents resolve --reapply`` call it for shards that will see no
+        next invocation (closed after resharding).
+        """
+        self._apply(intent)
+        self._commit(intent)
 
     def plan(
         self,
@@ -268,6 +319,40 @@ class Pipeline:
             self.ledger.commit(intent)
 
     # ---------------------------------------------------------------- helpers
+
+    def _blocked(
+        self,
+        result: PipelineResult,
+        raw: list[Mapping[str, Any]],
+        intent: Intent,
+        error: BaseException,
+        bounds: BatchBounds,
+        started: float,
+    ) -> PipelineResult:
+        """A pending intent could not be rolled forward: the shard stays blocked, loudly.
+
+        Records the intent covers are the ledger's (not retried: a range Lambda
+        discards must never overlap an intent); Lambda retries from the first record
+        after it, or gets success when the batch holds nothing else.
+        """
+        emit_blocked_intent(
+            BlockedIntent(
+                stream=bounds.stream,
+                shard_id=bounds.shard_id,
+                ledger_id=_ledger_id(intent),
+                generation=intent.generation,
+                intent_id=intent.intent_id,
+                cause=_cause(error),
+            ),
+            metrics=self.metrics,
+        )
+        after = [r for r in iter_records(raw) if r.position > intent.end]
+        result = self._retry_whole_batch(
+            result, raw, after[0].sequence_number if after else "", error, bounds, started
+        )
+        if not after:
+            result.response = {"batchItemFailures": []}
+        return result
 
     def _retry_whole_batch(
         self,
@@ -345,3 +430,15 @@ class LazyPipeline:
 
     def reset(self) -> None:
         self._pipeline = None
+
+
+def _ledger_id(intent: Intent) -> str:
+    """The intent's ledger item id, which is also its applied-marker key."""
+    return f"{intent.consumer}#{intent.shard_id}"
+
+
+def _cause(error: BaseException) -> str:
+    """What made a write fail, e.g. ``ResourceNotFoundException: table not found``."""
+    response = getattr(error, "response", None)
+    code = response.get("Error", {}).get("Code") if isinstance(response, dict) else None
+    return f"{code or type(error).__name__}: {error}"
