@@ -1,0 +1,311 @@
+"""In-memory DynamoDB tables with the semantics the ledger and aggregate table rely on.
+
+:class:`MemoryDynamoDB` answers the calls :class:`~streamkit.ledger.Ledger` and
+:class:`~streamkit.sinks.dynamodb.AggregateTable` make (``get_item``,
+``batch_get_item``, ``put_item``, ``update_item``, plus ``scan`` and ``delete_item``
+for tests) with DynamoDB's behaviour, so the adapters' own logic runs unchanged on it:
+
+* reads are strongly consistent (one process, one lock); items are stored in their
+  attribute-value form and copied in and out, as over the wire;
+* a failed ``ConditionExpression`` raises botocore's
+  ``ConditionalCheckFailedException`` and writes nothing;
+* numbers are DynamoDB numbers: at most 38 significant digits, magnitude between
+  1E-130 and 9.99E+125 (else ``ValidationException``); items at most 400 KB;
+* a missing table raises ``ResourceNotFoundException``.
+
+Expressions: ``SET a = :v, ...`` and ``REMOVE a, ...`` updates; conditions are ``AND``
+of ``attribute_exists(a)``, ``attribute_not_exists(a)`` and ``a = :v`` (names may be
+``#n`` placeholders). Anything else raises ``NotImplementedError`` naming the
+expression, so a new kind of write in the adapters fails loudly here, never silently.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import threading
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation, localcontext
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from streamkit.testing.memory.errors import client_error, exceptions
+
+#: DynamoDB's item size limit (400 KB).
+MAX_ITEM_BYTES = 400 * 1024
+_NAME = r"#?[A-Za-z_][A-Za-z0-9_]*"
+_EXISTS = re.compile(rf"^(attribute_exists|attribute_not_exists)\(\s*({_NAME})\s*\)$")
+_EQUALS = re.compile(rf"^({_NAME})\s*=\s*(:[A-Za-z0-9_]+)$")
+
+Item = dict[str, Any]  # attribute name -> attribute value ({"S": ...}, {"N": ...}, ...)
+
+
+class MemoryDynamoDB:
+    """A DynamoDB endpoint in memory: tables created with :meth:`create_table`."""
+
+    def __init__(self) -> None:
+        self.exceptions = exceptions("dynamodb")
+        self._tables: dict[str, tuple[tuple[str, ...], dict[tuple[str, ...], Item]]] = {}
+        self._lock = threading.RLock()
+        #: Writes accepted so far (put_item and update_item), for tests and benchmarks.
+        self.writes = 0
+
+    def create_table(self, name: str, keys: tuple[str, ...]) -> None:
+        """A table whose primary key is ``keys`` (hash key, optional range key)."""
+        with self._lock:
+            self._tables[name] = (keys, {})
+
+    def delete_table(self, name: str) -> None:
+        with self._lock:
+            self._table(name, "DeleteTable")
+            del self._tables[name]
+
+    # ------------------------------------------------------------------ reads
+
+    def get_item(self, *, TableName: str, Key: Item, **_: Any) -> dict[str, Any]:
+        with self._lock:
+            keys, items = self._table(TableName, "GetItem")
+            item = items.get(_key_of(keys, Key, "GetItem"))
+            return {"Item": copy.deepcopy(item)} if item is not None else {}
+
+    def batch_get_item(self, *, RequestItems: Mapping[str, Any], **_: Any) -> dict[str, Any]:
+        with self._lock:
+            responses: dict[str, list[Item]] = {}
+            for table, request in RequestItems.items():
+                keys, items = self._table(table, "BatchGetItem")
+                if len(request["Keys"]) > 100:
+                    raise _validation("Too many items requested for the BatchGetItem call")
+                found = [items.get(_key_of(keys, k, "BatchGetItem")) for k in request["Keys"]]
+                responses[table] = [copy.deepcopy(i) for i in found if i is not None]
+            return {"Responses": responses, "UnprocessedKeys": {}}
+
+    def scan(self, *, TableName: str, **_: Any) -> dict[str, Any]:
+        with self._lock:
+            items = self._table(TableName, "Scan")[1]
+            return {"Items": [copy.deepcopy(items[k]) for k in sorted(items)]}
+
+    # ----------------------------------------------------------------- writes
+
+    def put_item(
+        self,
+        *,
+        TableName: str,
+        Item: Item,
+        ConditionExpression: str | None = None,
+        ExpressionAttributeNames: Mapping[str, str] | None = None,
+        ExpressionAttributeValues: Mapping[str, Any] | None = None,
+        **_: Any,
+    ) -> dict[str, Any]:
+        with self._lock:
+            keys, items = self._table(TableName, "PutItem")
+            key = _key_of(keys, Item, "PutItem")
+            _check_item(Item)
+            names, values = ExpressionAttributeNames or {}, ExpressionAttributeValues or {}
+            _check_condition(items.get(key), ConditionExpression, names, values)
+            items[key] = copy.deepcopy(Item)
+            self.writes += 1
+            return {}
+
+    def update_item(
+        self,
+        *,
+        TableName: str,
+        Key: Item,
+        UpdateExpression: str,
+        ConditionExpression: str | None = None,
+        ExpressionAttributeNames: Mapping[str, str] | None = None,
+        ExpressionAttributeValues: Mapping[str, Any] | None = None,
+        **_: Any,
+    ) -> dict[str, Any]:
+        with self._lock:
+            keys, items = self._table(TableName, "UpdateItem")
+            key = _key_of(keys, Key, "UpdateItem")
+            names, values = ExpressionAttributeNames or {}, ExpressionAttributeValues or {}
+            current = items.get(key)
+            _check_condition(current, ConditionExpression, names, values)
+            updated = copy.deepcopy(current) if current is not None else copy.deepcopy(Key)
+            for action, name, value in _parse_update(UpdateExpression, names, values):
+                if name in keys:
+                    raise _validation(f"cannot update attribute {name}: part of the key")
+                if action == "SET":
+                    updated[name] = copy.deepcopy(value)
+                else:
+                    updated.pop(name, None)
+            _check_item(updated)
+            items[key] = updated
+            self.writes += 1
+            return {}
+
+    def delete_item(self, *, TableName: str, Key: Item, **_: Any) -> dict[str, Any]:
+        with self._lock:
+            keys, items = self._table(TableName, "DeleteItem")
+            items.pop(_key_of(keys, Key, "DeleteItem"), None)
+            return {}
+
+    # ---------------------------------------------------------------- helpers
+
+    def _table(
+        self, name: str, operation: str
+    ) -> tuple[tuple[str, ...], dict[tuple[str, ...], Item]]:
+        table = self._tables.get(name)
+        if table is None:
+            raise client_error(
+                "dynamodb",
+                "ResourceNotFoundException",
+                "Requested resource not found",
+                operation,
+            )
+        return table
+
+
+def _validation(message: str) -> ClientError:
+    return client_error("dynamodb", "ValidationException", message, "Write")
+
+
+def _key_of(keys: tuple[str, ...], item: Mapping[str, Any], operation: str) -> tuple[str, ...]:
+    try:
+        return tuple(_scalar_text(item[k]) for k in keys)
+    except KeyError:
+        raise client_error(
+            "dynamodb",
+            "ValidationException",
+            f"The provided key element does not match the schema (keys: {list(keys)})",
+            operation,
+        ) from None
+
+
+def _scalar_text(value: Mapping[str, Any]) -> str:
+    ((kind, v),) = value.items()
+    if kind == "N":
+        with localcontext(prec=200):
+            return str(Decimal(v).normalize())
+    return f"{kind}:{v!r}"
+
+
+def _resolve(name: str, names: Mapping[str, str]) -> str:
+    if name.startswith("#"):
+        if name not in names:
+            raise _validation(f"expression attribute name {name} is not defined")
+        return names[name]
+    return name
+
+
+def _check_condition(
+    item: Item | None,
+    expression: str | None,
+    names: Mapping[str, str],
+    values: Mapping[str, Any],
+) -> None:
+    if not expression:
+        return
+    for clause in (c.strip() for c in re.split(r"\s+AND\s+", expression.strip())):
+        ok: bool
+        if m := _EXISTS.match(clause):
+            present = item is not None and _resolve(m.group(2), names) in item
+            ok = present if m.group(1) == "attribute_exists" else not present
+        elif m := _EQUALS.match(clause):
+            name, placeholder = _resolve(m.group(1), names), m.group(2)
+            if placeholder not in values:
+                raise _validation(f"expression attribute value {placeholder} is not defined")
+            ok = item is not None and name in item and _equal(item[name], values[placeholder])
+        else:
+            raise NotImplementedError(
+                f"MemoryDynamoDB does not evaluate the condition {clause!r} (of {expression!r})"
+            )
+        if not ok:
+            raise client_error(
+                "dynamodb",
+                "ConditionalCheckFailedException",
+                "The conditional request failed",
+                "ConditionalWrite",
+            )
+
+
+def _equal(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
+    if "N" in a and "N" in b:
+        return Decimal(a["N"]) == Decimal(b["N"])
+    return dict(a) == dict(b)
+
+
+def _parse_update(
+    expression: str, names: Mapping[str, str], values: Mapping[str, Any]
+) -> list[tuple[str, str, Any]]:
+    actions: list[tuple[str, str, Any]] = []
+    parts = re.split(r"\b(SET|REMOVE)\b", expression)
+    if parts[0].strip():
+        raise NotImplementedError(f"MemoryDynamoDB does not apply the update {expression!r}")
+    for keyword, body in zip(parts[1::2], parts[2::2], strict=True):
+        for clause in (c.strip() for c in body.split(",")):
+            if keyword == "REMOVE":
+                actions.append(("REMOVE", _resolve(clause, names), None))
+                continue
+            m = _EQUALS.match(clause)
+            if m is None:
+                raise NotImplementedError(
+                    f"MemoryDynamoDB does not apply the SET clause {clause!r} of {expression!r}"
+                )
+            if m.group(2) not in values:
+                raise _validation(f"expression attribute value {m.group(2)} is not defined")
+            actions.append(("SET", _resolve(m.group(1), names), values[m.group(2)]))
+    return actions
+
+
+def _check_item(item: Item) -> None:
+    size = 0
+    for name, value in item.items():
+        size += len(name.encode()) + _value_size(value)
+    if size > MAX_ITEM_BYTES:
+        raise _validation("Item size has exceeded the maximum allowed size")
+
+
+def _value_size(value: Mapping[str, Any]) -> int:
+    """DynamoDB's item-size accounting (close enough to decide the 400 KB limit)."""
+    ((kind, v),) = value.items()
+    if kind == "S":
+        return len(v.encode())
+    if kind == "B":
+        return len(v)
+    if kind == "N":
+        return _number_size(v)
+    if kind in ("BOOL", "NULL"):
+        return 1
+    if kind == "M":
+        return 3 + sum(len(k.encode()) + _value_size(x) + 1 for k, x in v.items())
+    if kind == "L":
+        return 3 + sum(_value_size(x) + 1 for x in v)
+    if kind == "SS":
+        return sum(len(x.encode()) for x in v)
+    if kind == "NS":
+        return sum(_number_size(x) for x in v)
+    if kind == "BS":
+        return sum(len(x) for x in v)
+    raise _validation(f"unknown attribute value type {kind}")
+
+
+def _number_size(text: str) -> int:
+    """Size of a DynamoDB number, after checking it is one (38 digits, 1E-130..1E126)."""
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        raise _validation(f"The parameter cannot be converted to a numeric value: {text}") from None
+    if not number.is_finite():
+        raise _validation(f"The parameter cannot be converted to a numeric value: {text}")
+    if number == 0:
+        return 1
+    # Significant digits without rounding (normalize() would round to the context's 28).
+    digits = "".join(map(str, number.as_tuple().digits)).strip("0")
+    if len(digits) > 38:
+        raise _validation("Attempting to store more than 38 significant digits in a Number")
+    magnitude = abs(number)
+    if magnitude < Decimal("1E-130"):
+        raise _validation(
+            "Number underflow. Attempting to store a number with magnitude smaller than "
+            "supported range"
+        )
+    if magnitude >= Decimal("1E126"):
+        raise _validation(
+            "Number overflow. Attempting to store a number with magnitude larger than "
+            "supported range"
+        )
+    return (len(digits) + 1) // 2 + 1
