@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import base64
+import importlib
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +23,8 @@ from tests.integration import replay_handlers
 
 pytestmark = pytest.mark.integration
 
-DATA = Path(__file__).parents[1] / "data" / "captures"
+ROOT = Path(__file__).parents[2]
+DATA = ROOT / "tests" / "data" / "captures"
 HANDLER = "tests.integration.replay_handlers:recording"
 
 
@@ -123,7 +128,7 @@ def test_cli_replay_json_summary(aws: Any, capsys: pytest.CaptureFixture[str]) -
     )
     out = capsys.readouterr()
     assert code == 0, out.err
-    summary = json.loads(out.out.strip().splitlines()[-1])
+    summary = json.loads(out.out)  # stdout is exactly one document
     for key in (
         "records_in",
         "invocations",
@@ -151,6 +156,7 @@ def test_cli_replay_exit_1_when_records_end_nowhere(
         ]
     )
     assert code == 0  # default settings retry 10 times, then the records are discarded
+    assert "check: every record processed" in capsys.readouterr().out
     code = main(
         [
             "replay",
@@ -162,7 +168,7 @@ def test_cli_replay_exit_1_when_records_end_nowhere(
             "--json",
         ]
     )
-    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    summary = json.loads(capsys.readouterr().out)
     assert code == 0
     assert summary["records_discarded"] == summary["records_in"]
     assert summary["on_failure_messages"] >= 1
@@ -304,3 +310,144 @@ def test_a_record_failed_by_its_captured_number_is_the_one_dead_lettered(
     partial = [e for e in stats.log if e.outcome == "partial"]
     assert partial and all(e.detail == f"lowest failed {POISON_SEQ}" for e in partial)
     assert all(set(e.sequence_numbers) <= set(PROD_SEQS) for e in stats.log)
+
+
+# ------------------------------------------------ stdout is the summary, logs go elsewhere
+
+#: A handler that writes to stdout every way a real one does: a Powertools Logger
+#: (which keeps the sys.stdout of its construction, the module's import), Powertools
+#: Metrics (an EMF document per invocation), and print().
+POWERTOOLS_HANDLER = """
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+
+logger = Logger(service="replay-test")
+metrics = Metrics(namespace="replay-test", service="replay-test")
+print("handler module imported")
+
+
+@metrics.log_metrics
+def handler(event, context):
+    seqs = [r["kinesis"]["sequenceNumber"] for r in event["Records"]]
+    logger.info("batch seen", extra={"seqs": seqs})
+    metrics.add_metric(name="Records", unit=MetricUnit.Count, value=len(seqs))
+    print("handled", len(seqs), "records")
+    return {"batchItemFailures": []}
+"""
+
+
+def _powertools_handler(tmp_path: Path, name: str) -> str:
+    (tmp_path / f"{name}.py").write_text(POWERTOOLS_HANDLER)
+    return f"{name}:handler"
+
+
+def _cli(tmp_path: Path, command: str) -> subprocess.CompletedProcess[str]:
+    """``command`` in a shell, from the repository root, with ``tmp_path`` importable."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)])}
+    return subprocess.run(
+        ["bash", "-o", "pipefail", "-c", command],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def _logged_sequence_numbers(text: str) -> list[str]:
+    return [
+        seq
+        for line in text.splitlines()
+        if line.startswith("{") and '"batch seen"' in line
+        for seq in json.loads(line)["seqs"]
+    ]
+
+
+def test_json_is_one_document_on_stdout_while_the_handler_logs_through_powertools(
+    aws: Any, tmp_path: Path
+) -> None:
+    """Issue 12: `replay --json | python -c 'json.load(sys.stdin)'` succeeds for a
+    handler that logs with Powertools and prints; its logs go to stderr."""
+    handler = _powertools_handler(tmp_path, "pt_handler_pipe")
+    streamkit = Path(sys.executable).parent / "streamkit"
+    proc = _cli(
+        tmp_path,
+        f"{streamkit} replay {DATA / 'capture.jsonl'} --handler {handler} --json"
+        f" | {sys.executable} -c 'import json, sys; print(json.load(sys.stdin)[\"records_in\"])'",
+    )
+    assert proc.returncode == 0, proc.stderr
+    captured = [r for s in load_records(DATA / "capture.jsonl") for r in s.records]
+    assert proc.stdout.strip() == str(len(captured))
+    err = proc.stderr
+    assert "handler module imported" in err and "handled" in err
+    assert '"_aws"' in err  # the EMF documents
+    # The records the handler saw carry the captured (56-digit) sequence numbers.
+    seen = _logged_sequence_numbers(err)
+    assert sorted(seen) == sorted(r.sequence_number for r in captured)
+    assert all(len(seq) == 56 for seq in seen)
+
+
+def test_logs_file_receives_the_handler_output_and_stdout_only_the_document(
+    aws: Any, tmp_path: Path
+) -> None:
+    handler = _powertools_handler(tmp_path, "pt_handler_logs")
+    logs = tmp_path / "handler.log"
+    streamkit = Path(sys.executable).parent / "streamkit"
+    proc = _cli(
+        tmp_path,
+        f"{streamkit} replay {DATA / 'capture.jsonl'} --handler {handler} --json --logs {logs}",
+    )
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout)  # the whole of stdout is one document
+    assert summary["ok"] is True
+    text = logs.read_text()
+    assert "handler module imported" in text and '"_aws"' in text
+    assert len(_logged_sequence_numbers(text)) == summary["records_in"]
+    assert "batch seen" not in proc.stderr and "handled" not in proc.stderr
+    assert "records resolved" in proc.stderr  # progress stays on stderr
+
+
+def test_without_json_the_summary_is_on_stdout_and_the_logs_on_stderr(
+    aws: Any, tmp_path: Path
+) -> None:
+    handler = _powertools_handler(tmp_path, "pt_handler_text")
+    streamkit = Path(sys.executable).parent / "streamkit"
+    proc = _cli(tmp_path, f"{streamkit} replay {DATA / 'capture.jsonl'} --handler {handler}")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("replayed ")
+    assert "check: every record processed" in proc.stdout
+    assert "batch seen" not in proc.stdout and "_aws" not in proc.stdout
+    assert "batch seen" in proc.stderr and "handler module imported" in proc.stderr
+
+
+@pytest.mark.parametrize("imported_before", [False, True])
+def test_in_process_json_stays_one_document_whatever_stdout_the_logger_kept(
+    aws: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str], imported_before: bool
+) -> None:
+    """A Logger built before the command ran (the module imported earlier) and one
+    built during it (imported by --handler) both write to stderr, not stdout."""
+    name = f"pt_handler_in_process_{imported_before}"
+    handler = _powertools_handler(tmp_path, name)
+    sys.path.insert(0, str(tmp_path))
+    try:
+        if imported_before:
+            importlib.import_module(name)
+        capsys.readouterr()
+        code = main(["replay", str(DATA / "capture.jsonl"), "--handler", handler, "--json"])
+        out = capsys.readouterr()
+    finally:
+        sys.path.remove(str(tmp_path))
+        sys.modules.pop(name, None)
+    assert code == 0, out.err
+    assert json.loads(out.out)["ok"] is True
+    assert "batch seen" in out.err and '"_aws"' in out.err
+
+
+def test_unwritable_logs_file_is_exit_2_naming_the_option(
+    aws: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    logs = tmp_path / "no-such-dir" / "handler.log"
+    code = main(["replay", str(DATA / "capture.jsonl"), "--handler", HANDLER, "--logs", str(logs)])
+    assert code == 2
+    assert f"--logs {logs}" in capsys.readouterr().err

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 import orjson
 
 from streamkit.local.console import StatusLine
+from streamkit.local.handler_output import STDERR, handler_output
 
 if TYPE_CHECKING:
     from streamkit.local.capture import ShardCapture
@@ -30,6 +31,10 @@ def add_parser(sub: Any) -> None:
             "record age, filters and on-failure destinations as Lambda applies them, on "
             "a virtual clock that starts at the first captured arrival time. Without "
             "AWS_ENDPOINT_URL or --endpoint-url an embedded AWS endpoint is started. "
+            "The handler sees each record's captured sequence number, partition key and "
+            "arrival time, and reports failures by them. stdout carries only the summary "
+            "(with --json exactly one JSON document); what the handler writes (print, "
+            "logging, Powertools logs and EMF metrics) goes to stderr, or to --logs FILE. "
             "Exit status: 0 when every record ended processed, filtered or in the "
             "on-failure destination; 1 when some record ended nowhere; 2 for bad input."
         ),
@@ -54,7 +59,16 @@ def add_parser(sub: Any) -> None:
         help="use this consumer's event source mapping settings, timeout and destination "
         "(default: Lambda's defaults with ReportBatchItemFailures and 10 retries)",
     )
-    replay.add_argument("--json", action="store_true", help="print one JSON object")
+    replay.add_argument(
+        "--json", action="store_true", help="print the summary as exactly one JSON document"
+    )
+    replay.add_argument(
+        "--logs",
+        default=STDERR,
+        metavar="FILE",
+        help="write the handler's output (print, logging, Powertools logs, EMF metrics) "
+        "to FILE instead of stderr (default: -, stderr)",
+    )
     replay.add_argument(
         "--stream", metavar="NAME", help="name of the local stream to create (default: random)"
     )
@@ -124,10 +138,7 @@ def run(args: argparse.Namespace) -> int:
     2 for bad input (handler, config, files, fault rates)."""
     import os
 
-    from streamkit.local.capture import CaptureError
-    from streamkit.local.config import ConfigError, load_consumers
     from streamkit.local.faults import FaultPlan
-    from streamkit.local.replay import ReplayError, load_sources, resolve_handler
 
     try:
         faults = FaultPlan(
@@ -143,6 +154,28 @@ def run(args: argparse.Namespace) -> int:
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())  # so `--handler handlers.clickstream:handler` imports
     try:
+        redirect = handler_output(args.logs)
+    except OSError as e:
+        return _fail(f"--logs {args.logs}: cannot write: {e.strerror or e}")
+    with redirect:  # from the handler's import on, its output stays off stdout
+        summary = _load_and_replay(args, faults)
+    if isinstance(summary, int):
+        return summary
+    if args.json:
+        print(orjson.dumps(summary).decode())
+    else:
+        _print_summary(summary, sys.stdout)
+    return 0 if summary["ok"] else 1
+
+
+def _load_and_replay(args: argparse.Namespace, faults: FaultPlan) -> dict[str, Any] | int:
+    """Import the handler, load the config and files, replay: the summary, or exit
+    status 2 after printing what was wrong."""
+    from streamkit.local.capture import CaptureError
+    from streamkit.local.config import ConfigError, load_consumers
+    from streamkit.local.replay import ReplayError, load_sources, resolve_handler
+
+    try:
         handler = resolve_handler(args.handler)
         consumer = None
         if args.consumer:
@@ -157,14 +190,9 @@ def run(args: argparse.Namespace) -> int:
     except OSError as e:
         return _fail(f"cannot read {e.filename or 'input'}: {e.strerror or e}")
     try:
-        summary = _replay_on_endpoint(args, handler, consumer, sources, faults)
+        return _replay_on_endpoint(args, handler, consumer, sources, faults)
     except ReplayError as e:
         return _fail(str(e))
-    if args.json:
-        print(orjson.dumps(summary).decode())
-    else:
-        _print_summary(summary, sys.stdout)
-    return 0 if summary["ok"] else 1
 
 
 def _fail(message: str) -> int:
