@@ -1,9 +1,16 @@
 """One invocation of the function, as Lambda's Python runtime performs it.
 
 The event is checked against the 6 MB limit (spec 4.5), injected faults are drawn
-(:mod:`streamkit.local.faults`), the handler gets the event decoded from exactly
-the bytes Lambda would send and a Lambda-like context, an invocation over the
-function timeout fails, and the return value is marshalled as JSON.
+(:mod:`streamkit.local.faults`), and the handler gets the event decoded from
+exactly the bytes Lambda would send. Where it runs is the execution mode:
+
+* ``process`` (an :class:`~streamkit.local.runtime.EnvironmentPool`): in the lane's
+  execution environment, a worker process under AWS's runtime interface client;
+  the context, the marshalling and the error documents are Lambda's own, and the
+  process is killed at the timeout (spec 10.1-10.4).
+* ``inline`` (no pool): in this process with a Lambda-like context; the return
+  value goes through the runtime's own marshaller (spec 10.3) and the timeout is
+  enforced with an alarm as far as that can (see :mod:`streamkit.local.runtime.inline`).
 """
 
 from __future__ import annotations
@@ -11,7 +18,7 @@ from __future__ import annotations
 import random
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -24,6 +31,17 @@ from streamkit.local.esm.limits import MAX_EVENT_BYTES
 from streamkit.local.esm.state import Lane
 from streamkit.local.esm.stats import EsmStats
 from streamkit.local.faults import Fault, FaultPlan, InjectedFault, SimulatedCrash
+from streamkit.local.runtime import (
+    EnvironmentPool,
+    FunctionSpec,
+    InvocationTimeout,
+    MarshalError,
+    deadline_alarm,
+    handler_reference,
+    load_handler,
+    marshal_response,
+    parse_response,
+)
 from streamkit.local.shards import StreamRecord
 
 #: A Lambda handler: ``handler(event, context) -> response``.
@@ -33,6 +51,10 @@ Handler = Callable[[dict[str, Any], Any], Any]
 #: raised, timed out or crashed, or its response could not be marshalled);
 #: ``throttled`` and ``too_large``: the function never ran (spec 2.1.3).
 CallKind = Literal["ok", "error", "throttled", "too_large"]
+
+#: Where handlers run: worker processes under awslambdaric, or this process.
+Execution = Literal["process", "inline"]
+EXECUTIONS: tuple[Execution, ...] = ("process", "inline")
 
 
 class LambdaContext:
@@ -90,8 +112,11 @@ class Invoker:
         function_arn: str,
         function_timeout_s: float,
         memory_mb: int,
+        environments: EnvironmentPool | None = None,
     ) -> None:
         self.handler = handler
+        #: The worker processes of execution="process"; None runs handlers inline.
+        self.environments = environments
         self.settings = settings
         self.encoder = encoder
         self.faults = faults
@@ -102,6 +127,11 @@ class Invoker:
         self.function_arn = function_arn
         self.function_timeout_s = function_timeout_s
         self.memory_mb = memory_mb
+
+    def close(self) -> None:
+        """Stop the execution environments (execution="process")."""
+        if self.environments is not None:
+            self.environments.close()
 
     def call(
         self, lane: Lane, records: Sequence[StreamRecord], final: bool
@@ -118,6 +148,40 @@ class Invoker:
         self.stats.records_delivered += len(records)
         request_id = self.request_ids.next()
         lane.last_request_id = request_id
+        if fault is Fault.CRASH_BEFORE:
+            if self.environments is not None:
+                self.environments.discard(_key(lane))  # the environment died
+            return "error", None, "InjectedFault: crash before the handler ran"
+        started = time.perf_counter()
+        if self.environments is not None:
+            kind, response, detail = self._in_environment(lane, request_id, event_bytes)
+        else:
+            kind, response, detail = self._inline(request_id, event_bytes)
+        elapsed = time.perf_counter() - started
+        self.clock.spend(elapsed)
+        timed_out = f"Task timed out after {self.function_timeout_s:.2f} seconds"
+        if fault is Fault.TIMEOUT or fault is Fault.CRASH_AFTER:
+            # The handler ran, its effects happened, the invocation still fails; the
+            # environment is not reused (spec 10.2).
+            if self.environments is not None:
+                self.environments.discard(_key(lane))
+            if fault is Fault.TIMEOUT:
+                return "error", None, timed_out
+            return "error", None, str(InjectedFault("crash after the handler ran"))
+        if kind == "ok" and fault is Fault.PARTIAL and records:
+            # The fault adds a random record to what the handler reported, never
+            # replaces it: Lambda retries from the lowest of them (spec 2.2.5), so a
+            # record the handler itself failed is always delivered again.
+            seq = self.encoder.shown_sequence(records[self.faults.pick(len(records))])
+            reported = response.get("batchItemFailures") if isinstance(response, dict) else None
+            failures = list(reported) if isinstance(reported, list) else []
+            response = {"batchItemFailures": [*failures, {"itemIdentifier": seq}]}
+            if self.settings.tumbling_window_in_seconds:
+                response["state"] = lane.window_state
+        return kind, response, detail
+
+    def _inline(self, request_id: str, event_bytes: bytes) -> tuple[CallKind, Any, str]:
+        """Call the handler in this process; marshal its return value (spec 10.3)."""
         ctx = LambdaContext(
             self.function_name,
             self.function_arn,
@@ -125,35 +189,76 @@ class Invoker:
             self.function_timeout_s,
             self.memory_mb,
         )
-        if fault is Fault.CRASH_BEFORE:
-            return "error", None, "InjectedFault: crash before the handler ran"
         event = orjson.loads(event_bytes)  # exactly what Lambda would hand over
-        kind: CallKind
+        timed_out = f"Task timed out after {self.function_timeout_s:.2f} seconds"
         started = time.perf_counter()
         try:
-            response = self.handler(event, ctx)
-            kind, detail = "ok", ""
+            with deadline_alarm(self.function_timeout_s):
+                body, content_type = marshal_response(self.handler(event, ctx))
+        except InvocationTimeout:
+            return "error", None, timed_out
+        except MarshalError as e:
+            return "error", None, f"{MarshalError.error_type}: {e}"
         except (Exception, SimulatedCrash) as e:
-            response, kind, detail = None, "error", f"{type(e).__name__}: {e}"
-        elapsed = time.perf_counter() - started
-        self.clock.spend(elapsed)
-        if elapsed > self.function_timeout_s or fault is Fault.TIMEOUT:
-            return "error", None, f"Task timed out after {self.function_timeout_s:.2f} seconds"
-        if fault is Fault.CRASH_AFTER:
-            return "error", None, str(InjectedFault("crash after the handler ran"))
-        if kind == "ok":
-            try:  # the runtime serialises the return value as JSON
-                response = orjson.loads(orjson.dumps(response))
-            except (TypeError, orjson.JSONEncodeError) as e:
-                return "error", None, f"Runtime.MarshalError: {e}"
-            if fault is Fault.PARTIAL and records:
-                # The fault adds a random record to what the handler reported, never
-                # replaces it: Lambda retries from the lowest of them (spec 2.2.5), so a
-                # record the handler itself failed is always delivered again.
-                seq = self.encoder.shown_sequence(records[self.faults.pick(len(records))])
-                reported = response.get("batchItemFailures") if isinstance(response, dict) else None
-                failures = list(reported) if isinstance(reported, list) else []
-                response = {"batchItemFailures": [*failures, {"itemIdentifier": seq}]}
-                if self.settings.tumbling_window_in_seconds:
-                    response["state"] = lane.window_state
-        return kind, response, detail
+            return "error", None, f"{type(e).__name__}: {e}"
+        if time.perf_counter() - started > self.function_timeout_s:
+            return "error", None, timed_out  # no alarm here (not the main thread)
+        return "ok", parse_response(body, content_type), ""
+
+    def _in_environment(
+        self, lane: Lane, request_id: str, event_bytes: bytes
+    ) -> tuple[CallKind, Any, str]:
+        """Invoke in the lane's execution environment (spec 10.1-10.4)."""
+        assert self.environments is not None
+        result = self.environments.invoke(_key(lane), request_id, event_bytes)
+        if result.init_s is not None:
+            self.stats.cold_starts += 1
+            self.stats.init_seconds += result.init_s
+            self.stats.cold_start_requests[request_id] = result.init_s
+        if result.kind == "response":
+            return "ok", parse_response(result.body, result.content_type), ""
+        return "error", None, result.detail
+
+
+def _key(lane: Lane) -> tuple[str, int]:
+    """The environment of a lane: one per shard with ParallelizationFactor 1."""
+    return lane.shard_id, lane.index
+
+
+def executor_for(
+    handler: Handler | str,
+    execution: Execution,
+    *,
+    function_name: str,
+    function_arn: str,
+    function_timeout_s: float,
+    memory_mb: int,
+    region: str,
+    environment: Mapping[str, str] | None = None,
+    log_sink: Callable[[str], None] | None = None,
+) -> tuple[Handler, EnvironmentPool | None]:
+    """The in-process handler and, for ``process``, the pool of environments.
+
+    ``handler`` is a function or Lambda's ``module.function``; with ``process`` a
+    function must be importable by name (module level). ``environment`` (the
+    function's variables) and ``log_sink`` (called with each line the runtime
+    prints; default: this process's stderr) apply to worker processes.
+    """
+    if execution not in EXECUTIONS:
+        raise ValueError(f"execution must be one of {', '.join(EXECUTIONS)}, got {execution!r}")
+    if execution == "inline":
+        return (load_handler(handler) if isinstance(handler, str) else handler), None
+    spec = FunctionSpec(
+        handler_reference(handler),
+        function_name,
+        function_arn,
+        function_timeout_s,
+        memory_mb,
+        region,
+        dict(environment or {}),
+    )
+    return _not_inline, EnvironmentPool(spec, log_sink=log_sink)
+
+
+def _not_inline(event: dict[str, Any], context: Any) -> Any:
+    raise AssertionError("execution='process' runs the handler in a worker process")

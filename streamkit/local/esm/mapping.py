@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from streamkit.local.clock import Clock, VirtualClock
@@ -19,7 +19,7 @@ from streamkit.local.config import EsmSettings
 from streamkit.local.destinations import DestinationSender
 from streamkit.local.esm.batching import BatchCutter
 from streamkit.local.esm.events import EventEncoder, IdentityMap
-from streamkit.local.esm.invoker import Handler, Invoker, RequestIds
+from streamkit.local.esm.invoker import Execution, Handler, Invoker, RequestIds, executor_for
 from streamkit.local.esm.limits import POLL_INTERVAL
 from streamkit.local.esm.outcomes import RecordOutcomes
 from streamkit.local.esm.responses import classify_response
@@ -37,7 +37,7 @@ class EventSourceMapping:
 
     def __init__(
         self,
-        handler: Handler,
+        handler: Handler | str,
         settings: EsmSettings,
         kinesis_client: Any,
         stream_name: str,
@@ -54,8 +54,10 @@ class EventSourceMapping:
         reader: KinesisShardReader | None = None,
         stuck_after: int = 200,
         seed: int = 0,
+        execution: Execution = "inline",
+        environment: Mapping[str, str] | None = None,
+        log_sink: Callable[[str], None] | None = None,
     ) -> None:
-        self.handler = handler
         self.settings = settings
         self.stream_name = stream_name
         self.function_name = function_name
@@ -70,6 +72,18 @@ class EventSourceMapping:
         self.stuck_after = stuck_after
         self.stats = EsmStats()
         self.function_arn = f"arn:aws:lambda:{region}:{account_id}:function:{function_name}"
+        # Spec 10: worker processes under awslambdaric ("process") or this process.
+        self.handler, environments = executor_for(
+            handler,
+            execution,
+            function_name=function_name,
+            function_arn=self.function_arn,
+            function_timeout_s=function_timeout_s,
+            memory_mb=memory_mb,
+            region=region,
+            environment=environment,
+            log_sink=log_sink,
+        )
         self.role_arn = f"arn:aws:iam::{account_id}:role/{function_name}-role"
         self.filters: FilterSet = compile_filters(
             {"Filters": [{"Pattern": p} for p in settings.filter_patterns]}
@@ -88,7 +102,7 @@ class EventSourceMapping:
         )
         self._cutter = BatchCutter(settings, self._encoder)
         self._invoker = Invoker(
-            handler,
+            self.handler,
             settings=settings,
             encoder=self._encoder,
             faults=self.faults,
@@ -99,6 +113,7 @@ class EventSourceMapping:
             function_arn=self.function_arn,
             function_timeout_s=function_timeout_s,
             memory_mb=memory_mb,
+            environments=environments,
         )
         self._outcomes = RecordOutcomes(
             stats=self.stats,
@@ -122,6 +137,16 @@ class EventSourceMapping:
             invoker=self._invoker,
             retries=self._retries,
         )
+
+    def close(self) -> None:
+        """Stop the worker processes (execution="process"); a later run starts new ones."""
+        self._invoker.close()
+
+    def __enter__(self) -> EventSourceMapping:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     # ------------------------------------------------------------------ running
 

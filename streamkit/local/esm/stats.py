@@ -45,6 +45,11 @@ class EsmStats:
     records_processed: int = 0
     throttles: int = 0
     bisections: int = 0
+    #: Execution environments started (init phases, spec 10.1) and the seconds their
+    #: inits took; request id -> init seconds of each cold invocation (execution="process").
+    cold_starts: int = 0
+    init_seconds: float = 0.0
+    cold_start_requests: dict[str, float] = field(default_factory=dict)
     #: Arrival time of the newest record processed so far (for iterator age).
     last_processed_arrival: float | None = None
     log: list[InvocationLog] = field(default_factory=list)
@@ -56,7 +61,7 @@ class EsmStats:
     def unresolved(self) -> int:
         return self.records_in - len(self.outcomes)
 
-    def to_dict(self) -> dict[str, int]:
+    def to_dict(self) -> dict[str, int | float]:
         return {
             "records_in": self.records_in,
             "invocations": self.invocations,
@@ -69,5 +74,7 @@ class EsmStats:
             "records_processed": self.records_processed,
             "throttles": self.throttles,
             "bisections": self.bisections,
+            "cold_starts": self.cold_starts,
+            "init_seconds": round(self.init_seconds, 3),
             "unresolved": self.unresolved,
         }
