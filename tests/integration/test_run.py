@@ -92,3 +92,68 @@ def test_bad_replay_input_is_exit_2() -> None:
     )
     assert proc.returncode == 2
     assert "/nonexistent.jsonl" in proc.stderr
+
+
+#: The real clickstream handler behind one that also writes to stdout every way a
+#: handler does: a Powertools Logger built at import (it keeps that sys.stdout),
+#: Powertools Metrics (EMF documents) and print().
+LOUD_HANDLER = """
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+
+from handlers import clickstream
+from handlers.clickstream import build_pipeline, pipeline, reset
+
+logger = Logger(service="run-test")
+metrics = Metrics(namespace="run-test", service="run-test")
+print("handler module imported")
+
+
+@metrics.log_metrics
+def handler(event, context):
+    logger.info("batch seen", extra={"records": len(event["Records"])})
+    metrics.add_metric(name="Records", unit=MetricUnit.Count, value=len(event["Records"]))
+    print("handled", len(event["Records"]), "records")
+    return clickstream.handler(event, context)
+"""
+
+
+@pytest.mark.parametrize("logs_to_file", [False, True])
+def test_json_is_one_document_while_the_handler_logs_and_logs_go_to_the_file(
+    tmp_path: Path, logs_to_file: bool
+) -> None:
+    """Issue 12: `run --json` stdout is exactly one JSON document whatever the
+    handler writes; `--logs FILE` receives the handler's output, else it is dropped."""
+    (tmp_path / "loud_handler.py").write_text(LOUD_HANDLER)
+    config = json.loads((ROOT / "infra" / "consumers.json").read_text())
+    consumer = {**config["consumers"]["clickstream"], "handler": "loud_handler.handler"}
+    (tmp_path / "consumers.json").write_text(json.dumps({"consumers": {"clickstream": consumer}}))
+    logs = tmp_path / "handler.log"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL")}
+    env["PYTHONPATH"] = os.pathsep.join([str(tmp_path), str(ROOT)])
+    proc = subprocess.run(
+        [
+            *(sys.executable, "-m", "streamkit.local.cli", "run", "--json"),
+            *("--replay", str(ROOT / "tests" / "data" / "captures" / "capture.jsonl")),
+            *("--consumer", "clickstream", "--config", str(tmp_path / "consumers.json")),
+            *(["--logs", str(logs)] if logs_to_file else []),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout)
+    assert summary["ok"] is True
+    assert summary["consumers"]["clickstream"]["records_in"] > 0
+    assert "batch seen" not in proc.stderr and "handler module imported" not in proc.stderr
+    if logs_to_file:
+        text = logs.read_text()
+        assert "handler module imported" in text and "batch seen" in text
+        assert '"_aws"' in text  # the EMF documents, the handler's and the pipeline's
+        assert '"batch processed"' in text  # streamkit's own log line
+    else:
+        assert not logs.exists()

@@ -22,7 +22,9 @@ def add_parser(sub: Any) -> None:
             "dead letters by reason, and a check that input counts equal output counts "
             "and that the aggregates equal an exactly-once reference. Exit status 0 when "
             "every check holds. With AWS_ENDPOINT_URL or --endpoint-url it runs against "
-            "that endpoint instead (resources are created if missing)."
+            "that endpoint instead (resources are created if missing). stdout carries only "
+            "the summary (with --json exactly one JSON document); what the handlers print "
+            "and log is kept off the terminal unless --logs says where it goes."
         ),
     )
     run.add_argument(
@@ -74,7 +76,15 @@ def add_parser(sub: Any) -> None:
     run.add_argument(
         "--endpoint-url", metavar="URL", help="use this AWS endpoint, not an embedded one"
     )
-    run.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    run.add_argument(
+        "--json", action="store_true", help="print the summary as exactly one JSON document"
+    )
+    run.add_argument(
+        "--logs",
+        metavar="FILE",
+        help="write what the handlers print and log (Powertools logs, EMF metrics) to FILE, "
+        "or to stderr with `-` (default: nowhere; the progress line counts their batches)",
+    )
     run.set_defaults(func=main)
 
 
@@ -83,6 +93,7 @@ def main(args: argparse.Namespace) -> int:
 
     from streamkit.local.capture import CaptureError
     from streamkit.local.config import ConfigError
+    from streamkit.local.handler_output import handler_output
     from streamkit.local.replay import ReplayError
     from streamkit.local.run.engine import run_main
 
@@ -90,18 +101,30 @@ def main(args: argparse.Namespace) -> int:
     if args.rate is not None:
         rates = {"clickstream": float(args.rate), "iot": float(args.rate)}
     try:
-        return run_main(
-            seed=args.seed,
-            start=args.start,
-            duration=float(args.duration),
-            rates=rates,
-            faults=args.faults,
-            endpoint_url=args.endpoint_url,
-            replay_files=args.replay,
-            replay_consumer=args.consumer,
-            config_path=args.config,
-            as_json=args.json,
+        redirect = handler_output(args.logs)
+    except OSError as e:
+        print(
+            f"streamkit run: error: --logs {args.logs}: cannot write: {e.strerror or e}",
+            file=sys.stderr,
         )
+        return 2
+    try:
+        # The handlers' own output never reaches stdout: it goes to --logs or nowhere.
+        with redirect as output:
+            return run_main(
+                seed=args.seed,
+                start=args.start,
+                duration=float(args.duration),
+                rates=rates,
+                faults=args.faults,
+                endpoint_url=args.endpoint_url,
+                replay_files=args.replay,
+                replay_consumer=args.consumer,
+                config_path=args.config,
+                as_json=args.json,
+                out=output.result,
+                logs=output.logs if args.logs else None,
+            )
     except (ConfigError, CaptureError, ReplayError, ValueError) as e:
         print(f"streamkit run: error: {e}", file=sys.stderr)
         return 2

@@ -110,12 +110,15 @@ def run_main(
     as_json: bool = False,
     out: TextIO | None = None,
     err: TextIO | None = None,
+    logs: TextIO | None = None,
 ) -> int:
     """Run the local system; 0 when every check holds, 1 when one fails.
 
     Progress goes to ``err`` (stderr), the summary (text, or JSON with ``as_json``)
-    to ``out`` (stdout). Raises ConfigError, CaptureError, ReplayError, ValueError or
-    OSError for bad input, before anything is provisioned where it can.
+    to ``out`` (stdout), what the handlers print and log to ``logs`` (default:
+    nowhere; the progress line counts their batches). Raises ConfigError,
+    CaptureError, ReplayError, ValueError or OSError for bad input, before anything
+    is provisioned where it can.
     """
     out = out or sys.stdout
     status = StatusLine(err or sys.stderr, prefix="streamkit run: ")
@@ -178,7 +181,7 @@ def run_main(
             )
 
         for i, run in enumerate(runs):
-            _drive(run, kinesis, clients, faults=faults, seed=seed + i, status=status)
+            _drive(run, kinesis, clients, faults=faults, seed=seed + i, status=status, logs=logs)
         summary = build_summary(runs, clients, faults=faults)
     finally:
         if local is not None:
@@ -236,7 +239,14 @@ def _put(kinesis: Any, run: ConsumerRun, traffic: Traffic) -> None:
 
 
 def _drive(
-    run: ConsumerRun, kinesis: Any, clients: Any, *, faults: bool, seed: int, status: StatusLine
+    run: ConsumerRun,
+    kinesis: Any,
+    clients: Any,
+    *,
+    faults: bool,
+    seed: int,
+    status: StatusLine,
+    logs: TextIO | None = None,
 ) -> None:
     """Run the consumer's real handler over its stream with the ESM simulator.
 
@@ -254,7 +264,7 @@ def _drive(
         # hooks can go on the very clients its sinks use.
         pipeline = module.pipeline() if hasattr(module, "pipeline") else None
     handler: Callable[[dict[str, Any], Any], Any] = getattr(module, attr)
-    batch_log = _BatchLogCounter(run)
+    batch_log = _BatchLogCounter(run, logs)
 
     def invoke(event: dict[str, Any], context: Any) -> Any:
         with _Env(env), contextlib.redirect_stdout(batch_log):
@@ -320,13 +330,17 @@ class _BatchLogCounter(io.TextIOBase):
 
     Those lines (its observability output) say how many records each committed
     batch succeeded and dead-lettered; the live status line shows the totals.
+    Everything written is passed on to ``logs`` when given (``--logs FILE``).
     """
 
-    def __init__(self, run: ConsumerRun) -> None:
+    def __init__(self, run: ConsumerRun, logs: TextIO | None = None) -> None:
         self.run = run
+        self.logs = logs
         self._partial_line = ""
 
     def write(self, text: str) -> int:
+        if self.logs is not None:
+            self.logs.write(text)
         self._partial_line += text
         while "\n" in self._partial_line:
             line, self._partial_line = self._partial_line.split("\n", 1)
