@@ -184,12 +184,15 @@ def test_list_by_reason_and_since(dlq: DeadLetters, capsys: pytest.CaptureFixtur
     assert rc == 0 and out == f"no dead letters under s3://{BUCKET}/dlq/\n"
 
 
-def test_list_json_is_one_object_per_line(
+def test_list_json_is_exactly_one_document(
     dlq: DeadLetters, capsys: pytest.CaptureFixture[str]
 ) -> None:
     rc, out, _ = cli(capsys, "list", "--bucket", BUCKET, "--json")
     assert rc == 0
-    rows = [json.loads(line) for line in out.splitlines()]
+    doc = json.loads(out)  # the whole of stdout: one document, not one per line
+    rows = doc["dead_letters"]
+    assert doc["count"] == len(rows) == len(dlq.letters)
+    assert doc["reasons"] == {"bad_json": 2, "schema": 1}
     assert {r["key"]: r["reason"] for r in rows} == {k: v[0] for k, v in dlq.letters.items()}
     by_key = {r["key"]: r for r in rows}
     schema = by_key[dlq.key(SCHEMA)]
@@ -201,7 +204,7 @@ def test_list_json_is_one_object_per_line(
 
     rc, out, _ = cli(capsys, "list", "--bucket", BUCKET, "--json", "--reason", "bad_json")
     assert rc == 0
-    assert sorted(json.loads(line)["key"] for line in out.splitlines()) == sorted(
+    assert sorted(row["key"] for row in json.loads(out)["dead_letters"]) == sorted(
         [dlq.key(BAD_JSON), dlq.key(BINARY)]
     )
 
@@ -334,7 +337,9 @@ def test_redrive_puts_each_payload_back_once(
     # The markers record where each record went.
     rc, out, _ = cli(capsys, "list", "--bucket", BUCKET, "--redriven", "--json")
     assert rc == 0
-    done = {row["key"]: row for row in map(json.loads, out.splitlines())}
+    listing = json.loads(out)  # one document
+    assert (listing["count"], listing["done"], listing["pending"]) == (3, 3, 0)
+    done = {row["key"]: row for row in listing["markers"]}
     assert set(done) == set(dlq.letters)
     by_data = {r["Data"]: r["SequenceNumber"] for r in records}
     for key, (_, payload, _, _) in dlq.letters.items():

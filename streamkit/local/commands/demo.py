@@ -24,7 +24,9 @@ def add_parser(sub: Any) -> None:
         "--records", type=positive, default=1000, help="plain records in the batch (default 1000)"
     )
     demo.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
-    demo.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    demo.add_argument(
+        "--json", action="store_true", help="print the summary as exactly one JSON document"
+    )
     demo.set_defaults(func=run)
 
 

@@ -86,7 +86,9 @@ def add_parser(sub: Any) -> None:
         "(epoch seconds work too)",
     )
     listing.add_argument(
-        "--json", action="store_true", help="one JSON object per line instead of text"
+        "--json",
+        action="store_true",
+        help="print exactly one JSON document: the dead letters (or markers) and the counts",
     )
     listing.add_argument(
         "--redriven",

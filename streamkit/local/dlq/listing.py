@@ -1,4 +1,9 @@
-"""``streamkit dlq list``: one line (or JSON object) per dead letter or redrive marker."""
+"""``streamkit dlq list``: one line per dead letter or redrive marker, or one JSON document.
+
+``--json`` prints exactly one document: ``{"dead_letters": [...], "count": N,
+"reasons": {reason: n}}``, or with ``--redriven`` ``{"markers": [...], "count": N,
+"done": n, "pending": n}``.
+"""
 
 from __future__ import annotations
 
@@ -29,8 +34,8 @@ def list_dead_letters(args: argparse.Namespace, store: DeadLetterStore) -> int:
     if args.since is not None:
         entries = [e for e in entries if e.time is not None and e.time.timestamp() >= args.since]
     if args.json:
-        for e in entries:
-            row = {
+        rows = [
+            {
                 "key": e.key,
                 "consumer": e.consumer,
                 "id": e.record_id,
@@ -45,9 +50,12 @@ def list_dead_letters(args: argparse.Namespace, store: DeadLetterStore) -> int:
                 "payloadBytes": len(e.payload),
                 "redriven": markers.get(e.key),
             }
-            out.write(orjson.dumps(row).decode() + "\n")
+            for e in entries
+        ]
+        doc = {"dead_letters": rows, "count": len(rows), "reasons": count_reasons(entries)}
+        out.write(orjson.dumps(doc).decode() + "\n")
         return 0
-    rows = [
+    table = [
         (
             e.key,
             e.reason,
@@ -60,7 +68,7 @@ def list_dead_letters(args: argparse.Namespace, store: DeadLetterStore) -> int:
         for e in entries
     ]
     header = ("KEY", "REASON", "SHARD", "SEQUENCE/SUB", "TIME", "REDRIVEN", "ERROR")
-    _table(out, header, rows)
+    _table(out, header, table)
     counts = count_reasons(entries)
     where = f"s3://{store.bucket}/{store.prefix}/" + (f"{args.consumer}/" if args.consumer else "")
     if not entries:
@@ -78,9 +86,15 @@ def list_markers(args: argparse.Namespace, store: DeadLetterStore, out: TextIO) 
     items = sorted((k, d) for k, d in docs.items() if k.startswith(start))
     if args.since is not None:
         items = [(k, d) for k, d in items if _epoch(d.get("time")) >= args.since]
+    states = Counter(doc.get("state") for _, doc in items)
     if args.json:
-        for key, doc in items:
-            out.write(orjson.dumps({"key": key, **doc}).decode() + "\n")
+        summary = {
+            "markers": [{"key": key, **doc} for key, doc in items],
+            "count": len(items),
+            "done": states.get("done", 0),
+            "pending": states.get("pending", 0),
+        }
+        out.write(orjson.dumps(summary).decode() + "\n")
         return 0
     rows = [
         (
@@ -94,7 +108,6 @@ def list_markers(args: argparse.Namespace, store: DeadLetterStore, out: TextIO) 
         for key, doc in items
     ]
     _table(out, ("KEY", "STATE", "TIME", "STREAM", "NEW SEQUENCE", "ERROR"), rows)
-    states = Counter(doc.get("state") for _, doc in items)
     out.write(
         f"{len(items)} redriven: done {states.get('done', 0)}, pending {states.get('pending', 0)}"
         + (" (pending: interrupted redrives; check the stream)" if states.get("pending") else "")
