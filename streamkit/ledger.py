@@ -41,6 +41,7 @@ from typing import Any
 import orjson
 
 from streamkit.errors import StreamkitError
+from streamkit.write_checks import float_text
 
 #: Intents above this size (gzip) go to S3; a DynamoDB item holds at most 400 KB.
 INLINE_LIMIT = 300_000
@@ -229,7 +230,8 @@ class Ledger:
         update = "SET generation = :g, position_seq = :seq, position_sub = :sub"
         if intent.watermark is not None:
             update += ", watermark = :wm"
-            values[":wm"] = {"N": _decimal_text(intent.watermark)}
+            # The planner checked every event time with this same serialiser.
+            values[":wm"] = {"N": float_text(intent.watermark, "watermark")}
         update += " REMOVE intent, intent_s3, intent_id, intent_time"
         self._conditional_update(intent.shard_id, update, "intent_id = :iid", values)
 
@@ -249,10 +251,6 @@ class Ledger:
             raise LedgerConflict(
                 f"ledger for {self.consumer}/{shard_id} changed under us: {condition}"
             ) from e
-
-
-def _decimal_text(x: float | int | Decimal) -> str:
-    return format(Decimal(repr(x)) if isinstance(x, float) else Decimal(x), "f")
 
 
 # JSON has no bytes or Decimal; intents carry both (S3 bodies, DynamoDB numbers).

@@ -43,11 +43,17 @@ from streamkit.sinks.dlq import dead_letter_object
 from streamkit.sinks.s3 import ArchiveLine, archive_objects
 from streamkit.spec import Aggregate, Archive, Decoded, Message
 from streamkit.write_checks import (
+    ITEM_HEADROOM_BYTES,
     MAX_ARCHIVE_LINE_BYTES,
     MAX_LAST_VALUE_BYTES,
+    attribute_values,
+    check_fifo_id,
+    check_item,
     check_key,
     check_message,
     check_size,
+    float_text,
+    json_bytes,
 )
 
 #: The one "window" of an all-time aggregate (``Aggregate(window_s=None)``).
@@ -221,6 +227,7 @@ def _stage_record(spec: PipelineSpec, record: Record, position: Position, batch:
     if ts is None:
         ts = record.approximate_arrival_timestamp
     ts = check_event_time(ts)
+    float_text(ts, "event time")  # the watermark and last_event_time are DynamoDB numbers
     watermark = batch.watermark
     if spec.allowed_lateness_s is not None and is_late(ts, watermark, spec.allowed_lateness_s):
         raise PermanentError(
@@ -236,20 +243,23 @@ def _stage_record(spec: PipelineSpec, record: Record, position: Position, batch:
     for message in spec.messages:
         for name, body in message.build(doc, record):
             group = message.group_id(doc, record)
-            check_message(group, body)
             new_messages.append(
                 {
                     "queue_url": message.queue_url,
-                    "body": body,
+                    # The exact text sent: serialised and checked once, here.
+                    "body": check_message(group, body),
                     "group_id": group,
-                    "dedup_id": _dedup_id(record, name),
+                    "dedup_id": check_fifo_id("deduplication id", _dedup_id(record, name)),
                 }
             )
     line = None
     if spec.archive is not None:
         archived = spec.archive.transform(doc, record) if spec.archive.transform else doc
-        check_size("archived document", archived, MAX_ARCHIVE_LINE_BYTES)
-        line = (position, ts, archived)
+        # The exact line the archive object holds: serialised and checked once, here.
+        data = check_size(
+            "archived document", json_bytes(archived, "archived document"), MAX_ARCHIVE_LINE_BYTES
+        )
+        line = (position, ts, data)
     _add_all(batch.deltas, staged)  # all or nothing; the last step that can fail
     batch.messages.extend(new_messages)
     if line is not None:
@@ -274,12 +284,20 @@ def _stage_stats(
             check_key(agg.name, str(key))
             if agg.last is not None:
                 last = agg.last(doc)
-                check_size("last value", last, MAX_LAST_VALUE_BYTES)
+                check_size("last value", json_bytes(last, "last value"), MAX_LAST_VALUE_BYTES)
                 stats = Stats.of(
                     value, event_time=ts, position=position, distinct_item=item, last_value=last
                 )
             else:
                 stats = Stats.of(value, event_time=ts, position=position, distinct_item=item)
+            # The item this record's delta becomes, in the wire form the sink sends
+            # (markers included, with headroom for other shards' markers): a number out
+            # of DynamoDB's range or an item over 400 KB is this record's dead letter.
+            check_item(
+                attribute_values(_aggregate_item(agg, str(key), window, stats, _MARKERS)),
+                f"aggregate {agg.name!r} item",
+                headroom=ITEM_HEADROOM_BYTES,
+            )
             staged.append((agg.name, str(key), window, stats))
     return staged
 
@@ -300,28 +318,38 @@ def _add_all(deltas: Deltas, staged: list[StagedStats]) -> None:
         raise
 
 
+def aggregate_delta(
+    name: str, ttl_s: int | None, key: str, window: Window, stats: Stats
+) -> dict[str, Any]:
+    """One intent aggregate delta: ``{"key": {pk, sk}, "stats", "extra"}``."""
+    extra: dict[str, Any] = {"aggregate": name, "key": key}
+    if window == ALL_TIME:
+        sk = "all"
+    else:
+        sk = window.key
+        extra["window_start"] = window.key
+        extra["window_end"] = _iso(window.end)
+        if ttl_s:
+            extra["ttl"] = int(window.end + ttl_s)
+    return {"key": {"pk": f"{name}#{key}", "sk": sk}, "stats": stats_to_item(stats), "extra": extra}
+
+
+#: Stand-in applied markers and version for the up-front item check (the sink adds
+#: ``applied`` and ``version`` to every item it writes).
+_MARKERS: dict[str, Any] = {"applied": {"m" * 400: 10**15}, "version": 10**15}
+
+
+def _aggregate_item(
+    agg: Aggregate, key: str, window: Window, stats: Stats, markers: dict[str, Any]
+) -> dict[str, Any]:
+    delta = aggregate_delta(agg.name, agg.ttl_s, key, window, stats)
+    return {**delta["key"], **delta["extra"], **delta["stats"], **markers}
+
+
 def aggregate_items(aggregates: Sequence[Aggregate], deltas: Deltas) -> list[dict[str, Any]]:
     """The intent's aggregate deltas: ``{"key": {pk, sk}, "stats", "extra"}`` per item."""
     ttl = {a.name: a.ttl_s for a in aggregates}
-    items = []
-    for name, key, window, stats in deltas:
-        extra: dict[str, Any] = {"aggregate": name, "key": key}
-        if window == ALL_TIME:
-            sk = "all"
-        else:
-            sk = window.key
-            extra["window_start"] = window.key
-            extra["window_end"] = _iso(window.end)
-            if ttl.get(name):
-                extra["ttl"] = int(window.end + (ttl[name] or 0))
-        items.append(
-            {
-                "key": {"pk": f"{name}#{key}", "sk": sk},
-                "stats": stats_to_item(stats),
-                "extra": extra,
-            }
-        )
-    return items
+    return [aggregate_delta(name, ttl.get(name), key, w, stats) for name, key, w, stats in deltas]
 
 
 def _iso(ts: float) -> str:
@@ -329,5 +357,5 @@ def _iso(ts: float) -> str:
 
 
 def _dedup_id(record: Record, name: str) -> str:
-    # SQS FIFO dedup ids are at most 128 characters: hash the identity.
-    return hashlib.sha256(f"{record.id}/{name}".encode()).hexdigest()
+    # SQS FIFO dedup ids are at most 128 characters: hash the identity (any text).
+    return hashlib.sha256(f"{record.id}/{name}".encode("utf-8", "surrogatepass")).hexdigest()

@@ -15,8 +15,9 @@ import orjson
 
 from streamkit.aggregate.errors import InvalidValueError
 from streamkit.aggregate.hll import HyperLogLog
-from streamkit.aggregate.numbers import ZERO, to_decimal
+from streamkit.aggregate.numbers import ZERO, rounded, to_decimal
 from streamkit.aggregate.stats import EMPTY, Last, Stats
+from streamkit.write_checks import representable
 
 #: The attributes of the last value: an item has all of them or none.
 _LAST_ATTRIBUTES = ("last_value", "last_event_time", "last_position")
@@ -31,7 +32,10 @@ def _json_text(value: Any) -> str:
 def stats_to_item(stats: Stats) -> dict[str, Any]:
     """Plain DynamoDB attributes (boto3 resource style: Decimal numbers, bytes binary).
 
-    Always ``count``, ``sum``; ``mean``, ``min``, ``max`` when known; ``last_value`` (JSON
+    Always ``count``; ``sum``, exact when it fits a DynamoDB number (38 significant
+    digits), else rounded to 38 digits (left out beyond DynamoDB's range) with the exact
+    text in ``sum_exact``; ``mean`` (rounded; left out below DynamoDB's range),
+    ``min``, ``max`` when known; ``last_value`` (JSON
     text), ``last_event_time`` (Decimal of the float's repr), ``last_position``
     (``"<sequence>/<sub-sequence>"``, a string: sequence numbers exceed 38 digits);
     ``distinct`` (estimate) and ``distinct_hll`` (sketch bytes). Absent values are
@@ -40,10 +44,16 @@ def stats_to_item(stats: Stats) -> dict[str, Any]:
     >>> stats_to_item(Stats.of(3, event_time=5.0, position=(9, 0)))["last_value"]
     '3'
     """
-    item: dict[str, Any] = {"count": Decimal(stats.count), "sum": stats.sum}
+    item: dict[str, Any] = {"count": Decimal(stats.count)}
+    stored_sum = rounded(stats.sum)
+    if stored_sum is not None:
+        item["sum"] = stored_sum
+    if not representable(stats.sum):
+        item["sum_exact"] = str(stats.sum)
     mean = stats.mean
-    if mean is not None:
-        item["mean"] = mean
+    stored_mean = None if mean is None else rounded(mean)
+    if stored_mean is not None:
+        item["mean"] = stored_mean
     if stats.min is not None:
         item["min"] = stats.min
         item["max"] = stats.max
@@ -66,6 +76,17 @@ def _number_attribute(item: Mapping[str, Any], name: str) -> Decimal:
         return to_decimal(v)
     except InvalidValueError as exc:
         raise ValueError(f"item attribute {name!r}: {exc}") from exc
+
+
+def _exact_attribute(item: Mapping[str, Any], name: str) -> Decimal:
+    v = item[name]
+    try:
+        d = Decimal(v) if isinstance(v, str) else None
+    except ArithmeticError:
+        d = None
+    if d is None or not d.is_finite():
+        raise ValueError(f"item attribute {name!r} must be decimal text, got {v!r}")
+    return d
 
 
 def _binary_attribute(item: Mapping[str, Any], name: str) -> bytes:
@@ -127,7 +148,10 @@ def stats_from_item(item: Mapping[str, Any]) -> Stats:
     if count_number != count_number.to_integral_value() or count_number < 0:
         raise ValueError(f"item attribute 'count' must be an integer >= 0, got {count_number}")
     count = int(count_number)
-    total = _number_attribute(item, "sum") if "sum" in item else ZERO
+    if "sum_exact" in item:
+        total = _exact_attribute(item, "sum_exact")
+    else:
+        total = _number_attribute(item, "sum") if "sum" in item else ZERO
     minimum = _number_attribute(item, "min") if "min" in item else None
     maximum = _number_attribute(item, "max") if "max" in item else None
     last = _last_from_item(item)

@@ -1,9 +1,10 @@
 """Exact decimal numbers within DynamoDB's range: conversion, exact sums, total order.
 
-Numbers are :class:`decimal.Decimal` with at most 38 significant digits and within
-DynamoDB's range. Arithmetic is exact: a sum that cannot be represented exactly
-raises :class:`PrecisionError` instead of rounding silently, so no grouping of the
-same records can give a different total.
+A record's numbers are :class:`decimal.Decimal` with at most 38 significant digits
+and within DynamoDB's range. Sums are exact with as many digits as they need (up to
+2,000), so no grouping of the same records can give a different total; the stored
+form of a sum that needs more than 38 digits is :func:`rounded` (the item codec keeps
+the exact text beside it).
 """
 
 from __future__ import annotations
@@ -41,11 +42,20 @@ _EXACT_CONTEXT = Context(
     rounding=ROUND_HALF_EVEN,
     traps=[Inexact, Overflow, InvalidOperation, Underflow, Subnormal, Clamped, DivisionByZero],
 )
-#: The mean is derived (never merged), so it may round to 38 digits.
-_ROUNDING_CONTEXT = Context(
+#: Sums are exact far beyond 38 digits (values of very different magnitudes, any
+#: number of them): the stored ``sum`` is then rounded and ``sum_exact`` holds the
+#: text, so whether a sum fits never depends on how the records were batched.
+_SUM_CONTEXT = Context(
+    prec=2000,
+    Emax=100_000,
+    Emin=-100_000,
+    rounding=ROUND_HALF_EVEN,
+    traps=[Inexact, Overflow, InvalidOperation, Underflow, Subnormal, Clamped, DivisionByZero],
+)
+_WIDE_ROUNDING_CONTEXT = Context(
     prec=MAX_DIGITS,
-    Emax=MAX_EXPONENT,
-    Emin=MIN_EXPONENT,
+    Emax=100_000,
+    Emin=-100_000,
     rounding=ROUND_HALF_EVEN,
     traps=[Overflow, InvalidOperation, DivisionByZero],
 )
@@ -95,14 +105,17 @@ def to_decimal(x: int | float | str | Decimal) -> Decimal:
 
 
 def exact_sum(a: Decimal, b: Decimal) -> Decimal:
-    """``a + b`` exactly, or :class:`PrecisionError` when it would round or leave the range."""
+    """``a + b`` exactly, with up to 2,000 digits (far more than any sum of DynamoDB
+    numbers needs); :class:`PrecisionError` beyond that.
+
+    >>> exact_sum(Decimal("1E+20"), Decimal("1E-18"))
+    Decimal('100000000000000000000.000000000000000001')
+    """
     try:
-        total = _EXACT_CONTEXT.add(a, b)
+        total = _SUM_CONTEXT.add(a, b)
     except DecimalException as exc:
         raise PrecisionError(
-            f"{a} + {b} is not exactly representable in {MAX_DIGITS} significant digits "
-            "within DynamoDB's number range",
-            reason="precision",
+            f"{a} + {b} is not exactly representable in 2000 digits", reason="precision"
         ) from exc
     return total
 
@@ -110,7 +123,19 @@ def exact_sum(a: Decimal, b: Decimal) -> Decimal:
 def rounded_quotient(dividend: Decimal, divisor: Decimal) -> Decimal:
     """``dividend / divisor`` rounded half-even to 38 significant digits (for derived
     values such as the mean, which are never merged)."""
-    return _ROUNDING_CONTEXT.divide(dividend, divisor)
+    return _WIDE_ROUNDING_CONTEXT.divide(dividend, divisor)
+
+
+def rounded(d: Decimal) -> Decimal | None:
+    """``d`` rounded half-even to 38 significant digits, or None when that is outside
+    DynamoDB's range (magnitude 1E-130 .. 9.99E+125, or zero): the stored form of a
+    derived or over-precise number."""
+    r = _WIDE_ROUNDING_CONTEXT.plus(d)
+    if r.is_zero():
+        return ZERO
+    if not Decimal("1E-130") <= r.copy_abs() < Decimal("1E+126"):
+        return None
+    return r
 
 
 # compare_total orders 1.0 and 1.00 too, so min/max are commutative bit for bit

@@ -15,10 +15,11 @@ from typing import Any
 import orjson
 
 from streamkit.deadletter import DeadLetter
+from streamkit.write_checks import check_s3_key
 
 
 def dead_letter_key(prefix: str, consumer: str, shard_id: str, seq: str, sub: int) -> str:
-    return f"{prefix.strip('/')}/{consumer}/{shard_id}/{seq}-{sub}.json"
+    return check_s3_key(f"{prefix.strip('/')}/{consumer}/{shard_id}/{seq}-{sub}.json")
 
 
 def dead_letter_object(
@@ -32,6 +33,25 @@ def dead_letter_object(
         "key": dead_letter_key(
             prefix, consumer, r.shard_id, r.sequence_number, r.sub_sequence_number
         ),
-        "body": orjson.dumps(doc, option=orjson.OPT_SORT_KEYS),
+        "body": _json_body(doc),
         "content_type": "application/json",
     }
+
+
+def _json_body(doc: dict[str, Any]) -> bytes:
+    # A dead letter must always be writable: text that is not valid UTF-8 (a lone
+    # surrogate in an error message) is kept as backslash escapes instead of failing.
+    try:
+        return orjson.dumps(doc, option=orjson.OPT_SORT_KEYS, default=str)
+    except (orjson.JSONEncodeError, TypeError):
+        return orjson.dumps(_escaped(doc), option=orjson.OPT_SORT_KEYS, default=str)
+
+
+def _escaped(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, dict):
+        return {_escaped(k): _escaped(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_escaped(v) for v in value]
+    return value

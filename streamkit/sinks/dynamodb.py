@@ -25,12 +25,12 @@ from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import Any
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from boto3.dynamodb.types import TypeDeserializer
 
-from streamkit.aggregate import PrecisionError, merge, stats_from_item, stats_to_item
+from streamkit.aggregate import merge, stats_from_item, stats_to_item
 from streamkit.errors import StreamkitError
+from streamkit.write_checks import attribute_values
 
-_SER = TypeSerializer()
 _DE = TypeDeserializer()
 _MAX_ATTEMPTS = 12
 _WORKERS = 16
@@ -42,7 +42,8 @@ class AggregateWriteError(StreamkitError, RuntimeError):
 
 
 def _to_attribute_values(item: dict[str, Any]) -> dict[str, Any]:
-    return {k: _SER.serialize(v) for k, v in item.items() if v is not None}
+    # The one serialiser: the planner checked every record's item with it.
+    return attribute_values(item)
 
 
 def _from_attribute_values(item: dict[str, Any]) -> dict[str, Any]:
@@ -87,8 +88,6 @@ class AggregateTable:
             ddb.put_item(**put)
             return 1
         except ddb.exceptions.ConditionalCheckFailedException:
-            if "overflow_of" in put["Item"]:
-                return 0  # the overflow item of this generation exists: applied
             # Another shard wrote the item since we read it: read again and merge.
             return self._merge_after_conflict(ledger_id, generation, delta)
 
@@ -107,8 +106,6 @@ class AggregateTable:
                 ddb.put_item(**put)
                 return 1
             except ddb.exceptions.ConditionalCheckFailedException:
-                if "overflow_of" in put["Item"]:
-                    return 0  # already applied
                 continue  # someone wrote in between: read again
         raise AggregateWriteError(
             f"{self.table} item {delta['key']} still contended after {_MAX_ATTEMPTS} attempts"
@@ -127,10 +124,9 @@ class AggregateTable:
             return None
         stats = stats_from_item(delta["stats"])
         if current is not None:
-            try:
-                stats = merge(stats_from_item(current), stats)
-            except PrecisionError:
-                return self._overflow_put(ledger_id, generation, delta)
+            # Exact with as many digits as needed (sum_exact): the merge never depends
+            # on what the item holds, so every apply of this delta writes the same.
+            stats = merge(stats_from_item(current), stats)
         applied[ledger_id] = Decimal(generation)
         version = int(current.get("version", 0)) if current else 0
         item = {
@@ -148,31 +144,6 @@ class AggregateTable:
             put["ExpressionAttributeNames"] = {"#v": "version"}
             put["ExpressionAttributeValues"] = {":v": {"N": str(version)}}
         return put
-
-    def _overflow_put(
-        self, ledger_id: str, generation: int, delta: dict[str, Any]
-    ) -> dict[str, Any]:
-        """The delta as an item of its own, when merging would overflow 38 digits.
-
-        Its sort key ``<window>#overflow#<ledger id>#<generation>`` is fixed by the
-        intent, so applying it twice finds it already there; readers add the
-        ``overflow_of`` items of a key to the main one. Rare (it takes values of very
-        different magnitudes), but it never blocks the shard.
-        """
-        key = {**delta["key"], "sk": f"{delta['key']['sk']}#overflow#{ledger_id}#{generation}"}
-        item = {
-            **key,
-            **delta.get("extra", {}),
-            **stats_to_item(stats_from_item(delta["stats"])),
-            "overflow_of": delta["key"]["sk"],
-            "applied": {ledger_id: Decimal(generation)},
-            "version": Decimal(1),
-        }
-        return {
-            "TableName": self.table,
-            "Item": _to_attribute_values(item),
-            "ConditionExpression": "attribute_not_exists(pk)",
-        }
 
     def _batch_get(self, keys: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
         ddb = self.clients("dynamodb")

@@ -21,8 +21,11 @@ from typing import Any
 
 import orjson
 
-#: One archived line: (position (seq, sub), event time, the document to write).
-ArchiveLine = tuple[tuple[int, int], float, Any]
+from streamkit.write_checks import check_s3_key
+
+#: One archived line: (position (seq, sub), event time, the document's JSON bytes as
+#: :func:`streamkit.write_checks.json_bytes` serialised and checked it).
+ArchiveLine = tuple[tuple[int, int], float, bytes]
 
 
 def partition_of(event_time: float) -> str:
@@ -48,11 +51,11 @@ def archive_objects(
         group.sort(key=lambda x: x[0])
         (s0, u0), (s1, u1) = group[0][0], group[-1][0]
         key = f"{prefix.strip('/')}/{partition}/{stream}-{shard_id}-{s0}-{u0}-{s1}-{u1}.jsonl.gz"
-        body = b"".join(orjson.dumps(doc) + b"\n" for _, _, doc in group)
+        body = b"".join(line + b"\n" for _, _, line in group)
         out.append(
             {
                 "bucket": bucket,
-                "key": key,
+                "key": check_s3_key(key),
                 "body": gzip.compress(body, mtime=0),
                 "content_type": "application/x-ndjson",
             }

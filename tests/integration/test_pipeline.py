@@ -53,8 +53,7 @@ def pipeline(clients: Any, **kw: Any) -> Pipeline:
         dead_letter_bucket="dlq-bucket",
         ledger_table="ledger",
         clients=clients,
-        metrics=False,
-        **kw,
+        **{"metrics": False, **kw},
     )
 
 
@@ -278,9 +277,10 @@ def test_counts_add_up_on_every_path(stores: Any) -> None:
         assert r.received == r.already_committed + r.succeeded + r.dead_lettered + r.retried, r
 
 
-def test_a_sum_that_overflows_only_when_merged_does_not_block_the_shard(stores: Any) -> None:
-    """38 significant digits: 1e20 + 1e-18 cannot be stored exactly. The second batch's
-    delta becomes an item of its own instead of failing every retry."""
+def test_a_sum_beyond_38_digits_stays_exact_in_one_item(stores: Any) -> None:
+    """38 significant digits: 1e20 + 1e-18 cannot be stored as one DynamoDB number.
+    The item keeps ``sum`` rounded and the exact text in ``sum_exact`` (no overflow
+    item, no dead letter), whatever the batching."""
     p = Pipeline(
         "sums",
         event_time=lambda d, r: d["ts"],
@@ -299,13 +299,10 @@ def test_a_sum_that_overflows_only_when_merged_does_not_block_the_shard(stores: 
     assert one.response == two.response == {"batchItemFailures": []}
     again = run(p, event)  # a redelivery changes nothing
     assert again.already_committed == 1
-    items = stores("dynamodb").scan(TableName="aggs")["Items"]
-    assert sorted(i["sk"]["S"].split("#")[0] for i in items) == [
-        "2025-11-24T16:00:00Z",
-        "2025-11-24T16:00:00Z",
-    ]
-    overflow = [i for i in items if "overflow_of" in i]
-    assert len(overflow) == 1 and overflow[0]["sum"]["N"] in ("1E-18", "0.000000000000000001")
+    (item,) = stores("dynamodb").scan(TableName="aggs")["Items"]
+    assert item["sk"]["S"] == "2025-11-24T16:00:00Z" and "overflow_of" not in item
+    assert item["sum_exact"]["S"] == "100000000000000000000.000000000000000001"
+    assert item["count"]["N"] == "2"
 
 
 # ------------------------------------------------------------- one error rule
@@ -418,11 +415,37 @@ def test_planning_is_public_and_does_no_io() -> None:
     keys = [o["key"] for o in plan.intent.objects]
     assert sum(k.startswith("raw/") for k in keys) == 1  # one archive object (one hour)
     assert sum(k.startswith("dlq/clicks/") for k in keys) == 2
-    # Deterministic: the same records and state give the same plan (but a new intent id).
+    # Deterministic: the same records and state give the same plan (but a new intent id,
+    # and dead letters stamped with the time they were planned).
     again = p.plan(event["Records"], LedgerState.new_shard()).intent
     assert again is not None
-    assert (again.aggregates, again.objects) == (plan.intent.aggregates, plan.intent.objects)
+
+    def content(intent: Intent) -> Any:
+        objects = [(o["key"], o["body"]) for o in intent.objects if o["key"].startswith("raw/")]
+        return intent.aggregates, [o["key"] for o in intent.objects], objects
+
+    assert content(again) == content(plan.intent)
     # Records the ledger already covers are counted, not planned again.
     committed = LedgerState(1, plan.intent.end, plan.intent.watermark, None, exists=True)
     rest = p.plan(event["Records"], committed)
     assert (rest.already_committed, rest.intent) == (8, None)
+
+
+def test_pipeline_iterator_age_is_on_the_invocation_clock(stores: Any) -> None:
+    """Spec 4.11: the pipeline's IteratorAge and EMF timestamp use the clock the invoker
+    passes in the client context (the simulator's virtual clock in a replay)."""
+    from streamkit.observability import clock_client_context
+
+    arrival = 1_620_000_000.0
+    ctx = FakeContext(60_000)
+    doc = clock_client_context(arrival + 45)
+    ctx.client_context = type("ClientContext", (), doc)()  # type: ignore[attr-defined]
+    out = io.StringIO()
+    event = kinesis_event(docs(3), arrival=arrival)
+    last = event["Records"][-1]["kinesis"]["approximateArrivalTimestamp"]
+    with contextlib.redirect_stdout(out):
+        pipeline(stores, metrics=True).run(event, ctx)
+    [emf] = [d for d in map(json.loads, out.getvalue().splitlines()) if "IteratorAge" in d]
+    [age] = emf["IteratorAge"]
+    assert abs(age - (emf["_aws"]["Timestamp"] - last * 1000)) <= 1
+    assert 44_000 <= age < 3_600_000

@@ -18,7 +18,6 @@ from streamkit.aggregate import (
     Deltas,
     InvalidValueError,
     Last,
-    PrecisionError,
     Stats,
     Window,
     merge,
@@ -97,26 +96,31 @@ def test_to_decimal_rejects_values_that_are_not_exact_dynamodb_numbers(bad: Any)
     assert info.value.reason == "bad_value"
 
 
-def test_sum_that_would_round_raises_instead() -> None:
+def test_sums_are_exact_beyond_38_digits_whatever_the_grouping() -> None:
+    """1e30 + 1e-30 needs 61 digits: the sum stays exact (no PrecisionError, no
+    grouping-dependent outcome); the item stores it rounded with the exact text."""
     big = one(Decimal("1E+30"))
     tiny = one(Decimal("1E-30"), seq=2)
-    with pytest.raises(PrecisionError) as info:
-        merge(big, tiny)
-    assert isinstance(info.value, ArithmeticError)
-    assert info.value.reason == "precision"
-    # a grouping that cancels first stays exact
     neg = one(Decimal("-1E+30"), seq=3)
-    assert merge(merge(big, neg), tiny).sum == Decimal("1E-30")
+    exact = Decimal("1" + "0" * 30 + "." + "0" * 29 + "1")
+    assert merge(big, tiny).sum == exact
+    assert merge(merge(big, tiny), neg).sum == merge(merge(big, neg), tiny).sum == Decimal("1E-30")
+    item = stats_to_item(merge(big, tiny))
+    assert item["sum"] == Decimal("1E+30") and item["sum_exact"] == str(exact)
+    assert stats_from_item(item) == merge(big, tiny)
+    assert "sum_exact" not in stats_to_item(big)  # exact in 38 digits: no extra text
 
 
-def test_deltas_unchanged_after_precision_error() -> None:
-    d = Deltas()
-    w = window_of(T0, 60)
-    d.add("a", "k", w, one(Decimal("1E+30")))
-    with pytest.raises(PrecisionError):
-        d.add("a", "k", w, one(Decimal("1E-30"), seq=2))
-    got = d.get("a", "k", w)
-    assert got is not None and got.count == 1 and got.sum == Decimal("1E+30")
+def test_a_sum_beyond_dynamodbs_range_is_kept_exactly_and_the_mean_omitted() -> None:
+    huge = merge(one(Decimal("9E+125")), one(Decimal("9E+125"), seq=2))
+    item = stats_to_item(huge)
+    assert "sum" not in item and item["sum_exact"] == str(Decimal("1.8E+126"))
+    assert item["mean"] == Decimal("9E+125")
+    tiny = merge(
+        one(Decimal("1.0000000000000000000000000000000000001E-128")), one(Decimal("-1E-128"), seq=2)
+    )
+    item = stats_to_item(tiny)
+    assert "mean" not in item and "sum" not in item and stats_from_item(item) == tiny
 
 
 # --------------------------------------------------------------------------- aggregators

@@ -1,0 +1,298 @@
+"""Exactly-once at its edges, against the embedded endpoint (issue 10, classes 1-6).
+
+Each test reproduces a way the guarantee broke: a value that passed the up-front
+checks but could never be applied, an apply that was not idempotent on every path,
+an outcome that depended on batch boundaries, a decoded value that crashed the
+invocation, identities without their full scope, and clock skew.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import io
+import itertools
+import json
+import uuid
+from decimal import Decimal
+from typing import Any
+
+import orjson
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from streamkit.aggregate import stats_from_item
+from streamkit.aggregate.numbers import exact_sum
+from streamkit.local.aws import DynamoDbTable, LocalAWS, S3Bucket
+from streamkit.pipeline import Aggregate, Archive, Message, Pipeline
+from streamkit.sinks.s3 import read_archive
+from streamkit.testing import FakeContext, kinesis_event
+
+pytestmark = pytest.mark.integration
+
+TS = 1_764_000_000  # event times of the records
+ARRIVAL = TS + 5.0  # and when they reached the stream
+
+
+@pytest.fixture
+def stores(aws: LocalAWS) -> Any:
+    for r in (
+        DynamoDbTable.ledger("ledger"),
+        DynamoDbTable.aggregates("aggs"),
+        S3Bucket("archive-bucket"),
+        S3Bucket("dlq-bucket"),
+    ):
+        r.create(aws.clients)
+    return aws.clients
+
+
+def run(p: Pipeline, event: dict[str, Any]) -> Any:
+    with contextlib.redirect_stdout(io.StringIO()):
+        return p.run(event, FakeContext(60_000))
+
+
+def event(docs: list[Any], **kw: Any) -> dict[str, Any]:
+    kw.setdefault("arrival", ARRIVAL)
+    # json.dumps: it writes lone surrogates as escapes, which a decoder may return
+    return kinesis_event(
+        [d if isinstance(d, bytes) else json.dumps(d).encode() for d in docs], **kw
+    )
+
+
+def items(clients: Any, table: str = "aggs") -> dict[tuple[str, str], dict[str, Any]]:
+    from boto3.dynamodb.types import TypeDeserializer
+
+    de = TypeDeserializer()
+    out = {}
+    for raw in clients("dynamodb").scan(TableName=table, ConsistentRead=True)["Items"]:
+        item = {k: de.deserialize(v) for k, v in raw.items()}
+        out[(item["pk"], item["sk"])] = item
+    return out
+
+
+def summing(clients: Any, name: str = "sums", **kw: Any) -> Pipeline:
+    return Pipeline(
+        name,
+        decode=lambda r: json.loads(r.data),
+        event_time=lambda d, r: d["ts"],
+        aggregates=[Aggregate("total", key=lambda d: d.get("k", "k"), value=lambda d: d.get("v"))],
+        table="aggs",
+        dead_letter_bucket="dlq-bucket",
+        ledger_table="ledger",
+        clients=clients,
+        metrics=False,
+        **kw,
+    )
+
+
+def fifo_queue(clients: Any, name: str = "alerts.fifo") -> str:
+    url: str = clients("sqs").create_queue(QueueName=name, Attributes={"FifoQueue": "true"})[
+        "QueueUrl"
+    ]
+    return url
+
+
+def received(clients: Any, url: str) -> list[str]:
+    sqs, out = clients("sqs"), []
+    while True:
+        msgs = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+        if not msgs:
+            return out
+        for m in msgs:
+            out.append(m["Body"])
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+
+
+# ------------------------------------------------- 1. never a write that cannot succeed
+
+
+@pytest.mark.parametrize("invalid_input", ["dead_letter", "retry"])
+@pytest.mark.parametrize(
+    ("doc", "reason"),
+    [
+        ({"ts": 1e-200}, "bad_value"),  # last_event_time / watermark below DynamoDB's range
+        ({"ts": TS, "k": "caf\ud800"}, "invalid"),  # a key that is not valid UTF-8
+    ],
+)
+def test_a_value_dynamodb_would_refuse_costs_one_dead_letter(
+    stores: Any, doc: dict[str, Any], reason: str, invalid_input: Any
+) -> None:
+    p = summing(stores, invalid_input=invalid_input)
+    first = run(p, event([doc, {"ts": TS, "v": 1}]))
+    assert first.response == {"batchItemFailures": []}, first.failure
+    assert [d.reason for d in first.dead_letters] == [reason]
+    # The shard is not blocked: the next batch is applied as usual.
+    second = run(p, event([{"ts": TS, "v": 2}], first_sequence=6 * 10**55))
+    assert second.response == {"batchItemFailures": []} and not second.rolled_forward
+    got = items(stores)[("total#k", "2025-11-24T16:00:00Z")]
+    assert (got["count"], got["sum"]) == (2, 3)
+
+
+def test_a_watermark_below_dynamodbs_range_never_blocks_the_ledger(stores: Any) -> None:
+    """No aggregates at all: the event time only reaches the ledger's watermark."""
+    p = Pipeline(
+        "plain",
+        event_time=lambda d, r: d["ts"],
+        dead_letter_bucket="dlq-bucket",
+        ledger_table="ledger",
+        clients=stores,
+        metrics=False,
+    )
+    first = run(p, event([{"ts": 1e-200}, {"ts": TS}]))
+    assert first.response == {"batchItemFailures": []}, first.failure
+    assert [d.reason for d in first.dead_letters] == ["bad_value"]
+    assert p.ledger.read("shardId-000000000000").watermark == TS
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ("alert\x00with a NUL", "invalid"),  # a character SQS does not allow
+        ("x" * (256 * 1024 + 1), "too_large"),  # over SQS's 256 KiB
+    ],
+)
+def test_an_sqs_body_sqs_would_refuse_is_dead_lettered_up_front(
+    stores: Any, body: str, reason: str
+) -> None:
+    url = fifo_queue(stores)
+    p = summing(
+        stores,
+        messages=[Message(url, build=lambda d, r: [("a", d["body"])] if "body" in d else [])],
+    )
+    result = run(p, event([{"ts": TS, "body": body}, {"ts": TS, "body": "fine"}]))
+    assert result.response == {"batchItemFailures": []}, result.failure
+    assert [d.reason for d in result.dead_letters] == [reason]
+    assert received(stores, url) == ["fine"]
+
+
+def test_an_sqs_body_up_to_256_kib_is_sent(stores: Any) -> None:
+    url = fifo_queue(stores)
+    p = summing(stores, messages=[Message(url, build=lambda d, r: [("a", "y" * 250_000)])])
+    result = run(p, event([{"ts": TS}]))
+    assert result.response == {"batchItemFailures": []} and not result.dead_letters
+    assert [len(b) for b in received(stores, url)] == [250_000]
+
+
+# ------------------------------------- 2 and 3. idempotent apply, batch-independent state
+
+
+def test_a_zombie_reapplying_a_committed_intent_counts_nothing_twice(stores: Any) -> None:
+    """Values of very different magnitudes on two shards of one consumer. Before the
+    fix, shard B's 1e-18 became an overflow item without marking the main item; once
+    shard A cancelled the 1e20, a zombie re-applying B's committed intent merged it
+    into the main item as well: the record counted twice."""
+    p = summing(stores)
+    run(p, event([{"ts": TS, "v": 1e20}], shard_id="shardId-00000000000A"))
+    b = run(p, event([{"ts": TS, "v": "1E-18"}], shard_id="shardId-00000000000B"))
+    run(
+        p,
+        event([{"ts": TS, "v": -1e20}], shard_id="shardId-00000000000A", first_sequence=7 * 10**55),
+    )
+    assert b.intent is not None
+    p._apply(b.intent)  # the zombie: re-applies B's committed intent
+    p._commit(b.intent)
+    got = list(items(stores).values())
+    assert len(got) == 1  # no overflow item
+    stats = stats_from_item(got[0])
+    assert (stats.count, stats.sum) == (3, Decimal("1E-18"))
+
+
+def _final_state(clients: Any, name: str) -> dict[str, Any]:
+    out = {}
+    for (pk, sk), item in items(clients).items():
+        if pk.startswith(f"total#{name}/"):
+            s = stats_from_item(item)
+            out[(pk, sk)] = (s.count, s.sum, s.min, s.max, item.get("sum"), item.get("mean"))
+    return out
+
+
+magnitudes = st.sampled_from(
+    ["1E+20", "-1E+20", "1E-18", "7", "-0.5", "9.9999999999999999999999999999999999999E+125"]
+)
+
+
+@settings(
+    max_examples=12,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    values=st.lists(magnitudes, min_size=1, max_size=8),
+    cuts=st.sets(st.integers(1, 7), max_size=4),
+)
+def test_the_final_state_is_a_function_of_the_records_alone(
+    stores: Any, values: list[str], cuts: set[int]
+) -> None:
+    """The same records in one batch and in random batches give the same items and
+    dead letters (before the fix: "dead letter precision" in one batch, "counted, with
+    an overflow item" in two)."""
+    run_id = uuid.uuid4().hex[:8]
+    docs = [{"ts": TS, "v": v, "k": f"{run_id}/x"} for v in values]
+    whole = summing(stores, name=f"whole-{run_id}")
+    one = run(whole, event(docs))
+    split = summing(stores, name=f"split-{run_id}")
+    bounds = [0, *sorted(c for c in cuts if c < len(docs)), len(docs)]
+    full = event(docs)["Records"]
+    letters = []
+    for a, b in itertools.pairwise(bounds):
+        result = run(split, {"Records": full[a:b]})
+        assert result.response == {"batchItemFailures": []}, result.failure
+        letters += [d.reason for d in result.dead_letters]
+    assert one.response == {"batchItemFailures": []}, one.failure
+    assert letters == [d.reason for d in one.dead_letters]
+    # Both pipelines wrote the same item (same aggregate key): its count is twice each.
+    ((count, total, *_),) = _final_state(stores, run_id).values()
+    assert count == 2 * len(values)
+    expected = Decimal(0)
+    for v in values:
+        expected = exact_sum(expected, Decimal(v))
+    assert total == exact_sum(expected, expected)
+
+
+# ----------------------------------------------------- 4. every decoded value has an outcome
+
+
+def test_decimal_values_of_a_decoder_are_archived_and_sent_exactly(stores: Any) -> None:
+    """``parse_float=Decimal`` (exact money amounts): before the fix the size check
+    serialised with ``default=str``, the archive writer did not, and the whole batch
+    failed as a function error."""
+    url = fifo_queue(stores)
+    p = Pipeline(
+        "money",
+        decode=lambda r: json.loads(r.data, parse_float=Decimal),
+        event_time=lambda d, r: d["ts"],
+        archive=Archive("archive-bucket", "raw"),
+        messages=[Message(url, build=lambda d, r: [("paid", {"amount": d["amount"]})])],
+        dead_letter_bucket="dlq-bucket",
+        ledger_table="ledger",
+        clients=stores,
+        metrics=False,
+    )
+    result = run(p, event([b'{"ts": 1764000000, "amount": 12.50}']))
+    assert result.response == {"batchItemFailures": []}, result.failure
+    assert not result.dead_letters
+    s3 = stores("s3")
+    key = s3.list_objects_v2(Bucket="archive-bucket")["Contents"][0]["Key"]
+    body = gzip.decompress(s3.get_object(Bucket="archive-bucket", Key=key)["Body"].read())
+    assert body == b'{"ts":1764000000,"amount":12.50}\n'  # the exact number, not a string
+    assert received(stores, url) == ['{"amount":12.50}']
+
+
+def test_a_decoded_value_json_cannot_hold_is_a_dead_letter_not_a_crash(stores: Any) -> None:
+    p = Pipeline(
+        "odd",
+        decode=lambda r: {**orjson.loads(r.data), "raw": r.data, "tags": {"a"}},
+        event_time=lambda d, r: d["ts"],
+        archive=Archive("archive-bucket", "raw", transform=lambda d, r: d if d["bad"] else {}),
+        dead_letter_bucket="dlq-bucket",
+        ledger_table="ledger",
+        invalid_input="retry",  # the outcome must not depend on the user-error switch
+        clients=stores,
+        metrics=False,
+    )
+    result = run(p, event([{"ts": TS, "bad": True}, {"ts": TS, "bad": False}]))
+    assert result.response == {"batchItemFailures": []}, result.failure
+    assert [d.reason for d in result.dead_letters] == ["invalid"]
+    assert "not JSON-serialisable" in result.dead_letters[0].error
+    assert read_archive(stores("s3"), "archive-bucket", "raw") == [{}]
