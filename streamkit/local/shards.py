@@ -11,18 +11,51 @@ End of a closed shard (spec 4.10, 7.3): real Kinesis and kinesis-local return a
 null ``NextShardIterator`` (with ``ChildShards``) once a closed shard is exhausted.
 moto never does, so a closed shard also counts as ended once a read reaches its
 ``EndingSequenceNumber`` and the next read is empty.
+
+Failed reads (spec 7.9): the errors Lambda's poller retries
+(:data:`RETRIED_READ_ERRORS`: throttling, expired iterators, KMS errors, trimmed
+data, internal failures) never raise out of :meth:`KinesisShardReader.read`; the
+result carries the error code instead and the caller backs off. An expired iterator
+is re-acquired on the next read right after the last record read (the reader's
+checkpoint: everything before it is already with the caller); one that was never
+read from starts again where it was opened (a LATEST iterator at the time it was
+first issued, as AT_TIMESTAMP). Trimmed data restarts the cursor at TRIM_HORIZON.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
+
+from botocore.exceptions import ClientError
 
 #: (shard id, sequence number, ApproximateArrivalTimestamp from Kinesis) -> the
 #: arrival time the simulator should use. Replays map records back to the arrival
 #: times of the capture they came from.
 ArrivalOverride = Callable[[str, str, float], float]
+
+
+#: Read errors Lambda's poller backs off from and retries, never failing the mapping
+#: (spec 7.9). ``TrimmedDataAccessException`` is not in botocore's Kinesis model: it
+#: arrives as a plain ClientError code.
+RETRIED_READ_ERRORS: Final = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ExpiredIteratorException",
+        "TrimmedDataAccessException",
+        "KMSDisabledException",
+        "KMSInvalidStateException",
+        "KMSAccessDeniedException",
+        "KMSNotFoundException",
+        "KMSOptInRequired",
+        "KMSThrottlingException",
+        "InternalFailureException",
+    }
+)
+#: Read errors that mean the caller read too fast (spec 7.2).
+THROTTLING_READ_ERRORS: Final = frozenset({"ProvisionedThroughputExceededException"})
 
 
 def epoch_seconds(value: Any) -> float:
@@ -64,17 +97,36 @@ class ShardInfo:
         return self.ending_sequence_number is not None
 
 
+@dataclass(frozen=True, slots=True)
+class StreamSummary:
+    """What the simulator needs to know about a stream (DescribeStreamSummary)."""
+
+    arn: str
+    retention_hours: int
+    #: StreamCreationTimestamp as epoch seconds: a re-created stream is another stream.
+    created: float
+
+
 @dataclass(slots=True)
 class ReadResult:
     records: list[StreamRecord]
     ended: bool
     millis_behind: int | None
     child_shard_ids: tuple[str, ...] = ()
+    #: Bytes of the records returned (data and partition keys), for read limits.
+    size: int = 0
+    #: The code of a retried read error (:data:`RETRIED_READ_ERRORS`): nothing was read.
+    error: str | None = None
 
 
 @dataclass(slots=True)
 class _Cursor:
+    #: None until (re)acquired: the next read calls GetShardIterator first.
     iterator: str | None
+    #: Where the cursor was opened: the iterator type, its timestamp, and the time a
+    #: LATEST iterator was first asked for (to re-acquire it as AT_TIMESTAMP).
+    origin: str = "TRIM_HORIZON"
+    origin_timestamp: float | None = None
     last_sequence: str | None = None
     ended: bool = False
     children: tuple[str, ...] = field(default_factory=tuple)
@@ -99,8 +151,17 @@ class KinesisShardReader:
         self.get_records_calls = 0
 
     def stream_arn(self) -> str:
+        return self.summary().arn
+
+    def summary(self) -> StreamSummary:
         desc = self.client.describe_stream_summary(StreamName=self.stream_name)
-        return str(desc["StreamDescriptionSummary"]["StreamARN"])
+        d = desc["StreamDescriptionSummary"]
+        created = d.get("StreamCreationTimestamp")
+        return StreamSummary(
+            str(d["StreamARN"]),
+            int(d.get("RetentionPeriodHours", 24)),
+            epoch_seconds(created) if created is not None else 0.0,
+        )
 
     def shards(self) -> list[ShardInfo]:
         out: list[ShardInfo] = []
@@ -118,17 +179,24 @@ class KinesisShardReader:
                 return out
             kwargs = {"NextToken": token}
 
-    def open(self, shard_id: str, position: str, *, timestamp: float | None = None) -> None:
-        """Start reading ``shard_id`` at TRIM_HORIZON, LATEST or AT_TIMESTAMP."""
-        kwargs: dict[str, Any] = {
-            "StreamName": self.stream_name,
-            "ShardId": shard_id,
-            "ShardIteratorType": position,
-        }
-        if position == "AT_TIMESTAMP":
-            kwargs["Timestamp"] = timestamp
-        it = self.client.get_shard_iterator(**kwargs)["ShardIterator"]
-        self._cursors[shard_id] = _Cursor(it)
+    def open(self, shard_id: str, position: str, *, timestamp: float | None = None) -> str | None:
+        """Start reading ``shard_id`` at TRIM_HORIZON, LATEST or AT_TIMESTAMP.
+
+        The iterator is asked for now (LATEST means "after this moment"); if that
+        fails with a retried error, its code is returned and the next :meth:`read`
+        asks again from the same position.
+        """
+        if position == "LATEST":
+            cur = _Cursor(None, "LATEST", time.time())
+        else:
+            at = timestamp if position == "AT_TIMESTAMP" else None
+            cur = _Cursor(None, position, at)
+        self._cursors[shard_id] = cur
+        try:
+            self._acquire(shard_id, cur, position)
+        except ClientError as e:
+            return self._retried_code(e)
+        return None
 
     def is_open(self, shard_id: str) -> bool:
         return shard_id in self._cursors
@@ -136,21 +204,31 @@ class KinesisShardReader:
     def read(self, shard_id: str, info: ShardInfo | None = None) -> ReadResult:
         """The next records of ``shard_id`` (possibly none); ``ended`` at a closed end."""
         cur = self._cursors[shard_id]
-        if cur.ended or cur.iterator is None:
+        if cur.ended:
             return ReadResult([], True, 0, cur.children)
-        self.get_records_calls += 1
         try:
+            if cur.iterator is None:
+                self._acquire(shard_id, cur, None)
+            self.get_records_calls += 1
             resp = self.client.get_records(ShardIterator=cur.iterator, Limit=self.read_limit)
-        except self.client.exceptions.ExpiredIteratorException:
-            # Iterators expire after 5 minutes (spec 7.3): resume after the last record.
-            self._reopen_after(shard_id, cur)
-            resp = self.client.get_records(ShardIterator=cur.iterator, Limit=self.read_limit)
+        except ClientError as e:
+            code = self._retried_code(e)
+            if code == "ExpiredIteratorException":
+                # Iterators expire after 5 minutes (spec 7.3): re-acquire after the last
+                # record read, on the next read.
+                cur.iterator = None
+            elif code == "TrimmedDataAccessException":
+                # The position is past retention: what is left starts at TRIM_HORIZON.
+                cur.iterator, cur.last_sequence, cur.origin = None, None, "TRIM_HORIZON"
+            return ReadResult([], False, None, cur.children, error=code)
         override = self.arrival_override
         records = []
+        size = 0
         for r in resp.get("Records", ()):
             ts = r["ApproximateArrivalTimestamp"]
             arrival = ts if type(ts) is float else epoch_seconds(ts)
             seq = r["SequenceNumber"]
+            size += len(r["Data"]) + len(r["PartitionKey"])
             if override is not None:
                 arrival = override(shard_id, seq, arrival)
             records.append(
@@ -178,13 +256,32 @@ class KinesisShardReader:
             ending = info.ending_sequence_number
             ended = ending is not None and (last is None or int(last) >= int(ending))
         cur.ended = ended
-        return ReadResult(records, ended, resp.get("MillisBehindLatest"), cur.children)
+        return ReadResult(records, ended, resp.get("MillisBehindLatest"), cur.children, size)
 
-    def _reopen_after(self, shard_id: str, cur: _Cursor) -> None:
+    def _acquire(self, shard_id: str, cur: _Cursor, position: str | None) -> None:
+        """GetShardIterator for ``cur``: at ``position`` when opening, else after the
+        last record read, or where the cursor was opened if nothing was read."""
         kwargs: dict[str, Any] = {"StreamName": self.stream_name, "ShardId": shard_id}
-        if cur.last_sequence is None:
-            kwargs["ShardIteratorType"] = "TRIM_HORIZON"
-        else:
+        if position is not None:
+            kwargs["ShardIteratorType"] = position
+            if position == "AT_TIMESTAMP":
+                kwargs["Timestamp"] = cur.origin_timestamp
+        elif cur.last_sequence is not None:
             kwargs["ShardIteratorType"] = "AFTER_SEQUENCE_NUMBER"
             kwargs["StartingSequenceNumber"] = cur.last_sequence
+        elif cur.origin in ("LATEST", "AT_TIMESTAMP"):
+            # A LATEST iterator asked for again is "after the moment it was first
+            # asked for": AT_TIMESTAMP of that moment, so nothing written since is lost.
+            kwargs["ShardIteratorType"] = "AT_TIMESTAMP"
+            kwargs["Timestamp"] = cur.origin_timestamp
+        else:
+            kwargs["ShardIteratorType"] = "TRIM_HORIZON"
         cur.iterator = self.client.get_shard_iterator(**kwargs)["ShardIterator"]
+
+    @staticmethod
+    def _retried_code(error: ClientError) -> str:
+        """The error's code if Lambda's poller retries it (spec 7.9); else re-raise."""
+        code = str(error.response.get("Error", {}).get("Code", ""))
+        if code not in RETRIED_READ_ERRORS:
+            raise error
+        return code

@@ -16,6 +16,7 @@ from streamkit.local.aws import aws_clients
 from streamkit.local.clock import VirtualClock
 from streamkit.local.config import EsmSettings
 from streamkit.local.esm import EventSourceMapping
+from streamkit.local.shards import KinesisShardReader
 
 pytestmark = pytest.mark.integration
 
@@ -168,3 +169,175 @@ def test_1_2_7_tumbling_window_closes_when_the_shard_ends(kinesis_local: str) ->
     # the count of that shard's records (fresh state per child shard)
     assert sum(states.values()) == 3 * 3 * len(KEYS)
     assert set(finals) == set(states)
+
+
+# ------------------------------------------------- starting position (spec 4.12)
+
+
+def _kinesis_local(url: str) -> Any:
+    return aws_clients(endpoint_url=url, region="us-east-1", numeric_timestamps=True, **CREDS)(
+        "kinesis"
+    )
+
+
+def _stream_records(kinesis: Any, name: str) -> dict[bytes, tuple[str, float]]:
+    """Every record of the stream: payload -> (shard, ApproximateArrivalTimestamp)."""
+    out: dict[bytes, tuple[str, float]] = {}
+    for s in kinesis.list_shards(StreamName=name)["Shards"]:
+        it = kinesis.get_shard_iterator(
+            StreamName=name, ShardId=s["ShardId"], ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
+        while it:
+            resp = kinesis.get_records(ShardIterator=it)
+            for r in resp["Records"]:
+                out[bytes(r["Data"])] = (s["ShardId"], float(r["ApproximateArrivalTimestamp"]))
+            if not resp["Records"] and resp.get("MillisBehindLatest", 0) == 0:
+                break
+            it = resp.get("NextShardIterator")
+    return out
+
+
+def test_4_12_latest_after_a_reshard_delivers_only_records_written_after_the_start(
+    kinesis_local: str,
+) -> None:
+    """A mapping created after a split and a merge, at LATEST, never delivers the old
+    records of the closed parents nor of the children: only what is written after
+    it started, on the open (merged) shard."""
+    kinesis = _kinesis_local(kinesis_local)
+    lineage = _reshard_scenario(kinesis, "latest-after")
+    delivered: list[tuple[str, bytes]] = []
+
+    def handler(event: dict[str, Any], context: Any) -> None:
+        delivered.extend(
+            (r["eventID"].split(":")[0], base64.b64decode(r["kinesis"]["data"]))
+            for r in event["Records"]
+        )
+
+    esm = EventSourceMapping(
+        handler, EsmSettings("LATEST", batch_size=5), kinesis, "latest-after", clock=VirtualClock()
+    )
+    first = esm.run()
+    assert delivered == []  # a, b and c were all written before the mapping started
+    assert first.unresolved == 0
+    _put(kinesis, "latest-after", "d")
+    esm.run()
+    [merged] = [s for s, parents in lineage.items() if len(parents) == 2]
+    assert sorted(d for _, d in delivered) == sorted(
+        f"d:{key}:{i}".encode() for i in range(3) for key in KEYS
+    )
+    assert {shard for shard, _ in delivered} == {merged}
+
+
+def test_4_12_latest_children_of_a_shard_the_mapping_read_start_at_trim_horizon(
+    kinesis_local: str,
+) -> None:
+    """The parent was open when the mapping started (at LATEST): the mapping reads it
+    to its end, then its children from TRIM_HORIZON (4.10), so nothing written after
+    the start is lost across the split, and per key the order holds."""
+    kinesis = _kinesis_local(kinesis_local)
+    name = "latest-then-split"
+    kinesis.create_stream(StreamName=name, ShardCount=1)
+    _wait_active(kinesis, name)
+    _put(kinesis, name, "old")
+    delivered: list[bytes] = []
+
+    def handler(event: dict[str, Any], context: Any) -> None:
+        delivered.extend(base64.b64decode(r["kinesis"]["data"]) for r in event["Records"])
+
+    esm = EventSourceMapping(
+        handler, EsmSettings("LATEST", batch_size=4), kinesis, name, clock=VirtualClock()
+    )
+    esm.run()
+    assert delivered == []
+    _put(kinesis, name, "a")
+    [root] = _open_shards(kinesis, name)
+    kinesis.split_shard(
+        StreamName=name, ShardToSplit=root["ShardId"], NewStartingHashKey=str(2**127)
+    )
+    _wait_active(kinesis, name)
+    _put(kinesis, name, "b")
+    stats = esm.run()
+    assert stats.unresolved == 0
+    texts = [d.decode() for d in delivered]
+    assert sorted(texts) == sorted(f"{p}:{k}:{i}" for p in "ab" for k in KEYS for i in range(3))
+    for key in KEYS:
+        mine = [t for t in texts if t.split(":")[1] == key]
+        assert mine == sorted(mine, key=lambda t: ("ab".index(t[0]), int(t.split(":")[2])))
+
+
+@pytest.mark.parametrize("cut_in", ["root", "split children", "merged"])
+def test_4_12_at_timestamp_never_delivers_older_records_on_any_shard(
+    kinesis_local: str, cut_in: str
+) -> None:
+    """AT_TIMESTAMP on a resharded stream: whether the timestamp falls among the
+    records of the closed root, of its closed children or of the open merged shard,
+    exactly the records at or after it are delivered, on every shard."""
+    kinesis = _kinesis_local(kinesis_local)
+    name = "at-ts-" + cut_in.replace(" ", "-")
+    lineage = _reshard_scenario(kinesis, name)
+    records = _stream_records(kinesis, name)
+    assert len(records) == 3 * 3 * len(KEYS)
+    root = next(s for s, parents in lineage.items() if not parents)
+    merged = next(s for s, parents in lineage.items() if len(parents) == 2)
+    phase_shards = {
+        "root": {root},
+        "split children": set(lineage) - {root, merged},
+        "merged": {merged},
+    }[cut_in]
+    arrivals = sorted({arr for shard, arr in records.values() if shard in phase_shards})
+    assert len(arrivals) >= 2, "the puts of one phase all got the same arrival time"
+    mid = len(arrivals) // 2
+    timestamp = (arrivals[mid - 1] + arrivals[mid]) / 2  # between two records, never on one
+    older = {d for d, (_, arr) in records.items() if arr < timestamp}
+    assert any(records[d][0] in phase_shards for d in older)  # the cut is inside the phase
+    delivered: list[bytes] = []
+
+    def handler(event: dict[str, Any], context: Any) -> None:
+        delivered.extend(base64.b64decode(r["kinesis"]["data"]) for r in event["Records"])
+
+    settings = EsmSettings("AT_TIMESTAMP", batch_size=5, starting_position_timestamp=timestamp)
+    stats = EventSourceMapping(handler, settings, kinesis, name, clock=VirtualClock()).run()
+    assert sorted(delivered) == sorted(set(records) - older)
+    assert stats.unresolved == 0
+
+
+# ------------------------------------------ tumbling windows at shard end (spec 1.2.7)
+
+#: Divisible by 900: every record "arrives" at the start of a 15-minute window.
+WINDOW_T0 = 1_700_000_100.0
+
+
+def test_1_2_7_a_shard_end_closes_its_window_at_once_and_the_children_start(
+    kinesis_local: str,
+) -> None:
+    """When the parent ends, its window gets its final invocation right away (with the
+    state of the window and isFinalInvokeForWindow), long before the window's end,
+    and the children start at once: nobody waits for the window end plus 2 minutes."""
+    kinesis = _kinesis_local(kinesis_local)
+    name = "window-end"
+    lineage = _reshard_scenario(kinesis, name)
+    root = next(s for s, parents in lineage.items() if not parents)
+    events: list[dict[str, Any]] = []
+
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        events.append(event)
+        state = dict(event["state"])
+        state["n"] = state.get("n", 0) + len(event["Records"])
+        return {"state": state}
+
+    settings = EsmSettings("TRIM_HORIZON", batch_size=4, tumbling_window_in_seconds=900)
+    reader = KinesisShardReader(kinesis, name, arrival_override=lambda s, q, a: WINDOW_T0)
+    esm = EventSourceMapping(
+        handler, settings, kinesis, name, clock=VirtualClock(WINDOW_T0), reader=reader
+    )
+    stats = esm.run()
+    assert stats.unresolved == 0
+    window_end = WINDOW_T0 + 900
+    [root_final] = [e for e in events if e["shardId"] == root and e["isFinalInvokeForWindow"]]
+    assert root_final["state"] == {"n": 3 * len(KEYS)}  # the root's "a" records
+    assert root_final["window"]["end"] == "2023-11-14T22:30:00Z"
+    [final_log] = [log for log in stats.log if log.shard_id == root and log.final_window]
+    assert final_log.time < window_end
+    for child in set(lineage) - {root}:
+        first = min(log.time for log in stats.log if log.shard_id == child)
+        assert first < window_end, child

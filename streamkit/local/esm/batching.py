@@ -3,7 +3,9 @@
 A batch closes at BatchSize records, when the batching window expires, or before
 the record that would push the invocation event past 6 MB, window fields and
 state included (spec 4.3 (a)-(c), 4.5); with tumbling windows it never spans two
-windows.
+windows. A window closes after its end once a record of a later window is read, or
+2 minutes after its end when nothing new arrives (spec 1.2.6), or at once when the
+shard ends (spec 1.2.7: the children then start without waiting).
 """
 
 from __future__ import annotations
@@ -37,7 +39,9 @@ class BatchCutter:
             if lane.queue:
                 if window_start_of(lane.queue[0].arrival, window_s) > lane.window_start:
                     return max(lane.ready_at, end)  # a later window's record: close this one
-            elif shard.read_ended or shard.caught_up:
+            elif shard.read_ended:
+                return lane.ready_at  # spec 1.2.7: the shard ended: close the window now
+            elif shard.caught_up:
                 return max(lane.ready_at, end + WINDOW_IDLE_WAIT)  # spec 1.2.6
             else:
                 return math.inf

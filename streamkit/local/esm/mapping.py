@@ -3,7 +3,16 @@
 :meth:`EventSourceMapping.run` polls shards (spec 4.1, 4.10), fans records out to
 lanes (spec 4.7, 5.2), picks the lane whose next action is due soonest, and
 invokes it; the verdict on each response moves the lane's checkpoint or sends
-the batch to :mod:`~streamkit.local.esm.retries`.
+the batch to :mod:`~streamkit.local.esm.retries`. Reads go through
+:mod:`~streamkit.local.esm.reads` (back-off on failed reads, read limits, retention).
+
+Starting position and lineage (spec 4.12): the shards listed when the mapping
+starts (its first run) are read from its StartingPosition, closed parents and
+their children alike: with LATEST only records written after the start are
+delivered (the iterators of open shards are taken at the start, also for children
+still waiting for their parents), with AT_TIMESTAMP nothing from before the
+timestamp on any shard. A shard that appears later was created after the start,
+so the mapping read its parents to their end (4.10): it starts at TRIM_HORIZON.
 """
 
 from __future__ import annotations
@@ -22,6 +31,8 @@ from streamkit.local.esm.events import EventEncoder, IdentityMap
 from streamkit.local.esm.invoker import Execution, Handler, Invoker, RequestIds, executor_for
 from streamkit.local.esm.limits import POLL_INTERVAL
 from streamkit.local.esm.outcomes import RecordOutcomes
+from streamkit.local.esm.read_limits import StreamReadLimits, shared_read_limits
+from streamkit.local.esm.reads import Retention, ShardReads
 from streamkit.local.esm.responses import classify_response
 from streamkit.local.esm.retries import RetryPolicy
 from streamkit.local.esm.state import Batch, Lane, ShardState
@@ -54,6 +65,7 @@ class EventSourceMapping:
         reader: KinesisShardReader | None = None,
         stuck_after: int = 200,
         seed: int = 0,
+        read_limits: bool = False,
         execution: Execution = "inline",
         environment: Mapping[str, str] | None = None,
         log_sink: Callable[[str], None] | None = None,
@@ -92,6 +104,8 @@ class EventSourceMapping:
         )
         self._shards: dict[str, ShardState] = {}
         self._started = False
+        #: Enforce the per-shard read limits shared by the stream's mappings (spec 7.2).
+        self.read_limits = read_limits
         #: Poll caught-up shards for new records (real-time runs with live producers).
         self.live = not isinstance(self.clock, VirtualClock)
 
@@ -123,6 +137,8 @@ class EventSourceMapping:
             function_arn=self.function_arn,
             destination=destination,
         )
+        self._reads = ShardReads(self.reader, self.stats, self.clock)
+        self._retention = Retention(self.clock, self._outcomes)
         self._retries = RetryPolicy(
             settings=settings,
             stats=self.stats,
@@ -164,27 +180,22 @@ class EventSourceMapping:
         ``progress`` is called with the running stats at most every
         ``progress_every`` seconds of real time, and once at the end.
         """
-        self._start()
-        for shard in self._shards.values():
-            shard.caught_up = False  # read every shard to its tip again in each run
+        self._begin_run()
         deadline = None if max_seconds is None else self.clock.now() + max_seconds
         next_report = time.monotonic() + progress_every
         while True:
             if progress is not None and time.monotonic() >= next_report:
                 progress(self.stats)
                 next_report = time.monotonic() + progress_every
-            self._poll()
-            lane, at = self._next_action()
-            if lane is None:
-                if until_idle and self._idle():
-                    break
-                if not self.live:
-                    # Virtual clock: nothing new can appear during this run, so the
-                    # rest of the requested time passes with nothing to do.
-                    if deadline is not None:
-                        self.clock.wait_until(deadline)
-                    break
-                at = self._next_poll_time()
+            lane, at = self._plan()
+            if lane is None and until_idle and self._idle():
+                break
+            if at == math.inf:
+                # Virtual clock: nothing new can appear during this run, so the
+                # rest of the requested time passes with nothing to do.
+                if deadline is not None:
+                    self.clock.wait_until(deadline)
+                break
             if deadline is not None and at > deadline:
                 self.clock.wait_until(deadline)
                 break
@@ -195,12 +206,49 @@ class EventSourceMapping:
             progress(self.stats)
         return self.stats
 
+    @property
+    def stream_read_limits(self) -> StreamReadLimits | None:
+        """The stream's shared read limits this mapping obeys (``read_limits=True``,
+        after its first run)."""
+        return self._reads.limits
+
+    def _begin_run(self) -> None:
+        self._start()
+        for shard in self._shards.values():
+            shard.caught_up = False  # read every shard to its tip again in each run
+
+    def _plan(self) -> tuple[Lane | None, float]:
+        """Poll, then what to do next: step ``lane`` at the time given; with no lane,
+        poll again then (a read backing off, a live shard's next poll); ``inf``:
+        nothing more can happen in this run on the virtual clock."""
+        self._poll()
+        lane, at = self._next_action()
+        retry_at = self._reads.retry_at(self._shards.values())
+        if retry_at < at:
+            return None, retry_at  # spec 7.9: a failed read is retried after its back-off
+        if lane is None and self.live:
+            return None, self._next_poll_time()
+        return lane, at
+
     def _start(self) -> None:
         if self._started:
             return
         self._started = True
-        self._encoder.stream_arn = self.reader.stream_arn()
+        summary = self.reader.summary()
+        self._encoder.stream_arn = summary.arn
+        self._retention.seconds = summary.retention_hours * 3600.0
+        if self.read_limits:
+            endpoint = getattr(getattr(self.reader.client, "meta", None), "endpoint_url", "")
+            self._reads.limits = shared_read_limits((endpoint, summary.arn, summary.created))
         self._discover()
+        for shard in self._shards.values():
+            shard.at_start = True
+        if self.settings.starting_position == "LATEST":
+            # Spec 4.12: LATEST means after the mapping started, on every open shard,
+            # children that must wait for their parents (4.10) included.
+            for shard in self._shards.values():
+                if not shard.info.closed:
+                    self._reads.open(shard.info.shard_id, "LATEST", None)
 
     def _discover(self) -> None:
         for info in self.reader.shards():
@@ -221,8 +269,8 @@ class EventSourceMapping:
                 if not self._parents_finished(shard):
                     continue
                 self._open(shard)
-            if shard.read_ended:
-                continue
+            if shard.read_ended or not self._reads.may_read(shard, now):
+                continue  # ended, or backing off after a failed read (spec 7.9)
             if shard.caught_up and (not self.live or now < shard.next_poll_at):
                 # Spec 4.1: an idle shard is polled about once per second. On the
                 # virtual clock the stream is taken as written before the run (a
@@ -231,7 +279,10 @@ class EventSourceMapping:
             # Read ahead only while lanes are short of records (keeps memory flat).
             if sum(len(lane.queue) for lane in shard.lanes) >= 2 * self.settings.batch_size:
                 continue
-            result = self.reader.read(shard.info.shard_id, shard.info)
+            result = self._reads.read(shard)
+            if result is None:
+                shard.caught_up = False
+                continue
             shard.caught_up = not result.records and not result.millis_behind
             shard.next_poll_at = now + POLL_INTERVAL
             for rec in result.records:
@@ -258,11 +309,13 @@ class EventSourceMapping:
 
     def _open(self, shard: ShardState) -> None:
         settings = self.settings
-        is_child = any(p in self._shards for p in shard.info.parent_ids)
-        position = "TRIM_HORIZON" if is_child else settings.starting_position
-        self.reader.open(
-            shard.info.shard_id, position, timestamp=settings.starting_position_timestamp
-        )
+        shard_id = shard.info.shard_id
+        if not self.reader.is_open(shard_id):
+            # Spec 4.12: a shard listed at the start is read from the StartingPosition;
+            # one created since (its parents read to the end by this mapping, 4.10)
+            # from TRIM_HORIZON.
+            position = settings.starting_position if shard.at_start else "TRIM_HORIZON"
+            self._reads.open(shard_id, position, settings.starting_position_timestamp)
         shard.started = True
         now = self.clock.now()
         shard.lanes = [
@@ -271,6 +324,11 @@ class EventSourceMapping:
 
     def _enqueue(self, shard: ShardState, rec: StreamRecord) -> None:
         self.stats.records_in += 1
+        if not self._retention.readable(rec.arrival):
+            # Spec 7.5: past the stream's retention on the simulator's clock, Kinesis
+            # would not return it.
+            self._outcomes.expired(None, [rec])
+            return
         if not self.filters.matches_all and not self.filters.matches(rec.data):
             # Spec 5.2: non-matching records are skipped: never sent to the function
             # nor to the on-failure destination. Spec 5.3: BatchSize counts only
@@ -323,7 +381,9 @@ class EventSourceMapping:
                     not lane.queue
                     or window_start_of(lane.queue[0].arrival, window_s) > lane.window_start
                 )
-                if closes and self.clock.now() >= end:
+                # Spec 1.2.7: when the shard ends, its window closes at once.
+                shard_ended = not lane.queue and self._shards[lane.shard_id].read_ended
+                if shard_ended or (closes and self.clock.now() >= end):
                     self._windows.final_invoke(lane)
                     return
             records = self._cutter.cut(lane, self.clock.now())
@@ -331,6 +391,8 @@ class EventSourceMapping:
                 return
             lane.current_batch = Batch(records)
         batch = lane.current_batch
+        if not self._retention.drop_from(lane, batch):
+            return
         if not self._retries.drop_expired(lane, batch):
             return
         self._invoke(lane, batch)

@@ -16,7 +16,7 @@ from streamkit.local.destinations import DestinationSender, FailureContext, fail
 from streamkit.local.esm.events import EventEncoder
 from streamkit.local.esm.invoker import RequestIds
 from streamkit.local.esm.state import Lane
-from streamkit.local.esm.stats import DISCARDED, PROCESSED, EsmStats
+from streamkit.local.esm.stats import DISCARDED, EXPIRED, PROCESSED, EsmStats
 from streamkit.local.shards import StreamRecord
 
 
@@ -52,6 +52,18 @@ class RecordOutcomes:
             newest = max(r.arrival for r in records)
             last = self.stats.last_processed_arrival
             self.stats.last_processed_arrival = newest if last is None else max(last, newest)
+            lane.attempts_without_progress = 0
+
+    def expired(self, lane: Lane | None, records: Sequence[StreamRecord]) -> None:
+        """Spec 7.5 / 2.4.4: records past the stream's retention are gone: never
+        delivered, no on-failure record (the data is no longer in the stream)."""
+        outcomes, key = self.stats.outcomes, self.encoder.key
+        for r in records:
+            outcomes[key(r)] = EXPIRED
+        self.stats.records_expired += len(records)
+        self.encoder.forget(records)
+        if lane is not None and records:
+            lane.checkpoint = records[-1].sequence_number
             lane.attempts_without_progress = 0
 
     def discard(

@@ -58,14 +58,20 @@ class Lane:
 class ShardState:
     """Where the simulator is with one shard: started, read to its end, its lanes."""
 
-    def __init__(self, info: ShardInfo) -> None:
+    def __init__(self, info: ShardInfo, *, at_start: bool = False) -> None:
         self.info = info
+        #: Listed when the mapping started: read from its StartingPosition. A shard
+        #: that appears later is new, read from TRIM_HORIZON (spec 4.12).
+        self.at_start = at_start
         self.started = False
         #: The shard is closed and every record of it has been read.
         self.read_ended = False
         #: The last read returned nothing and the shard is at its tip.
         self.caught_up = False
         self.next_poll_at = 0.0
+        #: Failed reads in a row, and when the shard may read again (spec 7.9).
+        self.read_failures = 0
+        self.read_backoff_until = 0.0
         self.lanes: list[Lane] = []
 
     @property

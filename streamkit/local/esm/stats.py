@@ -9,8 +9,11 @@ from typing import Any, Final
 PROCESSED: Final = "processed"
 #: ...no filter matched it (spec 5.2)...
 FILTERED: Final = "filtered"
-#: ...or Lambda gave up on it (retries or age exhausted, spec 2.5.3).
+#: ...or Lambda gave up on it (retries or age exhausted, spec 2.5.3)...
 DISCARDED: Final = "discarded"
+#: ...or it was past the stream's retention before the function got it (spec 7.5,
+#: 2.4.4): Kinesis no longer returns it, and no on-failure record names it.
+EXPIRED: Final = "expired"
 
 
 @dataclass(slots=True)
@@ -31,8 +34,15 @@ class InvocationLog:
 
 @dataclass
 class EsmStats:
-    """What a run did. ``unresolved`` counts records neither processed, filtered
-    nor sent to a destination (non-zero only when the run was stopped early)."""
+    """What a run did. ``unresolved`` counts records neither processed, filtered,
+    discarded nor expired (non-zero only when the run was stopped early).
+
+    Reads (spec 7.9): ``read_throttles`` counts GetRecords calls refused for
+    throughput (ProvisionedThroughputExceededException from the endpoint, or the
+    simulated per-shard limits of ``read_limits=True``), ``read_errors`` the other
+    retried read errors, by code in ``read_error_codes``; ``records_expired`` the
+    records past the stream's retention on the simulator's clock (spec 7.5).
+    """
 
     records_in: int = 0
     invocations: int = 0
@@ -45,6 +55,12 @@ class EsmStats:
     records_processed: int = 0
     throttles: int = 0
     bisections: int = 0
+    get_records_calls: int = 0
+    read_throttles: int = 0
+    read_errors: int = 0
+    records_expired: int = 0
+    #: Retried read errors (throttles included) by error code (spec 7.9).
+    read_error_codes: dict[str, int] = field(default_factory=dict)
     #: Execution environments started (init phases, spec 10.1) and the seconds their
     #: inits took; request id -> init seconds of each cold invocation (execution="process").
     cold_starts: int = 0
@@ -53,7 +69,7 @@ class EsmStats:
     #: Arrival time of the newest record processed so far (for iterator age).
     last_processed_arrival: float | None = None
     log: list[InvocationLog] = field(default_factory=list)
-    #: (shard id, sequence number) -> PROCESSED, FILTERED or DISCARDED.
+    #: (shard id, sequence number) -> PROCESSED, FILTERED, DISCARDED or EXPIRED.
     outcomes: dict[tuple[str, str], str] = field(default_factory=dict)
     failure_documents: list[dict[str, Any]] = field(default_factory=list)
 
@@ -74,6 +90,10 @@ class EsmStats:
             "records_processed": self.records_processed,
             "throttles": self.throttles,
             "bisections": self.bisections,
+            "get_records_calls": self.get_records_calls,
+            "read_throttles": self.read_throttles,
+            "read_errors": self.read_errors,
+            "records_expired": self.records_expired,
             "cold_starts": self.cold_starts,
             "init_seconds": round(self.init_seconds, 3),
             "unresolved": self.unresolved,

@@ -396,8 +396,12 @@ def test_2_4_3_partially_expired_retry_keeps_young_records(esm_env: Any) -> None
 
 
 def test_2_4_4_minus_one_never_discards_for_age(esm_env: Any) -> None:
-    """2.4.4: with MaximumRecordAgeInSeconds -1, records a week old are delivered."""
+    """2.4.4: with MaximumRecordAgeInSeconds -1, records a week old are delivered
+    (on a stream that keeps them a week: retention is 7.5 / S7.11's business)."""
     esm_env.put_n(2)
+    esm_env.kinesis.increase_stream_retention_period(
+        StreamName=esm_env.stream_name, RetentionPeriodHours=7 * 24 + 1
+    )
     rec = esm_env.recorder()
     stats = esm_env.esm(rec, maximum_record_age_in_seconds=-1, start=esm_env.T0 + 7 * 86_400).run()
     assert rec.batches == [[1, 2]]
