@@ -10,16 +10,27 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
 
 from streamkit.ledger import LedgerState
-from streamkit.local.aws import DynamoDbTable, LocalAWS, S3Bucket
+from streamkit.local.aws import DynamoDbTable, LocalAWS, S3Bucket, provision
+from streamkit.local.cli import main
+from streamkit.local.config import load_consumers
+from streamkit.local.dlq.store import DeadLetterStore
+from streamkit.local.events import kinesis_record
 from streamkit.local.faults import SimulatedCrash
+from streamkit.local.generators.clickstream import clickstream
+from streamkit.local.recover.consumer import Consumer, open_consumer
 from streamkit.local.writefaults import WriteFaults
 from streamkit.pipeline import Aggregate, Archive, Pipeline
+from streamkit.plan import BatchPlan
 from streamkit.sinks.s3 import read_archive
 from streamkit.testing import FakeContext, kinesis_event
 
@@ -140,3 +151,195 @@ def test_a_failed_apply_leaves_the_intent_pending_and_the_next_batch_rolls_it_fo
     assert state.intent is None and state.generation == 2
     items = stores("dynamodb").scan(TableName="aggs")["Items"]
     assert sum(int(i["count"]["N"]) for i in items) == 6
+
+
+# ---------------------------------------------------------- streamkit intents (CLI)
+
+CONSUMER = "clickstream"
+REPO = Path(__file__).resolve().parents[2]
+CONFIG = str(REPO / "infra" / "consumers.json")
+
+
+@dataclass
+class Blocked:
+    """A clickstream shard blocked by a pending intent whose aggregate table is gone."""
+
+    consumer: Consumer
+    records: list[dict[str, Any]]
+    plan: BatchPlan
+
+    @property
+    def ledger_id(self) -> str:
+        return f"{CONSUMER}#{self.records[0]['eventID'].split(':')[0]}"
+
+
+def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    capsys.readouterr()
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def shard_records(consumer: Consumer, shard_id: str) -> list[dict[str, Any]]:
+    """Every record of the shard, shaped as Lambda delivers it."""
+    kinesis = consumer.kinesis
+    it = kinesis.get_shard_iterator(
+        StreamName=consumer.stream, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON"
+    )["ShardIterator"]
+    page = kinesis.get_records(ShardIterator=it, Limit=10_000)
+    return [
+        kinesis_record(
+            bytes(r["Data"]),
+            r["SequenceNumber"],
+            partition_key=r["PartitionKey"],
+            shard_id=shard_id,
+            arrival=round(float(r["ApproximateArrivalTimestamp"]), 3),
+            stream_arn=consumer.stream_arn,
+        )
+        for r in page["Records"]
+    ]
+
+
+@pytest.fixture
+def blocked(aws: LocalAWS) -> Blocked:
+    provision(load_consumers(CONFIG), aws.clients)
+    consumer = open_consumer(CONSUMER, CONFIG)
+    start = time.time() - 60
+    traffic = list(clickstream(seed=3, rate=30, duration=4, start=start, malformed=0.1, late=0))
+    kinesis = consumer.kinesis
+    shard = kinesis.list_shards(StreamName=consumer.stream)["Shards"][0]
+    for r in traffic:  # all on the first shard
+        kinesis.put_record(
+            StreamName=consumer.stream,
+            PartitionKey=r.partition_key,
+            Data=r.data,
+            ExplicitHashKey=shard["HashKeyRange"]["StartingHashKey"],
+        )
+    records = shard_records(consumer, shard["ShardId"])
+    pipeline = consumer.pipeline
+    plan = pipeline.plan(records, LedgerState.new_shard())
+    faults = WriteFaults({1: "crash_after"})  # the ledger's intent write lands, then a crash
+    faults.attach(pipeline.clients("dynamodb"), pipeline.clients("s3"))
+    try:
+        with pytest.raises(SimulatedCrash), contextlib.redirect_stdout(io.StringIO()):
+            pipeline.run({"Records": records}, FakeContext(60_000))
+    finally:
+        faults.detach()
+    aws.clients("dynamodb").delete_table(TableName="clickstream-aggregates")
+    return Blocked(consumer, records, plan)
+
+
+def test_intents_list_and_show_name_the_pending_intent(
+    blocked: Blocked, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = cli(
+        capsys, "intents", "list", "--consumer", CONSUMER, "--config", CONFIG, "--json"
+    )
+    assert code == 0
+    doc = json.loads(out)  # exactly one JSON document
+    assert doc["consumer"] == CONSUMER
+    [pending] = doc["pending"]
+    planned = blocked.plan.intent
+    assert planned is not None
+    assert pending["ledger_id"] == blocked.ledger_id
+    assert pending["generation"] == 1
+    assert pending["stream"] == "clickstream"
+    assert pending["records"] == len(blocked.records) == planned.record_count
+    assert pending["writes"]["aggregate_items"] == len(planned.aggregates) > 0
+    assert pending["writes"]["objects"]["streamkit-clickstream-archive"] >= 1
+    assert pending["size_bytes"] > 0 and pending["age_s"] is not None
+    assert pending["start"]["sequence"] == blocked.records[0]["kinesis"]["sequenceNumber"]
+
+    code, out, _ = cli(capsys, "intents", "list", "--consumer", CONSUMER, "--config", CONFIG)
+    assert code == 0 and blocked.ledger_id in out and "1 pending intent" in out
+
+    code, out, _ = cli(
+        capsys,
+        "intents",
+        "show",
+        blocked.ledger_id,
+        "--consumer",
+        CONSUMER,
+        "--config",
+        CONFIG,
+        "--json",
+    )
+    assert code == 0
+    shown = json.loads(out)
+    assert {(a["pk"], a["sk"]) for a in shown["aggregates"]} == {
+        (a["key"]["pk"], a["key"]["sk"]) for a in planned.aggregates
+    }
+
+
+def test_intents_resolve_reapply_fails_loudly_then_rolls_forward_once_fixed(
+    blocked: Blocked, aws: LocalAWS, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ("--consumer", CONSUMER, "--config", CONFIG)
+    code, _, err = cli(capsys, "intents", "resolve", blocked.ledger_id, "--reapply", *args)
+    assert code == 1 and "still cannot be applied" in err and "ResourceNotFound" in err
+    DynamoDbTable.aggregates("clickstream-aggregates").create(aws.clients)
+    code, out, _ = cli(
+        capsys,
+        "intents",
+        "resolve",
+        blocked.ledger_id,
+        "--reapply",
+        "--generation",
+        "1",
+        *args,
+        "--json",
+    )
+    assert code == 0 and json.loads(out)["action"] == "reapplied"
+    state = blocked.consumer.pipeline.ledger.read(blocked.ledger_id.split("#", 1)[1])
+    assert state.intent is None and state.generation == 1
+    items = aws.clients("dynamodb").scan(TableName="clickstream-aggregates")["Items"]
+    assert len(items) == len(blocked.plan.intent.aggregates)  # type: ignore[union-attr]
+    code, _, err = cli(capsys, "intents", "resolve", blocked.ledger_id, "--reapply", *args)
+    assert code == 2 and "no pending intent" in err  # nothing left to resolve
+
+
+def test_intents_resolve_dead_letter_keeps_every_record_and_commits_past_it(
+    blocked: Blocked, aws: LocalAWS, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ("--consumer", CONSUMER, "--config", CONFIG)
+    code, _, err = cli(
+        capsys, "intents", "resolve", blocked.ledger_id, "--dead-letter", "--generation", "2", *args
+    )
+    assert code == 2 and "generation 1, not 2" in err
+    code, out, _ = cli(
+        capsys, "intents", "resolve", blocked.ledger_id, "--dead-letter", *args, "--json"
+    )
+    assert code == 0
+    doc = json.loads(out)
+    planned_reasons = Counter(d.reason for d in blocked.plan.dead_letters)
+    assert doc["dead_letters"] == len(blocked.records)
+    assert doc["dead_letter_reasons"] == {
+        "unappliable_intent": len(blocked.records) - sum(planned_reasons.values()),
+        **planned_reasons,
+    }
+    store = DeadLetterStore("streamkit-clickstream-dlq", aws.clients)
+    stored = Counter(e.reason for e in store.entries(CONSUMER))
+    assert sum(stored.values()) == len(blocked.records)
+    assert stored["unappliable_intent"] == len(blocked.records) - sum(planned_reasons.values())
+    state = blocked.consumer.pipeline.ledger.read(blocked.ledger_id.split("#", 1)[1])
+    last = blocked.records[-1]["kinesis"]["sequenceNumber"]
+    assert state.intent is None and state.position is not None
+    assert state.position[0] == int(last)
+    # Nothing else of the intent was written: no archive object.
+    assert read_archive(aws.clients("s3"), "streamkit-clickstream-archive", "clickstream") == []
+    code, out, _ = cli(capsys, "intents", "list", *args, "--json")
+    assert code == 0 and json.loads(out)["pending"] == []
+
+
+def test_intents_commands_explain_bad_input(
+    aws: LocalAWS, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = cli(capsys, "intents", "list", "--consumer", "nope", "--config", CONFIG)
+    assert code == 2 and "'nope' is not in the config" in err and "clickstream" in err
+    with pytest.raises(SystemExit) as exit_info:
+        cli(capsys, "intents", "resolve", "x", "--consumer", CONSUMER)  # no --reapply/--dead-letter
+    assert exit_info.value.code == 2
+    for action in ("list", "show", "resolve"):
+        with pytest.raises(SystemExit) as exit_info:
+            cli(capsys, "intents", action, "--help")
+        assert exit_info.value.code == 0
