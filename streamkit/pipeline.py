@@ -66,7 +66,13 @@ from streamkit.observability import (
     iterator_age_ms,
     logger,
 )
-from streamkit.plan import BatchPlan, plan_batch
+from streamkit.plan import (
+    DEFAULT_MAX_CLOCK_SKEW_S,
+    BatchPlan,
+    FuturePolicy,
+    check_future,
+    plan_batch,
+)
 from streamkit.records import BatchBounds, Record, batch_bounds, event_records, iter_records
 from streamkit.sinks.clients import Clients
 from streamkit.sinks.dynamodb import AggregateTable
@@ -128,6 +134,8 @@ class Pipeline:
         ledger_table: str,
         intent_bucket: str | None = None,
         allowed_lateness_s: float | None = None,
+        max_clock_skew_s: float = DEFAULT_MAX_CLOCK_SKEW_S,
+        future: FuturePolicy = "count",
         deadline_margin_ms: int | None = None,
         invalid_input: InvalidInput = INVALID_INPUT_DEFAULT,
         clients: Callable[[str], Any] | None = None,
@@ -148,6 +156,12 @@ class Pipeline:
         self.dead_letter_prefix = dead_letter_prefix
         self.messages = tuple(messages)
         self.allowed_lateness_s = allowed_lateness_s
+        # Clock skew: a record moves the watermark at most to its arrival time;
+        # future="dead_letter" dead-letters records dated more than max_clock_skew_s
+        # after their arrival (default: counted in their window).
+        check_future(max_clock_skew_s, future)
+        self.max_clock_skew_s = float(max_clock_skew_s)
+        self.future: FuturePolicy = future
         self.deadline_margin_ms = check_margin(deadline_margin_ms)
         self.invalid_input = check_invalid_input(invalid_input)
         self.clients = clients or Clients()

@@ -23,7 +23,7 @@ import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from streamkit.aggregate import (
     Deltas,
@@ -59,6 +59,14 @@ from streamkit.write_checks import (
 #: The one "window" of an all-time aggregate (``Aggregate(window_s=None)``).
 ALL_TIME = Window(0, 4_102_444_800)  # 1970 .. 2100
 
+#: What a record dated more than ``max_clock_skew_s`` after its arrival gets:
+#: "count" (counted in its window; like every record it moves the watermark at most
+#: to its arrival time) or "dead_letter" (reason ``future``).
+FuturePolicy = Literal["count", "dead_letter"]
+FUTURE_POLICIES: tuple[FuturePolicy, ...] = ("count", "dead_letter")
+#: Default bound of event time ahead of arrival time (clock skew of producers).
+DEFAULT_MAX_CLOCK_SKEW_S = 300.0
+
 #: One record's staged aggregate stats: (aggregate name, key, window, stats).
 StagedStats = tuple[str, str, Window, Stats]
 
@@ -86,6 +94,10 @@ class PipelineSpec(Protocol):
     def messages(self) -> Sequence[Message]: ...
     @property
     def allowed_lateness_s(self) -> float | None: ...
+    @property
+    def max_clock_skew_s(self) -> float: ...
+    @property
+    def future(self) -> FuturePolicy: ...
     @property
     def invalid_input(self) -> InvalidInput: ...
 
@@ -228,6 +240,22 @@ def _stage_record(spec: PipelineSpec, record: Record, position: Position, batch:
         ts = record.approximate_arrival_timestamp
     ts = check_event_time(ts)
     float_text(ts, "event time")  # the watermark and last_event_time are DynamoDB numbers
+    # Clock skew (issue 10, class 6): a record moves the watermark to its event time
+    # but never past its own arrival time, so one record dated a year ahead cannot
+    # make the shard's on-time records "late". Records dated more than
+    # max_clock_skew_s after their arrival are counted, or dead-lettered "future".
+    arrival = _arrival(record)
+    if (
+        arrival is not None
+        and spec.future == "dead_letter"
+        and ts > arrival + spec.max_clock_skew_s
+    ):
+        raise PermanentError(
+            f"event time {_iso(ts)} is more than {spec.max_clock_skew_s:g} s after the "
+            f"record's arrival {_iso(arrival)}",
+            reason="future",
+        )
+    watermark_ts = ts if arrival is None else min(ts, arrival)
     watermark = batch.watermark
     if spec.allowed_lateness_s is not None and is_late(ts, watermark, spec.allowed_lateness_s):
         raise PermanentError(
@@ -264,7 +292,26 @@ def _stage_record(spec: PipelineSpec, record: Record, position: Position, batch:
     batch.messages.extend(new_messages)
     if line is not None:
         batch.lines.append(line)
-    batch.watermark = ts if watermark is None or ts > watermark else watermark
+    if watermark is None or watermark_ts > watermark:
+        batch.watermark = watermark_ts
+
+
+def _arrival(record: Record) -> float | None:
+    """The record's arrival time, None when the event's value is unusable."""
+    try:
+        return record.approximate_arrival_timestamp
+    except PermanentError:
+        return None
+
+
+def check_future(max_clock_skew_s: float, future: str) -> None:
+    """ValueError naming the field unless the clock-skew settings are usable."""
+    if not (isinstance(max_clock_skew_s, int | float) and 0 <= max_clock_skew_s < 10**9):
+        raise ValueError(
+            f"max_clock_skew_s must be a number of seconds >= 0, got {max_clock_skew_s!r}"
+        )
+    if future not in FUTURE_POLICIES:
+        raise ValueError(f"future must be one of {', '.join(FUTURE_POLICIES)}; got {future!r}")
 
 
 def _stage_stats(

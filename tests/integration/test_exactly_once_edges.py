@@ -296,3 +296,49 @@ def test_a_decoded_value_json_cannot_hold_is_a_dead_letter_not_a_crash(stores: A
     assert [d.reason for d in result.dead_letters] == ["invalid"]
     assert "not JSON-serialisable" in result.dead_letters[0].error
     assert read_archive(stores("s3"), "archive-bucket", "raw") == [{}]
+
+
+# ------------------------------------------------------------------ 6. clock skew
+
+
+YEAR = 365 * 86400
+
+
+def _lateness_pipeline(clients: Any, **kw: Any) -> Pipeline:
+    return summing(clients, allowed_lateness_s=300, **kw)
+
+
+@pytest.mark.parametrize("split", [False, True])
+def test_one_record_dated_a_year_ahead_does_not_make_the_shard_late(
+    stores: Any, split: bool
+) -> None:
+    """Before the fix the watermark jumped a year ahead and every on-time record after
+    it was dead-lettered "late" until real time caught up."""
+    p = _lateness_pipeline(stores)
+    docs = [{"ts": TS, "v": 1}, {"ts": TS + YEAR, "v": 1}, {"ts": TS + 1, "v": 1}]
+    records = event(docs)["Records"]
+    batches = [records[:2], records[2:]] if split else [records]
+    results = [run(p, {"Records": b}) for b in batches]
+    assert [d.reason for r in results for d in r.dead_letters] == []
+    got = items(stores)
+    assert got[("total#k", "2025-11-24T16:00:00Z")]["count"] == 2  # the on-time records
+    assert got[("total#k", "2026-11-24T16:00:00Z")]["count"] == 1  # counted in its window
+    # The watermark took the future record's arrival time, not its date.
+    assert p.ledger.read("shardId-000000000000").watermark == ARRIVAL + 1 / 1000
+
+
+def test_future_records_can_be_dead_lettered_instead(stores: Any) -> None:
+    p = _lateness_pipeline(stores, future="dead_letter", max_clock_skew_s=60)
+    result = run(p, event([{"ts": TS + 120, "v": 1}, {"ts": TS + 30, "v": 1}, {"ts": TS, "v": 1}]))
+    assert [d.reason for d in result.dead_letters] == ["future"]
+    assert "after the record's arrival" in result.dead_letters[0].error
+    assert items(stores)[("total#k", "2025-11-24T16:00:00Z")]["count"] == 2
+
+
+@pytest.mark.parametrize(
+    ("kw", "field"),
+    [({"future": "drop"}, "future"), ({"max_clock_skew_s": -1}, "max_clock_skew_s")],
+)
+def test_clock_skew_settings_are_validated(stores: Any, kw: dict[str, Any], field: str) -> None:
+    with pytest.raises(ValueError, match=field):
+        _lateness_pipeline(stores, **kw)
