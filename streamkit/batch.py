@@ -49,7 +49,7 @@ from streamkit.errors import (
     check_invalid_input,
     classify,
 )
-from streamkit.observability import BatchSummary, emit_batch, iterator_age_ms
+from streamkit.observability import BatchSummary, InvocationClock, emit_batch, iterator_age_ms
 from streamkit.records import Record, batch_bounds, event_records, iter_records
 
 #: A record handler: called once per record; its return value is ignored.
@@ -206,7 +206,8 @@ def run_batch(
         state = window_state(incoming, result) if window_state else incoming
         response["state"] = dict(state)
 
-    _report(raw_records, result, started, metrics=metrics, namespace=namespace)
+    clock = InvocationClock.of(context)
+    _report(raw_records, result, started, clock, metrics=metrics, namespace=namespace)
     return result
 
 
@@ -220,12 +221,14 @@ def _report(
     raw_records: list[Mapping[str, Any]],
     result: BatchResult,
     started: float,
+    clock: InvocationClock,
     *,
     metrics: bool,
     namespace: str | None,
 ) -> None:
     bounds = batch_bounds(raw_records)
     c = result.counts
+    now = clock.now()  # spec 4.11: when processing finished, on the invocation's clock
     summary = BatchSummary(
         stream=bounds.stream,
         shard_id=bounds.shard_id,
@@ -236,10 +239,11 @@ def _report(
         succeeded=c.succeeded,
         dead_lettered=c.dead_lettered,
         retried=c.retried,
-        iterator_age_ms=iterator_age_ms(bounds.last_arrival),
+        iterator_age_ms=iterator_age_ms(bounds.last_arrival, now),
         duration_ms=(time.perf_counter() - started) * 1000,
         stopped=result.stopped,
         dead_letter_reasons=count_reasons(result.dead_letters),
+        timestamp_ms=int(now * 1000),
     )
     emit_batch(summary, namespace=namespace, metrics=metrics)
     if result.stopped is None:

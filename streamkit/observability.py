@@ -4,7 +4,16 @@ Nothing here runs per record. After each batch the processor calls
 :func:`emit_batch`, which writes a structured INFO log line (shard, sequence range,
 counts) and CloudWatch EMF metrics: ``RecordsReceived``, ``RecordsSucceeded``,
 ``RecordsDeadLettered``, ``RecordsRetried`` (Count) and ``IteratorAge``
-(Milliseconds: now minus the newest arrival time in the batch).
+(Milliseconds: now minus the arrival time of the batch's last record, spec 4.11).
+
+"Now" is the invocation's clock (:class:`InvocationClock`), which also stamps the EMF
+document: on AWS the wall clock; under an emulator that runs on a clock of its own
+(streamkit's simulator replaying a capture on a virtual clock) that clock, which the
+emulator passes through Lambda's own channel from invoker to function, the client
+context: ``context.client_context.custom["streamkit-clock-offset-ms"]`` is the
+emulator's time minus the wall clock, in milliseconds (a string, as ClientContext
+``custom`` values are). Kinesis event source mappings never set a client context, so
+on AWS the offset is 0 and nothing here depends on local tooling.
 
 Powertools is imported on first use, not at ``import streamkit``: Powertools'
 user-agent hook imports the top-level ``botocore`` package, and ``import streamkit``
@@ -16,17 +25,63 @@ default to ``streamkit``.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import sys
 import time
+import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
     from aws_lambda_powertools import Logger
 
 DEFAULT_NAMESPACE = "streamkit"
+
+#: The client-context key through which an emulator passes its clock (module docstring).
+CLOCK_OFFSET_KEY: Final = "streamkit-clock-offset-ms"
+
+
+@dataclass(frozen=True, slots=True)
+class InvocationClock:
+    """The clock of one invocation: the wall clock shifted by ``offset_ms``.
+
+    Example::
+
+        clock = InvocationClock.of(context)   # offset 0 on AWS
+        age_ms = iterator_age_ms(last_arrival, clock.now())
+    """
+
+    #: The invoker's time minus the wall clock, in milliseconds (0: the wall clock).
+    offset_ms: float = 0.0
+
+    @classmethod
+    def of(cls, context: object) -> InvocationClock:
+        """The clock the invoker passed in ``context.client_context.custom``, if any."""
+        client = getattr(context, "client_context", None) if context is not None else None
+        custom = getattr(client, "custom", None)
+        raw = custom.get(CLOCK_OFFSET_KEY) if isinstance(custom, Mapping) else None
+        try:
+            offset = float(raw) if isinstance(raw, str | int | float) else 0.0
+        except ValueError:
+            offset = 0.0
+        return cls(offset if math.isfinite(offset) else 0.0)
+
+    def now(self) -> float:
+        """Unix seconds on this invocation's clock."""
+        return time.time() + self.offset_ms / 1000
+
+
+def clock_client_context(invoker_now: float, wall_now: float | None = None) -> dict[str, Any]:
+    """The client context an emulator whose clock reads ``invoker_now`` sends the function.
+
+    The inverse of :meth:`InvocationClock.of`: ``{"custom": {CLOCK_OFFSET_KEY: "<ms>"}}``,
+    the offset from the wall clock (``wall_now``, default now) in milliseconds.
+    """
+    wall = time.time() if wall_now is None else wall_now
+    return {"custom": {CLOCK_OFFSET_KEY: f"{(invoker_now - wall) * 1000:.3f}"}}
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +101,9 @@ class BatchSummary:
     duration_ms: float
     stopped: str | None
     dead_letter_reasons: dict[str, int]
+    #: When the batch finished on the invocation's clock (Unix ms): the EMF timestamp.
+    #: None: the wall clock at emission.
+    timestamp_ms: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,11 +120,15 @@ class BlockedIntent:
     cause: str
 
 
-def iterator_age_ms(last_arrival: float | None) -> int | None:
-    """Lambda's IteratorAge: now minus the batch's last arrival time (spec 4.11), in ms."""
+def iterator_age_ms(last_arrival: float | None, now: float | None = None) -> int | None:
+    """Lambda's IteratorAge: ``now`` minus the batch's last arrival time (spec 4.11), in ms.
+
+    ``now`` is the invocation's clock (:meth:`InvocationClock.now`); default: the wall clock.
+    """
     if last_arrival is None:
         return None
-    return max(0, int((time.time() - last_arrival) * 1000))
+    at = time.time() if now is None else now
+    return max(0, int((at - last_arrival) * 1000))
 
 
 class _Stdout(logging.StreamHandler):  # type: ignore[type-arg]
@@ -132,6 +194,12 @@ def _flush_metrics(summary: BatchSummary, namespace: str | None) -> None:
     # billed custom metric, and shards come and go with resharding.
     m.add_dimension(name="Stream", value=summary.stream or "unknown")
     m.add_metadata(key="shard_id", value=summary.shard_id)
+    if summary.timestamp_ms is not None:
+        with warnings.catch_warnings():
+            # A replayed batch is stamped on its virtual clock, often older than the
+            # 14 days CloudWatch accepts: right for the replay, never sent to AWS.
+            warnings.simplefilter("ignore")
+            m.set_timestamp(summary.timestamp_ms)
     m.add_metric(name="RecordsReceived", unit=MetricUnit.Count, value=summary.received)
     m.add_metric(name="RecordsSucceeded", unit=MetricUnit.Count, value=summary.succeeded)
     m.add_metric(name="RecordsDeadLettered", unit=MetricUnit.Count, value=summary.dead_lettered)

@@ -61,18 +61,13 @@ from streamkit.ledger import Intent, Ledger, LedgerConflict, LedgerState
 from streamkit.observability import (
     BatchSummary,
     BlockedIntent,
+    InvocationClock,
     emit_batch,
     emit_blocked_intent,
     iterator_age_ms,
     logger,
 )
-from streamkit.plan import (
-    DEFAULT_MAX_CLOCK_SKEW_S,
-    BatchPlan,
-    FuturePolicy,
-    check_future,
-    plan_batch,
-)
+from streamkit.plan import BatchPlan, plan_batch
 from streamkit.records import BatchBounds, Record, batch_bounds, event_records, iter_records
 from streamkit.sinks.clients import Clients
 from streamkit.sinks.dynamodb import AggregateTable
@@ -134,8 +129,6 @@ class Pipeline:
         ledger_table: str,
         intent_bucket: str | None = None,
         allowed_lateness_s: float | None = None,
-        max_clock_skew_s: float = DEFAULT_MAX_CLOCK_SKEW_S,
-        future: FuturePolicy = "count",
         deadline_margin_ms: int | None = None,
         invalid_input: InvalidInput = INVALID_INPUT_DEFAULT,
         clients: Callable[[str], Any] | None = None,
@@ -156,12 +149,6 @@ class Pipeline:
         self.dead_letter_prefix = dead_letter_prefix
         self.messages = tuple(messages)
         self.allowed_lateness_s = allowed_lateness_s
-        # Clock skew: a record moves the watermark at most to its arrival time;
-        # future="dead_letter" dead-letters records dated more than max_clock_skew_s
-        # after their arrival (default: counted in their window).
-        check_future(max_clock_skew_s, future)
-        self.max_clock_skew_s = float(max_clock_skew_s)
-        self.future: FuturePolicy = future
         self.deadline_margin_ms = check_margin(deadline_margin_ms)
         self.invalid_input = check_invalid_input(invalid_input)
         self.clients = clients or Clients()
@@ -213,6 +200,7 @@ class Pipeline:
         intent and the cause (``streamkit intents`` inspects and resolves it).
         """
         started = time.perf_counter()
+        clock = InvocationClock.of(context)  # spec 4.11: the invocation's clock
         raw = event_records(event)
         if not raw:
             return PipelineResult({"batchItemFailures": []})
@@ -230,14 +218,14 @@ class Pipeline:
                 "reading the ledger failed; retrying the batch",
                 extra={"shard_id": shard_id, "error": repr(e)},
             )
-            return self._retry_whole_batch(result, raw, first_seq, e, bounds, started)
+            return self._retry_whole_batch(result, raw, first_seq, e, bounds, started, clock)
         pending = state.intent
         if pending is not None:  # a previous invocation stopped mid-way
             try:
                 self.roll_forward(pending)
                 state = self.ledger.read(ledger_shard)
             except Exception as e:
-                return self._blocked(result, raw, pending, e, bounds, started)
+                return self._blocked(result, raw, pending, e, bounds, started, clock)
             result.rolled_forward = True
 
         plan = self.plan(raw, state, deadline=deadline)
@@ -259,7 +247,7 @@ class Pipeline:
                 # (throttling, S3 for a large intent): nothing was recorded. Either way
                 # Lambda retries from the first record the ledger does not cover.
                 return self._retry_whole_batch(
-                    result, raw, str(intent.start[0]), e, bounds, started
+                    result, raw, str(intent.start[0]), e, bounds, started, clock
                 )
             try:
                 self.roll_forward(intent)
@@ -282,7 +270,7 @@ class Pipeline:
             result.response = {
                 "batchItemFailures": [{"itemIdentifier": plan.stop_record.sequence_number}]
             }
-        self._report(raw, result, bounds, started)
+        self._report(raw, result, bounds, started, clock)
         return result
 
     def roll_forward(self, intent: Intent) -> None:
@@ -342,6 +330,7 @@ class Pipeline:
         error: BaseException,
         bounds: BatchBounds,
         started: float,
+        clock: InvocationClock,
     ) -> PipelineResult:
         """A pending intent could not be rolled forward: the shard stays blocked, loudly.
 
@@ -362,7 +351,7 @@ class Pipeline:
         )
         after = [r for r in iter_records(raw) if r.position > intent.end]
         result = self._retry_whole_batch(
-            result, raw, after[0].sequence_number if after else "", error, bounds, started
+            result, raw, after[0].sequence_number if after else "", error, bounds, started, clock
         )
         if not after:
             result.response = {"batchItemFailures": []}
@@ -376,6 +365,7 @@ class Pipeline:
         error: BaseException,
         bounds: BatchBounds,
         started: float,
+        clock: InvocationClock,
     ) -> PipelineResult:
         """Nothing of this invocation was committed: Lambda retries from ``seq``."""
         result.response = {"batchItemFailures": [{"itemIdentifier": seq}]}
@@ -386,7 +376,7 @@ class Pipeline:
             result.retried = len(raw)
         result.succeeded = result.dead_lettered = 0
         result.dead_letters = []
-        self._report(raw, result, bounds, started)
+        self._report(raw, result, bounds, started, clock)
         return result
 
     def _report(
@@ -395,7 +385,9 @@ class Pipeline:
         result: PipelineResult,
         bounds: BatchBounds,
         started: float,
+        clock: InvocationClock,
     ) -> None:
+        now = clock.now()
         emit_batch(
             BatchSummary(
                 stream=bounds.stream,
@@ -409,10 +401,11 @@ class Pipeline:
                 succeeded=result.succeeded,
                 dead_lettered=result.dead_lettered,
                 retried=result.retried,
-                iterator_age_ms=iterator_age_ms(bounds.last_arrival),
+                iterator_age_ms=iterator_age_ms(bounds.last_arrival, now),
                 duration_ms=(time.perf_counter() - started) * 1000,
                 stopped=result.stopped,
                 dead_letter_reasons=count_reasons(result.dead_letters),
+                timestamp_ms=int(now * 1000),
             ),
             metrics=self.metrics,
         )

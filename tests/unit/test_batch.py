@@ -466,3 +466,61 @@ def test_dead_letter_reasons_are_counted_once_for_log_and_sink(
     expected = {"bad_json": 2, "invalid": 1}
     assert log["batch"]["dead_letter_reasons"] == expected
     assert dlq.reasons() == count_reasons(result.dead_letters) == expected
+
+
+# ---------------------------------------------- metrics on the invocation's clock
+
+
+class ClockedContext(FakeContext):
+    """A context whose invoker runs on a clock of its own (the simulator's, in a replay):
+    ``client_context.custom`` carries the offset, as streamkit's simulator sends it."""
+
+    def __init__(self, invoker_now: float) -> None:
+        super().__init__()
+        custom = streamkit.observability.clock_client_context(invoker_now)["custom"]
+        self.client_context = type("ClientContext", (), {"custom": custom})()
+
+
+def test_iterator_age_and_emf_timestamp_use_the_invocation_clock(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Spec 4.11: IteratorAge is computed on the invocation's clock. A replay on a virtual
+    clock in 2021 must report the age on that clock (seconds), not against the wall
+    clock (years), and stamp the EMF document with that clock's time."""
+    arrival = 1_620_000_000.0  # May 2021
+    event = kinesis_event(docs({"n": 1}, {"n": 2}), arrival=arrival)
+    last = event["Records"][-1]["kinesis"]["approximateArrivalTimestamp"]
+    process_batch(event, lambda r: None, ClockedContext(invoker_now=arrival + 30))
+    emf = json.loads(capsys.readouterr().out.splitlines()[-1])
+    [age] = emf["IteratorAge"]
+    stamp = emf["_aws"]["Timestamp"]
+    # Both come from the same "now": the age is the stamp minus the last arrival.
+    assert abs(age - (stamp - last * 1000)) <= 1
+    # That "now" is the invoker's 2021 clock (plus the real time the batch took).
+    assert 29_000 <= age < 3_600_000
+    assert stamp < 1_700_000_000_000
+
+
+@pytest.mark.parametrize(
+    "custom",
+    [None, {}, {"streamkit-clock-offset-ms": "soon"}, {"streamkit-clock-offset-ms": "nan"}, 5],
+)
+def test_without_a_usable_clock_offset_the_clock_is_the_wall_clock(custom: Any) -> None:
+    """On AWS a Kinesis mapping sends no client context: offset 0, the wall clock."""
+    from streamkit.observability import InvocationClock
+
+    ctx = FakeContext()
+    ctx.client_context = type("ClientContext", (), {"custom": custom})()  # type: ignore[attr-defined]
+    assert InvocationClock.of(ctx).offset_ms == 0.0
+    assert InvocationClock.of(None).offset_ms == 0.0
+    assert InvocationClock.of(FakeContext()).offset_ms == 0.0
+
+
+def test_clock_client_context_round_trips_through_invocation_clock() -> None:
+    from streamkit.observability import InvocationClock, clock_client_context
+
+    doc = clock_client_context(1_000.0, wall_now=1_500.0)
+    assert doc == {"custom": {"streamkit-clock-offset-ms": "-500000.000"}}
+    ctx = FakeContext()
+    ctx.client_context = type("ClientContext", (), doc)()  # type: ignore[attr-defined]
+    assert InvocationClock.of(ctx).offset_ms == -500_000.0

@@ -43,6 +43,7 @@ from streamkit.local.runtime import (
     parse_response,
 )
 from streamkit.local.shards import StreamRecord
+from streamkit.observability import clock_client_context
 
 #: A Lambda handler: ``handler(event, context) -> response``.
 Handler = Callable[[dict[str, Any], Any], Any]
@@ -57,11 +58,24 @@ Execution = Literal["process", "inline"]
 EXECUTIONS: tuple[Execution, ...] = ("process", "inline")
 
 
+class ClientContext:
+    """``context.client_context`` as the runtime interface client builds it."""
+
+    __slots__ = ("client", "custom", "env")
+
+    def __init__(self, doc: Mapping[str, Any]) -> None:
+        self.custom = doc.get("custom")
+        self.env = doc.get("env")
+        self.client = doc.get("client")
+
+
 class LambdaContext:
     """The context object a Lambda Python handler receives.
 
     Remaining time counts down in real time from the configured timeout while the
-    handler runs, like Lambda's.
+    handler runs, like Lambda's. ``client_context`` carries the simulator's clock
+    (:func:`streamkit.observability.clock_client_context`), so the handler's metrics
+    use the invocation's (virtual) time.
     """
 
     def __init__(
@@ -71,7 +85,9 @@ class LambdaContext:
         request_id: str,
         timeout_s: float,
         memory_mb: int,
+        client_context: Mapping[str, Any] | None = None,
     ) -> None:
+        self.client_context = ClientContext(client_context) if client_context else None
         self.function_name = function_name
         self.function_version = "$LATEST"
         self.invoked_function_arn = function_arn
@@ -188,6 +204,7 @@ class Invoker:
             request_id,
             self.function_timeout_s,
             self.memory_mb,
+            client_context=clock_client_context(self.clock.now()),
         )
         event = orjson.loads(event_bytes)  # exactly what Lambda would hand over
         timed_out = f"Task timed out after {self.function_timeout_s:.2f} seconds"
@@ -210,7 +227,9 @@ class Invoker:
     ) -> tuple[CallKind, Any, str]:
         """Invoke in the lane's execution environment (spec 10.1-10.4)."""
         assert self.environments is not None
-        result = self.environments.invoke(_key(lane), request_id, event_bytes)
+        # The simulator's clock reaches the handler as the client context (spec 4.11).
+        clock = orjson.dumps(clock_client_context(self.clock.now())).decode()
+        result = self.environments.invoke(_key(lane), request_id, event_bytes, clock)
         if result.init_s is not None:
             self.stats.cold_starts += 1
             self.stats.init_seconds += result.init_s

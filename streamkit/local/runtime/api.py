@@ -49,6 +49,8 @@ class PendingInvocation:
     deadline_ms: int
     function_arn: str
     trace_id: str
+    #: ``Lambda-Runtime-Client-Context`` (JSON), e.g. the simulator's clock; "": none.
+    client_context: str = ""
 
 
 class RuntimeApi:
@@ -134,16 +136,15 @@ def _handler_class(api: RuntimeApi) -> type[BaseHTTPRequestHandler]:
             if item is None:
                 self._reply(HTTPStatus.GONE, b'{"errorType":"EnvironmentShutdown"}')
                 return
-            self._reply(
-                HTTPStatus.OK,
-                item.event,
-                {
-                    "Lambda-Runtime-Aws-Request-Id": item.request_id,
-                    "Lambda-Runtime-Deadline-Ms": str(item.deadline_ms),
-                    "Lambda-Runtime-Invoked-Function-Arn": item.function_arn,
-                    "Lambda-Runtime-Trace-Id": item.trace_id,
-                },
-            )
+            headers = {
+                "Lambda-Runtime-Aws-Request-Id": item.request_id,
+                "Lambda-Runtime-Deadline-Ms": str(item.deadline_ms),
+                "Lambda-Runtime-Invoked-Function-Arn": item.function_arn,
+                "Lambda-Runtime-Trace-Id": item.trace_id,
+            }
+            if item.client_context:
+                headers["Lambda-Runtime-Client-Context"] = item.client_context
+            self._reply(HTTPStatus.OK, item.event, headers)
 
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)

@@ -99,8 +99,13 @@ class ExecutionEnvironment:
     def pid(self) -> int | None:
         return self._proc.pid if self._proc is not None else None
 
-    def invoke(self, request_id: str, event: bytes, trace_id: str = "") -> InvocationResult:
-        """Run one invocation; starts the environment first if it is not running."""
+    def invoke(
+        self, request_id: str, event: bytes, trace_id: str = "", client_context: str = ""
+    ) -> InvocationResult:
+        """Run one invocation; starts the environment first if it is not running.
+
+        ``client_context`` is the JSON the runtime passes as ``context.client_context``.
+        """
         init_s = None
         if self._proc is None:
             started = time.perf_counter()
@@ -114,7 +119,11 @@ class ExecutionEnvironment:
         # Spec 10.4: the deadline is counted from the start of the invoke phase.
         deadline_ms = int((time.time() + timeout) * 1000)
         trace = trace_id or f"Root=1-{int(time.time()):08x}-{request_id.replace('-', '')[:24]}"
-        api.submit(PendingInvocation(request_id, event, deadline_ms, self.spec.function_arn, trace))
+        api.submit(
+            PendingInvocation(
+                request_id, event, deadline_ms, self.spec.function_arn, trace, client_context
+            )
+        )
         self.invocations += 1
         ends = time.monotonic() + timeout
         while True:

@@ -51,12 +51,14 @@ class EnvironmentPool:
         # Worker processes never outlive the pool, even if close() is forgotten.
         self._finalizer = weakref.finalize(self, _kill_all, self._environments)
 
-    def invoke(self, key: Hashable, request_id: str, event: bytes) -> InvocationResult:
+    def invoke(
+        self, key: Hashable, request_id: str, event: bytes, client_context: str = ""
+    ) -> InvocationResult:
         """Invoke in ``key``'s environment (started first if there is none)."""
         env = self._environments.get(key)
         if env is None:
             env = self._environments[key] = ExecutionEnvironment(self.spec, log_sink=self.log_sink)
-        result = env.invoke(request_id, event)
+        result = env.invoke(request_id, event, client_context=client_context)
         if result.init_s is not None:
             self.cold_starts.append(ColdStart(key, request_id, result.init_s))
         if not env.alive:

@@ -80,3 +80,25 @@ def returns(event: dict[str, Any], context: Any) -> Any:
 
 def raises(event: dict[str, Any], context: Any) -> None:
     raise ValueError("bad batch")
+
+
+def clocked(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Processes the batch with streamkit and logs the invocation's clock as the handler
+    sees it (the simulator's clock, passed in the client context, spec 4.11)."""
+    import io
+    from contextlib import redirect_stdout
+
+    import streamkit
+    from streamkit.observability import InvocationClock
+
+    out = io.StringIO()
+    with redirect_stdout(out):
+        response = streamkit.process_batch(event, lambda record: None, context)
+    emf = [json.loads(line) for line in out.getvalue().splitlines() if "IteratorAge" in line]
+    _log(
+        clock=InvocationClock.of(context).now(),
+        wall=time.time(),
+        iterator_age_ms=emf[0]["IteratorAge"][0] if emf else None,
+        emf_timestamp_ms=emf[0]["_aws"]["Timestamp"] if emf else None,
+    )
+    return response
