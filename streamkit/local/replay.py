@@ -44,6 +44,7 @@ from streamkit.local.config import ConsumerConfig, EsmSettings
 from streamkit.local.destinations import DestinationSender
 from streamkit.local.esm import EsmStats, EventSourceMapping, Handler, StuckShardError
 from streamkit.local.esm.events import CapturedIdentity
+from streamkit.local.esm.invoker import Execution
 from streamkit.local.faults import FaultPlan
 from streamkit.local.shards import KinesisShardReader
 
@@ -123,7 +124,7 @@ def load_sources(paths: Iterable[str | Path]) -> list[ShardCapture]:
 
 def replay(
     sources: Sequence[str | Path | ShardCapture],
-    handler: Handler,
+    handler: Handler | str,
     *,
     kinesis_client: Any,
     clients: Callable[[str], Any] | None = None,
@@ -135,6 +136,8 @@ def replay(
     function_timeout_s: float | None = None,
     progress: Callable[[EsmStats], None] | None = None,
     seed: int = 0,
+    execution: Execution = "inline",
+    log_sink: Callable[[str], None] | None = None,
 ) -> ReplayReport:
     """Load ``sources`` into a fresh local stream and run ``handler`` over them.
 
@@ -142,6 +145,11 @@ def replay(
     destination (created on the endpoint if missing); without it ``settings`` or
     :data:`DEFAULT_SETTINGS` apply. ``clients(service)`` builds the boto3 clients for
     the destination (default: from ``kinesis_client``'s endpoint and region).
+
+    ``execution="process"`` runs the handler (a module-level function or
+    ``"module.function"``) in Lambda-like worker processes under awslambdaric (spec
+    10), their output going to ``log_sink`` line by line (default: this process's
+    stdout); the default ``"inline"`` calls it here, where a test can inspect it.
     """
     shards = [s for src in sources for s in _as_shards(src)]
     shards = [s for s in shards if s.records]
@@ -178,12 +186,16 @@ def replay(
         destination=destination,
         reader=KinesisShardReader(kinesis_client, name, arrival_override=arrival_override),
         seed=seed,
+        execution=execution,
+        log_sink=log_sink,
     )
     error = None
     try:
         esm.run(progress=progress)
     except StuckShardError as e:
         error = str(e)  # the records left are counted as unresolved
+    finally:
+        esm.close()
     return ReplayReport(esm.stats, name, len(shards), len(identities), dest_label, error)
 
 

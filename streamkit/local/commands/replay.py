@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 import orjson
 
 from streamkit.local.console import StatusLine
-from streamkit.local.handler_output import STDERR, handler_output
+from streamkit.local.handler_output import STDERR, HandlerOutput, handler_output
 
 if TYPE_CHECKING:
     from streamkit.local.capture import ShardCapture
@@ -68,6 +68,14 @@ def add_parser(sub: Any) -> None:
         metavar="FILE",
         help="write the handler's output (print, logging, Powertools logs, EMF metrics) "
         "to FILE instead of stderr (default: -, stderr)",
+    )
+    replay.add_argument(
+        "--execution",
+        choices=("process", "inline"),
+        default="process",
+        help="process (default): the handler runs in Lambda-like execution environments, "
+        "one worker process per shard under AWS's runtime interface client (awslambdaric), "
+        "killed at the function timeout; inline: in this process",
     )
     replay.add_argument(
         "--stream", metavar="NAME", help="name of the local stream to create (default: random)"
@@ -157,8 +165,8 @@ def run(args: argparse.Namespace) -> int:
         redirect = handler_output(args.logs)
     except OSError as e:
         return _fail(f"--logs {args.logs}: cannot write: {e.strerror or e}")
-    with redirect:  # from the handler's import on, its output stays off stdout
-        summary = _load_and_replay(args, faults)
+    with redirect as output:  # from the handler's import on, its output stays off stdout
+        summary = _load_and_replay(args, faults, output)
     if isinstance(summary, int):
         return summary
     if args.json:
@@ -168,7 +176,9 @@ def run(args: argparse.Namespace) -> int:
     return 0 if summary["ok"] else 1
 
 
-def _load_and_replay(args: argparse.Namespace, faults: FaultPlan) -> dict[str, Any] | int:
+def _load_and_replay(
+    args: argparse.Namespace, faults: FaultPlan, output: HandlerOutput
+) -> dict[str, Any] | int:
     """Import the handler, load the config and files, replay: the summary, or exit
     status 2 after printing what was wrong."""
     from streamkit.local.capture import CaptureError
@@ -190,7 +200,7 @@ def _load_and_replay(args: argparse.Namespace, faults: FaultPlan) -> dict[str, A
     except OSError as e:
         return _fail(f"cannot read {e.filename or 'input'}: {e.strerror or e}")
     try:
-        return _replay_on_endpoint(args, handler, consumer, sources, faults)
+        return _replay_on_endpoint(args, handler, consumer, sources, faults, output)
     except ReplayError as e:
         return _fail(str(e))
 
@@ -206,12 +216,14 @@ def _replay_on_endpoint(
     consumer: ConsumerConfig | None,
     sources: list[ShardCapture],
     faults: FaultPlan,
+    output: HandlerOutput,
 ) -> dict[str, Any]:
     """Replay on ``--endpoint-url``, AWS_ENDPOINT_URL or an embedded endpoint; the summary."""
     import os
 
     from streamkit.local.aws import LocalAWS, aws_clients, endpoint_from_env
     from streamkit.local.replay import replay
+    from streamkit.local.runtime import handler_reference
 
     local: LocalAWS | None = None
     endpoint = args.endpoint_url or endpoint_from_env()
@@ -227,12 +239,15 @@ def _replay_on_endpoint(
         )
         report = replay(
             sources,
-            handler,
+            handler if args.execution == "inline" else handler_reference(handler),
             kinesis_client=kinesis,
             consumer=consumer,
             stream_name=args.stream,
             faults=faults,
             progress=progress,
+            # Worker processes get the handler by name (imported here only to check it).
+            execution=args.execution,
+            log_sink=output.line,
         )
     finally:
         progress.finish()  # before any error message, which would share the status line

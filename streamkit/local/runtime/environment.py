@@ -177,14 +177,16 @@ class ExecutionEnvironment:
         """
         api = RuntimeApi().start()
         self._api = api
-        stdout: int | IO[bytes] = subprocess.PIPE if self.log_sink is not None else 2
+        # The runtime's output (the handler's prints and logs) goes to log_sink line by
+        # line, or to this process's stdout and stderr as an inline handler's would.
+        piped = self.log_sink is not None
         proc = subprocess.Popen(
             [sys.executable, "-m", "awslambdaric", self.spec.handler],
             env=self._variables(api.address),
             cwd=self.spec.task_root,
             stdin=subprocess.DEVNULL,
-            stdout=stdout,
-            stderr=subprocess.STDOUT if self.log_sink is not None else 2,
+            stdout=subprocess.PIPE if piped else None,
+            stderr=subprocess.STDOUT if piped else None,
         )
         self._proc = proc
         threading.Thread(
