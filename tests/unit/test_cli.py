@@ -102,3 +102,39 @@ def test_status_line_says_nothing_when_there_was_no_status() -> None:
         out = io.StringIO()
         StatusLine(out, tty=tty).done()
         assert out.getvalue() == ""
+
+
+def _json_options() -> dict[str, argparse.Action]:
+    """Every ``--json`` option of every command and subcommand, by command path."""
+    found: dict[str, argparse.Action] = {}
+
+    def walk(parser: argparse.ArgumentParser, path: str) -> None:
+        for action in parser._actions:
+            if "--json" in action.option_strings:
+                found[path] = action
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    walk(sub, f"{path} {name}".strip())
+
+    walk(build_parser(), "")
+    return found
+
+
+def test_every_json_option_promises_exactly_one_document() -> None:
+    """`--json` means stdout is one JSON document, for every command that has it;
+    each of replay, run, dlq list and demo has a test parsing its whole stdout."""
+    options = _json_options()
+    assert {"replay", "run", "dlq list", "demo"} <= set(options)
+    for path, action in options.items():
+        assert action.help is not None and "one JSON document" in action.help, path
+
+
+def test_demo_json_is_the_whole_of_stdout_in_a_real_process() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "streamkit.local.cli", "demo", "--records", "50", "--json"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["exactly_once"] is True
