@@ -19,7 +19,9 @@ result carries the error code instead and the caller backs off. An expired itera
 is re-acquired on the next read right after the last record read (the reader's
 checkpoint: everything before it is already with the caller); one that was never
 read from starts again where it was opened (a LATEST iterator at the time it was
-first issued, as AT_TIMESTAMP). Trimmed data restarts the cursor at TRIM_HORIZON.
+first issued, as AT_TIMESTAMP). Trimmed data restarts the cursor at TRIM_HORIZON
+(what retention left), skipping records up to the last one read (an emulator that
+does not trim would give them again).
 """
 
 from __future__ import annotations
@@ -128,6 +130,9 @@ class _Cursor:
     origin: str = "TRIM_HORIZON"
     origin_timestamp: float | None = None
     last_sequence: str | None = None
+    #: Re-acquire at TRIM_HORIZON (after TrimmedDataAccessException), skipping
+    #: records up to ``last_sequence``.
+    from_trim_horizon: bool = False
     ended: bool = False
     children: tuple[str, ...] = field(default_factory=tuple)
 
@@ -219,12 +224,19 @@ class KinesisShardReader:
                 cur.iterator = None
             elif code == "TrimmedDataAccessException":
                 # The position is past retention: what is left starts at TRIM_HORIZON.
-                cur.iterator, cur.last_sequence, cur.origin = None, None, "TRIM_HORIZON"
+                cur.iterator, cur.from_trim_horizon = None, True
             return ReadResult([], False, None, cur.children, error=code)
         override = self.arrival_override
         records = []
         size = 0
-        for r in resp.get("Records", ()):
+        raw = resp.get("Records", ())
+        behind = resp.get("MillisBehindLatest")
+        if cur.from_trim_horizon and cur.last_sequence is not None and raw:
+            done = int(cur.last_sequence)
+            raw = [r for r in raw if int(r["SequenceNumber"]) > done]
+            if not raw:
+                behind = max(behind or 0, 1)  # only records read before: not at the tip
+        for r in raw:
             ts = r["ApproximateArrivalTimestamp"]
             arrival = ts if type(ts) is float else epoch_seconds(ts)
             seq = r["SequenceNumber"]
@@ -244,6 +256,7 @@ class KinesisShardReader:
             )
         if records:
             cur.last_sequence = records[-1].sequence_number
+            cur.from_trim_horizon = False  # past what was read before the trim
         cur.iterator = resp.get("NextShardIterator")
         children = tuple(c["ShardId"] for c in resp.get("ChildShards") or ())
         if children:
@@ -256,13 +269,15 @@ class KinesisShardReader:
             ending = info.ending_sequence_number
             ended = ending is not None and (last is None or int(last) >= int(ending))
         cur.ended = ended
-        return ReadResult(records, ended, resp.get("MillisBehindLatest"), cur.children, size)
+        return ReadResult(records, ended, behind, cur.children, size)
 
     def _acquire(self, shard_id: str, cur: _Cursor, position: str | None) -> None:
         """GetShardIterator for ``cur``: at ``position`` when opening, else after the
         last record read, or where the cursor was opened if nothing was read."""
         kwargs: dict[str, Any] = {"StreamName": self.stream_name, "ShardId": shard_id}
-        if position is not None:
+        if cur.from_trim_horizon:
+            kwargs["ShardIteratorType"] = "TRIM_HORIZON"
+        elif position is not None:
             kwargs["ShardIteratorType"] = position
             if position == "AT_TIMESTAMP":
                 kwargs["Timestamp"] = cur.origin_timestamp

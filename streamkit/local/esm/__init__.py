@@ -23,6 +23,11 @@ One job per module:
 
 * :mod:`~streamkit.local.esm.mapping`: :class:`EventSourceMapping`, polling,
   scheduling and the verdict on each invocation;
+* :mod:`~streamkit.local.esm.reads`: reads as Lambda's poller does them (back-off
+  on throttled and failed reads, retention); :mod:`~streamkit.local.esm.read_limits`:
+  the per-shard read limits a stream's mappings share (``read_limits=True``);
+* :mod:`~streamkit.local.esm.together`: :func:`run_together`, several mappings at
+  once on one virtual clock;
 * :mod:`~streamkit.local.esm.batching`: when a batch is due and where it is cut;
 * :mod:`~streamkit.local.esm.events`: the invocation event, byte for byte;
 * :mod:`~streamkit.local.esm.invoker`: one invocation, the context, faults;
@@ -51,7 +56,14 @@ Choices where the spec marks a fact unconfirmed (section 9), each tested:
 * 2.2.3-2.2.4: with ReportBatchItemFailures, a response that is not a JSON object,
   null, "" or [] (say, a non-empty string) is a complete failure (``responses``).
 * 4.10 / 9.7: a child shard starts only after all its parents are finished
-  (``mapping``).
+  (``mapping``); 4.12: shards listed when the mapping starts are read from its
+  StartingPosition, shards created later from TRIM_HORIZON (``mapping``); 1.2.7: a
+  shard end closes its tumbling window at once (``batching``).
+* 7.9: failed reads back off 1 s doubling to 10 s and never fail the mapping;
+  records past the stream's retention on the simulator's clock are ``expired``
+  (``reads``). 7.2: the read limits are a sliding window of 5 calls per second and
+  a 2 MiB token bucket per shard (``read_limits``). Rule numbers S7.10-S7.12 in
+  ``docs/simulator.md``.
 
 The simulator runs on a virtual clock by default (no sleeping); see
 :mod:`streamkit.local.clock`. On the virtual clock each :meth:`~EventSourceMapping.run`
@@ -71,13 +83,23 @@ from streamkit.local.esm.limits import (
     WINDOW_IDLE_WAIT,
 )
 from streamkit.local.esm.mapping import EventSourceMapping
+from streamkit.local.esm.read_limits import StreamReadLimits, shared_read_limits
 from streamkit.local.esm.retries import StuckShardError
-from streamkit.local.esm.stats import DISCARDED, FILTERED, PROCESSED, EsmStats, InvocationLog
+from streamkit.local.esm.stats import (
+    DISCARDED,
+    EXPIRED,
+    FILTERED,
+    PROCESSED,
+    EsmStats,
+    InvocationLog,
+)
+from streamkit.local.esm.together import run_together
 
 __all__ = [
     "BACKOFF_BASE",
     "BACKOFF_CAP",
     "DISCARDED",
+    "EXPIRED",
     "FILTERED",
     "MAX_EVENT_BYTES",
     "MAX_STATE_BYTES",
@@ -89,5 +111,8 @@ __all__ = [
     "Handler",
     "InvocationLog",
     "LambdaContext",
+    "StreamReadLimits",
     "StuckShardError",
+    "run_together",
+    "shared_read_limits",
 ]

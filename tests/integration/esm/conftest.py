@@ -11,7 +11,7 @@ handler saw.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -171,9 +171,12 @@ class EsmEnv:
         function_timeout_s: float = 60.0,
         starting_position: str = "TRIM_HORIZON",
         seed: int = 0,
+        clock: VirtualClock | None = None,
+        read_limit: int = 10_000,
+        read_limits: bool = False,
         **settings: Any,
     ) -> EventSourceMapping:
-        """An ESM on a VirtualClock starting at ``start``.
+        """An ESM on a VirtualClock starting at ``start`` (or on ``clock``).
 
         ``arrival(shard_id, seq) -> seconds after T0`` overrides the records' arrival
         times; the default puts every record at exactly T0; ``None`` keeps Kinesis's
@@ -187,7 +190,9 @@ class EsmEnv:
             fn = arrival
             assert callable(fn)
             override = lambda shard_id, seq, real: T0 + fn(shard_id, int(seq))  # noqa: E731
-        reader = KinesisShardReader(self.kinesis, self.stream_name, arrival_override=override)
+        reader = KinesisShardReader(
+            self.kinesis, self.stream_name, arrival_override=override, read_limit=read_limit
+        )
         return EventSourceMapping(
             handler,
             EsmSettings(starting_position, **settings),
@@ -196,13 +201,76 @@ class EsmEnv:
             function_timeout_s=function_timeout_s,
             region=self.aws.region,
             account_id=self.aws.account_id,
-            clock=GuardedClock(start),
+            clock=clock or GuardedClock(start),
             faults=faults,
             destination=destination,
             reader=reader,
             stuck_after=stuck_after,
             seed=seed,
+            read_limits=read_limits,
         )
+
+
+class ReadFaults:
+    """Errors answered instead of chosen Kinesis read calls, through botocore's
+    ``before-call`` hook on the real client (the request is never sent; nothing is
+    patched). ``schedule`` maps the 1-based number of a GetRecords call to the error
+    code it gets; ``calls`` lists every read call made, with its parameters."""
+
+    def __init__(self, client: Any, schedule: dict[int, str]) -> None:
+        self.client = client
+        self.schedule = dict(schedule)
+        self.get_records = 0
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.fired: list[tuple[int, str]] = []
+        client.meta.events.register("before-parameter-build.kinesis.*", self._record)
+        client.meta.events.register("before-call.kinesis.GetRecords", self._before)
+
+    def detach(self) -> None:
+        self.client.meta.events.unregister("before-parameter-build.kinesis.*", self._record)
+        self.client.meta.events.unregister("before-call.kinesis.GetRecords", self._before)
+
+    def _record(self, model: Any, params: Any = None, **_: Any) -> None:
+        if model.name in ("GetRecords", "GetShardIterator"):
+            self.calls.append((model.name, dict(params or {})))
+
+    def _before(self, model: Any, **_: Any) -> Any:
+        self.get_records += 1
+        code = self.schedule.get(self.get_records)
+        if code is None:
+            return None
+        self.fired.append((self.get_records, code))
+        return (
+            _HttpResponse(400),
+            {
+                "Error": {"Code": code, "Message": "injected read fault"},
+                "ResponseMetadata": {"HTTPStatusCode": 400, "MaxAttemptsReached": True},
+            },
+        )
+
+
+class _HttpResponse:
+    def __init__(self, status: int) -> None:
+        self.status_code = status
+        self.headers: dict[str, str] = {}
+        self.content = b""
+        self.text = ""
+        self.raw = None
+
+
+@pytest.fixture
+def read_faults(kinesis: Any) -> Iterator[Callable[[dict[int, str]], ReadFaults]]:
+    """Factory: ``read_faults({2: "ProvisionedThroughputExceededException"})`` on the
+    test's Kinesis client; detached at the end of the test."""
+    made: list[ReadFaults] = []
+
+    def make(schedule: dict[int, str]) -> ReadFaults:
+        made.append(ReadFaults(kinesis, schedule))
+        return made[-1]
+
+    yield make
+    for faults in made:
+        faults.detach()
 
 
 @pytest.fixture
