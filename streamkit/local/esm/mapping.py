@@ -13,6 +13,14 @@ delivered (the iterators of open shards are taken at the start, also for childre
 still waiting for their parents), with AT_TIMESTAMP nothing from before the
 timestamp on any shard. A shard that appears later was created after the start,
 so the mapping read its parents to their end (4.10): it starts at TRIM_HORIZON.
+
+``Enabled: false`` (spec 0.7) pauses the mapping: no reads, no invocations;
+:meth:`EventSourceMapping.enable` (or the time given to ``disable(until=...)``)
+resumes it from its checkpoint. ``enhanced_fan_out=True`` reads through a
+registered stream consumer (spec 4.2): with ``read_limits`` it gets a dedicated
+2 MB/s per shard and is not counted against the stream's shared limits. Its events
+name the stream ARN as ``eventSourceARN`` (spec 9.9 unconfirmed; the stream ARN is
+what handlers parse the stream name from), :attr:`event_source_arn` the consumer's.
 """
 
 from __future__ import annotations
@@ -29,7 +37,7 @@ from streamkit.local.destinations import DestinationSender
 from streamkit.local.esm.batching import BatchCutter
 from streamkit.local.esm.events import EventEncoder, IdentityMap
 from streamkit.local.esm.invoker import Execution, Handler, Invoker, RequestIds, executor_for
-from streamkit.local.esm.limits import POLL_INTERVAL
+from streamkit.local.esm.limits import POLL_INTERVAL, READ_BYTES_PER_SECOND
 from streamkit.local.esm.outcomes import RecordOutcomes
 from streamkit.local.esm.read_limits import StreamReadLimits, shared_read_limits
 from streamkit.local.esm.reads import Retention, ShardReads
@@ -69,8 +77,15 @@ class EventSourceMapping:
         execution: Execution = "inline",
         environment: Mapping[str, str] | None = None,
         log_sink: Callable[[str], None] | None = None,
+        enhanced_fan_out: bool = False,
     ) -> None:
         self.settings = settings
+        #: Spec 0.7: a disabled mapping neither reads nor invokes (see :meth:`disable`).
+        self.enabled = settings.enabled
+        self._enable_at: float | None = None
+        #: Spec 4.2: read through a registered stream consumer, named like the function.
+        self.enhanced_fan_out = enhanced_fan_out
+        self._created = 0.0  # the stream's creation time (Unix s), read at the start
         self.stream_name = stream_name
         self.function_name = function_name
         self.function_timeout_s = function_timeout_s
@@ -154,6 +169,24 @@ class EventSourceMapping:
             retries=self._retries,
         )
 
+    def disable(self, until: float | None = None) -> None:
+        """Pause the mapping (``Enabled: false``, spec 0.7) until :meth:`enable` or, if
+        given, clock time ``until``; it then resumes from its checkpoint. Callable
+        during a run (e.g. from an inline handler): the invocation in flight finishes."""
+        self.enabled, self._enable_at = False, until
+
+    def enable(self) -> None:
+        """Resume a paused mapping from its checkpoint (spec 0.7)."""
+        self.enabled, self._enable_at = True, None
+
+    @property
+    def event_source_arn(self) -> str:
+        """The mapping's EventSourceArn: the stream's, or its consumer's (spec 0.5)."""
+        arn = self._encoder.stream_arn
+        if not self.enhanced_fan_out:
+            return arn
+        return f"{arn}/consumer/{self.function_name}:{int(self._created)}"
+
     def close(self) -> None:
         """Stop the worker processes (execution="process"); a later run starts new ones."""
         self._invoker.close()
@@ -187,6 +220,15 @@ class EventSourceMapping:
             if progress is not None and time.monotonic() >= next_report:
                 progress(self.stats)
                 next_report = time.monotonic() + progress_every
+            if not self.enabled:
+                # Spec 0.7: paused; nothing happens until it is enabled again.
+                resume = self._enable_at
+                if resume is None or (deadline is not None and resume > deadline):
+                    if deadline is not None:
+                        self.clock.wait_until(deadline)
+                    break
+                self.clock.wait_until(resume)
+                self.enable()
             lane, at = self._plan()
             if lane is None and until_idle and self._idle():
                 break
@@ -221,10 +263,8 @@ class EventSourceMapping:
         """Poll, then what to do next: step ``lane`` at the time given; with no lane,
         poll again then (a read backing off, a live shard's next poll); ``inf``:
         nothing more can happen in this run on the virtual clock."""
-        read_again = self._poll()
+        self._poll()
         lane, at = self._next_action()
-        if read_again and not self.live and at > self.clock.now():
-            return None, self.clock.now()  # spec 7.3: an empty read short of the tip
         retry_at = self._reads.retry_at(self._shards.values())
         if retry_at < at:
             return None, retry_at  # spec 7.9: a failed read is retried after its back-off
@@ -239,7 +279,12 @@ class EventSourceMapping:
         summary = self.reader.summary()
         self._encoder.stream_arn = summary.arn
         self._retention.seconds = summary.retention_hours * 3600.0
-        if self.read_limits:
+        self._created = summary.created
+        if self.read_limits and self.enhanced_fan_out:
+            # Spec 4.2/7.6: a dedicated 2 MB/s per shard, pushed (no GetRecords calls
+            # to count), never counted against the stream's shared limits.
+            self._reads.limits = StreamReadLimits(10**9, READ_BYTES_PER_SECOND)
+        elif self.read_limits:
             endpoint = getattr(getattr(self.reader.client, "meta", None), "endpoint_url", "")
             self._reads.limits = shared_read_limits((endpoint, summary.arn, summary.created))
         self._discover()
@@ -262,11 +307,10 @@ class EventSourceMapping:
 
     # ------------------------------------------------------------------ polling
 
-    def _poll(self) -> bool:
-        """Start eligible shards and read new records into their lanes. True if a
-        read returned nothing short of the shard's tip (spec 7.3: read again)."""
+    def _poll(self) -> None:
+        """Start eligible shards and read new records into their lanes."""
         now = self.clock.now()
-        discover = read_again = False
+        discover = False
         for shard in list(self._shards.values()):
             if not shard.started:
                 if not self._parents_finished(shard):
@@ -287,7 +331,6 @@ class EventSourceMapping:
                 shard.caught_up = False
                 continue
             shard.caught_up = not result.records and not result.millis_behind
-            read_again = read_again or not (result.records or shard.caught_up or result.ended)
             shard.next_poll_at = now + POLL_INTERVAL
             for rec in result.records:
                 self._enqueue(shard, rec)
@@ -298,7 +341,6 @@ class EventSourceMapping:
                 discover = True  # a reshard may have closed it since we looked
         if discover:
             self._discover()
-        return read_again
 
     def _next_poll_time(self) -> float:
         times = [s.next_poll_at for s in self._shards.values() if s.started and not s.read_ended]
@@ -328,7 +370,7 @@ class EventSourceMapping:
         ]
 
     def _enqueue(self, shard: ShardState, rec: StreamRecord) -> None:
-        self.stats.records_in += 1
+        self.stats.count_in(rec.shard_id)
         if not self._retention.readable(rec.arrival):
             # Spec 7.5: past the stream's retention on the simulator's clock, Kinesis
             # would not return it.
@@ -436,6 +478,9 @@ class EventSourceMapping:
             return
         batch.invoke_count += 1
         log.invoke_count = batch.invoke_count
+        # Spec 4.11: the age of the batch's last record when the invocation finished.
+        age_s = self.clock.now() - batch.records[-1].arrival
+        log.iterator_age_ms = max(0, int(age_s * 1000))
         if kind == "error":
             log.outcome, log.detail = "failure", detail
             self._retries.function_failure(lane, batch, detail, "Unhandled")
