@@ -36,6 +36,7 @@ from streamkit.local.runtime import (
     FunctionSpec,
     InvocationTimeout,
     MarshalError,
+    ProxyFaults,
     deadline_alarm,
     handler_reference,
     load_handler,
@@ -43,6 +44,7 @@ from streamkit.local.runtime import (
     parse_response,
 )
 from streamkit.local.shards import StreamRecord
+from streamkit.local.writefaults import WriteFaults
 from streamkit.observability import clock_client_context
 
 #: A Lambda handler: ``handler(event, context) -> response``.
@@ -255,13 +257,16 @@ def executor_for(
     region: str,
     environment: Mapping[str, str] | None = None,
     log_sink: Callable[[str], None] | None = None,
+    write_faults: WriteFaults | None = None,
 ) -> tuple[Handler, EnvironmentPool | None]:
     """The in-process handler and, for ``process``, the pool of environments.
 
     ``handler`` is a function or Lambda's ``module.function``; with ``process`` a
     function must be importable by name (module level). ``environment`` (the
     function's variables) and ``log_sink`` (called with each line the runtime
-    prints; default: this process's stderr) apply to worker processes.
+    prints; default: this process's stdout) apply to worker processes, and so do
+    ``write_faults``, injected by a proxy in front of the AWS endpoint (inline, attach
+    them to the handler's clients instead).
     """
     if execution not in EXECUTIONS:
         raise ValueError(f"execution must be one of {', '.join(EXECUTIONS)}, got {execution!r}")
@@ -275,6 +280,7 @@ def executor_for(
         memory_mb,
         region,
         dict(environment or {}),
+        write_faults=ProxyFaults(write_faults) if write_faults is not None else None,
     )
     return _not_inline, EnvironmentPool(spec, log_sink=log_sink)
 

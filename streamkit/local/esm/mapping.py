@@ -49,6 +49,7 @@ from streamkit.local.esm.windows import TumblingWindows, window_start_of
 from streamkit.local.faults import FaultPlan
 from streamkit.local.filters import FilterSet, compile_filters
 from streamkit.local.shards import KinesisShardReader, StreamRecord
+from streamkit.local.writefaults import WriteFaults
 
 
 class EventSourceMapping:
@@ -77,6 +78,7 @@ class EventSourceMapping:
         execution: Execution = "inline",
         environment: Mapping[str, str] | None = None,
         log_sink: Callable[[str], None] | None = None,
+        write_faults: WriteFaults | None = None,
         enhanced_fan_out: bool = False,
     ) -> None:
         self.settings = settings
@@ -110,6 +112,7 @@ class EventSourceMapping:
             region=region,
             environment=environment,
             log_sink=log_sink,
+            write_faults=write_faults,
         )
         self.role_arn = f"arn:aws:iam::{account_id}:role/{function_name}-role"
         self.filters: FilterSet = compile_filters(

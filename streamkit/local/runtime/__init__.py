@@ -17,7 +17,8 @@ Modules: :mod:`~streamkit.local.runtime.api` (the Runtime API endpoint),
 :mod:`~streamkit.local.runtime.environment` (one worker process),
 :mod:`~streamkit.local.runtime.pool` (one function's environments, by lane),
 :mod:`~streamkit.local.runtime.marshal` (return values, in-process),
-:mod:`~streamkit.local.runtime.inline` (the in-process timeout).
+:mod:`~streamkit.local.runtime.inline` (the in-process timeout),
+:mod:`~streamkit.local.runtime.proxy` (faults at single AWS writes, for workers).
 """
 
 from streamkit.local.runtime.environment import (
@@ -33,6 +34,7 @@ from streamkit.local.runtime.pool import (
     handler_reference,
     load_handler,
 )
+from streamkit.local.runtime.proxy import ProxyFaults, WriteFaultProxy
 
 __all__ = [
     "ColdStart",
@@ -42,6 +44,8 @@ __all__ = [
     "InvocationResult",
     "InvocationTimeout",
     "MarshalError",
+    "ProxyFaults",
+    "WriteFaultProxy",
     "deadline_alarm",
     "handler_reference",
     "load_handler",

@@ -26,6 +26,7 @@ from typing import IO, Literal
 import orjson
 
 from streamkit.local.runtime.api import PendingInvocation, RuntimeApi, RuntimeMessage
+from streamkit.local.runtime.proxy import ProxyFaults, WriteFaultProxy
 
 #: Lambda's limit on the init phase (import of the handler module), in seconds.
 INIT_TIMEOUT_S = 10.0
@@ -55,6 +56,9 @@ class FunctionSpec:
     environment: Mapping[str, str] = field(default_factory=dict)
     task_root: str = field(default_factory=os.getcwd)
     init_timeout_s: float = INIT_TIMEOUT_S
+    #: Faults at single AWS writes: the handler's AWS endpoint becomes a proxy that
+    #: injects them (:mod:`~streamkit.local.runtime.proxy`).
+    write_faults: ProxyFaults | None = None
 
 
 @dataclass(frozen=True)
@@ -89,6 +93,7 @@ class ExecutionEnvironment:
         self.log_sink = log_sink
         self._proc: subprocess.Popen[bytes] | None = None
         self._api: RuntimeApi | None = None
+        self._proxy: WriteFaultProxy | None = None
         self.invocations = 0
 
     @property
@@ -159,14 +164,22 @@ class ExecutionEnvironment:
 
     def kill(self) -> None:
         """Stop the process (SIGKILL, like Lambda at a timeout) and its endpoint."""
-        proc, api = self._proc, self._api
-        self._proc = self._api = None
+        proc, api, proxy = self._proc, self._api, self._proxy
+        self._proc = self._api = self._proxy = None
         if proc is not None:
             if proc.poll() is None:
                 proc.kill()
             proc.wait()
         if api is not None:
             api.stop()
+        if proxy is not None:
+            proxy.stop()
+
+    def _crash(self, proc: subprocess.Popen[bytes]) -> None:
+        """Kill the process now (an injected crash, from the proxy's thread); the
+        waiting invocation sees it exit."""
+        if proc.poll() is None:
+            proc.kill()
 
     # ------------------------------------------------------------------ init
 
@@ -177,18 +190,29 @@ class ExecutionEnvironment:
         """
         api = RuntimeApi().start()
         self._api = api
+        variables = self._variables(api.address)
+        procs: list[subprocess.Popen[bytes]] = []
+        if self.spec.write_faults is not None:
+            upstream = variables.get("AWS_ENDPOINT_URL")
+            if not upstream:
+                raise ValueError("write faults need a local AWS endpoint (AWS_ENDPOINT_URL)")
+            self._proxy = WriteFaultProxy(
+                upstream, self.spec.write_faults, lambda: self._crash(procs[0])
+            ).start()
+            variables["AWS_ENDPOINT_URL"] = self._proxy.url
         # The runtime's output (the handler's prints and logs) goes to log_sink line by
         # line, or to this process's stdout and stderr as an inline handler's would.
         piped = self.log_sink is not None
         proc = subprocess.Popen(
             [sys.executable, "-m", "awslambdaric", self.spec.handler],
-            env=self._variables(api.address),
+            env=variables,
             cwd=self.spec.task_root,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE if piped else None,
             stderr=subprocess.STDOUT if piped else None,
         )
         self._proc = proc
+        procs.append(proc)
         threading.Thread(
             target=_watch, args=(proc, api), name="lambda-env-watch", daemon=True
         ).start()

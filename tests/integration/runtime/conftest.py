@@ -20,6 +20,7 @@ from streamkit.local.config import EsmSettings
 from streamkit.local.esm import EventSourceMapping
 from streamkit.local.faults import FaultPlan
 from streamkit.local.shards import KinesisShardReader
+from streamkit.local.writefaults import WriteFaults
 
 T0 = 1_700_000_040.0
 HANDLERS = "tests.integration.runtime.runtime_handlers"
@@ -44,6 +45,8 @@ class RuntimeEnv:
         execution: str = "process",
         function_timeout_s: float = 30.0,
         faults: FaultPlan | None = None,
+        write_faults: WriteFaults | None = None,
+        environment: dict[str, str] | None = None,
         **settings: Any,
     ) -> EventSourceMapping:
         settings.setdefault("batch_size", 1)
@@ -62,7 +65,8 @@ class RuntimeEnv:
             reader=reader,
             faults=faults,
             execution=execution,  # type: ignore[arg-type]
-            environment={"RUNTIME_TEST_LOG": str(self.log_path)},
+            environment={"RUNTIME_TEST_LOG": str(self.log_path), **(environment or {})},
+            write_faults=write_faults,
         )
         self.mappings.append(esm)
         return esm

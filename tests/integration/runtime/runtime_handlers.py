@@ -102,3 +102,19 @@ def clocked(event: dict[str, Any], context: Any) -> dict[str, Any]:
         emf_timestamp_ms=emf[0]["_aws"]["Timestamp"] if emf else None,
     )
     return response
+
+
+def counter(event: dict[str, Any], context: Any) -> None:
+    """Adds 1 to the DynamoDB item of each record (one UpdateItem, a single AWS
+    write), then logs: a write whose answer never arrives leaves no log line."""
+    import boto3
+
+    dynamodb = boto3.client("dynamodb")
+    for p in _payloads(event):
+        dynamodb.update_item(
+            TableName=os.environ["RUNTIME_TEST_TABLE"],
+            Key={"k": {"S": p}},
+            UpdateExpression="ADD n :one",
+            ExpressionAttributeValues={":one": {"N": "1"}},
+        )
+        _log(environment=ENVIRONMENT_ID, payloads=[p])
