@@ -138,6 +138,7 @@ def replay(
     seed: int = 0,
     execution: Execution = "inline",
     log_sink: Callable[[str], None] | None = None,
+    read_limits: bool = False,
 ) -> ReplayReport:
     """Load ``sources`` into a fresh local stream and run ``handler`` over them.
 
@@ -150,6 +151,10 @@ def replay(
     ``"module.function"``) in Lambda-like worker processes under awslambdaric (spec
     10), their output going to ``log_sink`` line by line (default: this process's
     stdout); the default ``"inline"`` calls it here, where a test can inspect it.
+
+    ``read_limits=True`` reads each shard within Kinesis's 5 GetRecords calls/s and
+    2 MB/s on the virtual clock (spec 7.2): a replay then takes the time reading the
+    capture would take on AWS (``stats.read_throttles`` counts the refused calls).
     """
     shards = [s for src in sources for s in _as_shards(src)]
     shards = [s for s in shards if s.records]
@@ -188,6 +193,7 @@ def replay(
         seed=seed,
         execution=execution,
         log_sink=log_sink,
+        read_limits=read_limits,
     )
     error = None
     try:

@@ -282,3 +282,33 @@ def test_run_together_needs_one_shared_virtual_clock(esm_env: Any) -> None:
     b = esm_env.esm(esm_env.recorder())
     with pytest.raises(ValueError, match="same VirtualClock"):
         run_together([a, b])
+
+
+def test_7_2_replay_with_read_limits_reads_a_capture_at_kinesis_speed(aws: Any) -> None:
+    """``replay(..., read_limits=True)``: 2.25 MiB captured on one shard come back in
+    one GetRecords, over the shard's 2 MiB budget, so the next read is refused
+    (S7.12); without the option the same replay never waits for reads."""
+    from streamkit.local.aws import aws_clients
+    from streamkit.local.capture import CapturedRecord, ShardCapture
+    from streamkit.local.replay import replay
+
+    kinesis = aws_clients(endpoint_url=aws.endpoint_url, region=aws.region)("kinesis")
+    payload = b"y" * (256 * 1024)
+    capture = ShardCapture(
+        "arn:aws:kinesis:us-east-1:123456789012:stream/big",
+        "shardId-000000000000",
+        "us-east-1",
+        None,
+        [CapturedRecord(str(i), payload, f"k{i}", 1_700_000_000.0) for i in range(1, 10)],
+    )
+
+    def handler(event: dict[str, Any], context: Any) -> None:
+        return None
+
+    free = replay([capture], handler, kinesis_client=kinesis)
+    limited = replay([capture], handler, kinesis_client=kinesis, read_limits=True)
+    assert free.ok and limited.ok
+    assert free.stats.records_processed == limited.stats.records_processed == 9
+    assert free.stats.read_throttles == 0
+    assert limited.stats.read_throttles >= 1
+    assert limited.stats.read_error_codes == {PTEE: limited.stats.read_throttles}
