@@ -17,7 +17,9 @@ project that installs streamkit gets these fixtures without a conftest:
   through a handler with Lambda's ESM rules on the clean endpoint:
   ``replay(files, handler, consumer="clickstream", faults=FaultPlan(...))`` returns
   a :class:`~streamkit.local.replay.ReplayReport`. ``consumer`` is a name from
-  ``infra/consumers.json`` or a ``ConsumerConfig``.
+  ``infra/consumers.json`` or a ``ConsumerConfig``. The handler sees each record's
+  captured sequence number, partition key and arrival time, and the report's
+  ``stats.outcomes`` and on-failure documents name the captured sequence numbers.
 
 Example::
 
@@ -100,6 +102,11 @@ def replay(aws: LocalAWS) -> Callable[..., Any]:
         def test_incident_42(replay):
             report = replay(["tests/data/incident-42.jsonl.gz"], handler, consumer="clickstream")
             assert report.ok and report.stats.records_discarded == 0
+
+        def test_the_poison_record_is_dead_lettered(replay):
+            report = replay(["incident-43.jsonl"], handler, consumer="clickstream")
+            shard = "shardId-000000000000"  # the local shard of the capture's first shard
+            assert report.stats.outcomes[(shard, "4959033827...")] == "discarded"
     """
     from streamkit.local.config import ConsumerConfig, load_consumers
     from streamkit.local.replay import replay as run_replay
