@@ -144,6 +144,26 @@ def test_cli_replay_json_summary(aws: Any, capsys: pytest.CaptureFixture[str]) -
     assert "records resolved" in out.err  # progress display
 
 
+def test_cli_replay_json_reports_per_shard_esm_metrics_on_the_virtual_clock(
+    aws: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Spec 4.11: replay --json gives each shard's ESM metrics; IteratorAge is measured
+    on the replay's virtual clock (seconds after the captured arrivals of Nov 2025),
+    not against the wall clock (a year later)."""
+    code = main(["replay", str(DATA / "capture.jsonl"), "--handler", HANDLER, "--json"])
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    summary = json.loads(out.out)
+    shards = summary["by_shard"]
+    assert shards and all(s.startswith("shardId-") for s in shards)
+    assert sum(m["records_in"] for m in shards.values()) == summary["records_in"] > 0
+    assert sum(m["records_processed"] for m in shards.values()) == summary["records_processed"]
+    assert sum(m["invocations"] for m in shards.values()) == summary["invocations"]
+    for m in shards.values():
+        assert (m["records_filtered"], m["records_discarded"]) == (0, 0)
+        assert 0 <= m["iterator_age_ms_last"] <= m["iterator_age_ms_max"] < 3_600_000
+
+
 def test_cli_replay_exit_1_when_records_end_nowhere(
     aws: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
