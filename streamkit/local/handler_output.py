@@ -69,7 +69,9 @@ def handler_output(logs: str | None = STDERR) -> AbstractContextManager[HandlerO
     if logs is None:
         opened = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - closed on exit
     elif logs != STDERR:
-        opened = open(logs, "w", encoding="utf-8")  # noqa: SIM115 - closed on exit
+        # Line-buffered: lines written through Python and by child processes to
+        # fd 1 land in the order they were written.
+        opened = open(logs, "w", encoding="utf-8", buffering=1)  # noqa: SIM115 - closed on exit
     return _redirected(opened if opened is not None else sys.stderr, opened)
 
 
