@@ -384,16 +384,19 @@ def _logged_sequence_numbers(text: str) -> list[str]:
     ]
 
 
+@pytest.mark.parametrize("execution", ["process", "inline"])
 def test_json_is_one_document_on_stdout_while_the_handler_logs_through_powertools(
-    aws: Any, tmp_path: Path
+    aws: Any, tmp_path: Path, execution: str
 ) -> None:
     """Issue 12: `replay --json | python -c 'json.load(sys.stdin)'` succeeds for a
-    handler that logs with Powertools and prints; its logs go to stderr."""
+    handler that logs with Powertools and prints, in worker processes or in the
+    replay's own; its logs go to stderr."""
     handler = _powertools_handler(tmp_path, "pt_handler_pipe")
     streamkit = Path(sys.executable).parent / "streamkit"
     proc = _cli(
         tmp_path,
         f"{streamkit} replay {DATA / 'capture.jsonl'} --handler {handler} --json"
+        f" --execution {execution}"
         f" | {sys.executable} -c 'import json, sys; print(json.load(sys.stdin)[\"records_in\"])'",
     )
     assert proc.returncode == 0, proc.stderr
