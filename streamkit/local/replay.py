@@ -194,6 +194,8 @@ def replay(
         execution=execution,
         log_sink=log_sink,
         read_limits=read_limits,
+        # Spec 4.2: the consumer's own 2 MB/s per shard, not the stream's shared reads.
+        enhanced_fan_out=consumer.stream.enhanced_fan_out if consumer else False,
     )
     error = None
     try:
