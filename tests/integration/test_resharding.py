@@ -200,7 +200,7 @@ def _stream_records(kinesis: Any, name: str) -> dict[bytes, tuple[str, float]]:
 def test_4_12_latest_after_a_reshard_delivers_only_records_written_after_the_start(
     kinesis_local: str,
 ) -> None:
-    """A mapping created after a split and a merge, at LATEST, never delivers the old
+    """S4.12.1: a mapping created after a split and a merge, at LATEST, never delivers the old
     records of the closed parents nor of the children: only what is written after
     it started, on the open (merged) shard."""
     kinesis = _kinesis_local(kinesis_local)
@@ -312,7 +312,8 @@ def test_1_2_7_a_shard_end_closes_its_window_at_once_and_the_children_start(
 ) -> None:
     """When the parent ends, its window gets its final invocation right away (with the
     state of the window and isFinalInvokeForWindow), long before the window's end,
-    and the children start at once: nobody waits for the window end plus 2 minutes."""
+    and the children start at once: nobody waits for the window end plus 2 minutes
+    (simulator rule S1.2.10 in docs/simulator.md)."""
     kinesis = _kinesis_local(kinesis_local)
     name = "window-end"
     lineage = _reshard_scenario(kinesis, name)
@@ -336,6 +337,7 @@ def test_1_2_7_a_shard_end_closes_its_window_at_once_and_the_children_start(
     [root_final] = [e for e in events if e["shardId"] == root and e["isFinalInvokeForWindow"]]
     assert root_final["state"] == {"n": 3 * len(KEYS)}  # the root's "a" records
     assert root_final["window"]["end"] == "2023-11-14T22:30:00Z"
+    assert root_final["isWindowTerminatedEarly"] is False and root_final["Records"] == []
     [final_log] = [log for log in stats.log if log.shard_id == root and log.final_window]
     assert final_log.time < window_end
     for child in set(lineage) - {root}:

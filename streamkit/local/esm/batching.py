@@ -5,7 +5,8 @@ the record that would push the invocation event past 6 MB, window fields and
 state included (spec 4.3 (a)-(c), 4.5); with tumbling windows it never spans two
 windows. A window closes after its end once a record of a later window is read, or
 2 minutes after its end when nothing new arrives (spec 1.2.6), or at once when the
-shard ends (spec 1.2.7: the children then start without waiting).
+shard ends (spec 1.2.7, simulator rule S1.2.10: the children then start without
+waiting).
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ One :class:`StreamReadLimits` per stream and process (:func:`shared_read_limits`
 so two mappings of one stream compete for its reads. They compete in time when
 they run on one clock, interleaved: :func:`~streamkit.local.esm.together.run_together`.
 
-Choices (spec 9, simulator rules in ``docs/simulator.md``):
+Choices (simulator rule S7.12 in ``docs/simulator.md``):
 
 * calls: a call is refused when the shard already served 5 calls in the last second
   (a sliding window, so no second ever holds more than 5);
