@@ -71,6 +71,14 @@ class Intent:
     messages: list[dict[str, Any]] = field(default_factory=list)
     #: Records the intent covers (succeeded + dead-lettered).
     record_count: int = 0
+    #: The aggregate table the deltas were planned for: a pending intent is applied
+    #: there even after a redeploy renamed the pipeline's table (None: intents written
+    #: before the intent named it, applied to the pipeline's table).
+    table: str | None = None
+    #: The stream the records came from (None in intents of earlier versions): the
+    #: ledger item records it, so another stream of the same consumer with the same
+    #: shard id gets a ledger item of its own (:meth:`Ledger.stream_shard`).
+    stream: str | None = None
     intent_id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
     @property
@@ -95,6 +103,8 @@ class Intent:
             # decode after an upgrade).
             "records": self.record_count,
             "intent_id": self.intent_id,
+            "table": self.table,
+            "stream": self.stream,
         }
         return gzip.compress(orjson.dumps(_to_json_safe(doc)), mtime=0)
 
@@ -115,6 +125,8 @@ class Intent:
             messages=doc["messages"],
             record_count=doc["records"],
             intent_id=doc["intent_id"],
+            table=doc.get("table"),  # absent in intents of earlier versions
+            stream=doc.get("stream"),
         )
 
 
@@ -129,6 +141,9 @@ class LedgerState:
     exists: bool
     #: When the pending intent was written (epoch seconds), if one is pending.
     intent_time: float | None = None
+    #: The stream whose records this ledger item counts (None: not recorded yet, as
+    #: in items of earlier versions; the next intent records its stream).
+    stream: str | None = None
 
     @classmethod
     def new_shard(cls) -> LedgerState:
@@ -181,9 +196,21 @@ class Ledger:
             body = self.clients("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
             intent = Intent.from_bytes(body)
         written = float(item["intent_time"]["N"]) if intent and "intent_time" in item else None
+        stream = str(item["source_stream"]["S"]) if "source_stream" in item else None
         return LedgerState(
-            int(item["generation"]["N"]), position, watermark, intent, True, written
+            int(item["generation"]["N"]), position, watermark, intent, True, written, stream
         )
+
+    @staticmethod
+    def stream_shard(shard_id: str, stream: str) -> str:
+        """The ledger shard of ``stream``'s shard ``shard_id`` when another stream of
+        the consumer already owns ``shard_id``'s ledger item: ``<shard id>@<stream>``.
+
+        Shard ids repeat across streams (``shardId-000000000000``); without this a
+        consumer reading two streams would drop the second one's records as already
+        committed.
+        """
+        return f"{shard_id}@{stream}"
 
     def write_intent(self, state: LedgerState, intent: Intent) -> None:
         """Record ``intent`` as pending, only if nobody moved the ledger since ``state``.
@@ -214,6 +241,10 @@ class Ledger:
                 "SET intent_s3 = :ptr, intent_id = :iid, generation = :g, intent_time = :now"
             )
             values[":ptr"] = {"S": f"{self.intent_bucket}/{key}"}
+        if intent.stream:
+            # "stream" is a DynamoDB reserved word: the attribute is source_stream.
+            update += ", source_stream = if_not_exists(source_stream, :stream)"
+            values[":stream"] = {"S": intent.stream}
         condition = "attribute_not_exists(intent_id) AND " + (
             "generation = :g" if state.exists else "attribute_not_exists(generation)"
         )

@@ -67,7 +67,13 @@ from streamkit.observability import (
     iterator_age_ms,
     logger,
 )
-from streamkit.plan import BatchPlan, plan_batch
+from streamkit.plan import (
+    DEFAULT_MAX_CLOCK_SKEW_S,
+    BatchPlan,
+    FuturePolicy,
+    check_future,
+    plan_batch,
+)
 from streamkit.records import BatchBounds, Record, batch_bounds, event_records, iter_records
 from streamkit.sinks.clients import Clients
 from streamkit.sinks.dynamodb import AggregateTable
@@ -129,6 +135,8 @@ class Pipeline:
         ledger_table: str,
         intent_bucket: str | None = None,
         allowed_lateness_s: float | None = None,
+        max_clock_skew_s: float = DEFAULT_MAX_CLOCK_SKEW_S,
+        future: FuturePolicy = "count",
         deadline_margin_ms: int | None = None,
         invalid_input: InvalidInput = INVALID_INPUT_DEFAULT,
         clients: Callable[[str], Any] | None = None,
@@ -149,6 +157,12 @@ class Pipeline:
         self.dead_letter_prefix = dead_letter_prefix
         self.messages = tuple(messages)
         self.allowed_lateness_s = allowed_lateness_s
+        # Clock skew: a record moves the watermark at most to its arrival time;
+        # future="dead_letter" dead-letters records dated more than max_clock_skew_s
+        # after their arrival (default: counted in their window).
+        check_future(max_clock_skew_s, future)
+        self.max_clock_skew_s = float(max_clock_skew_s)
+        self.future: FuturePolicy = future
         self.deadline_margin_ms = check_margin(deadline_margin_ms)
         self.invalid_input = check_invalid_input(invalid_input)
         self.clients = clients or Clients()
@@ -213,6 +227,11 @@ class Pipeline:
 
         try:
             state = self.ledger.read(ledger_shard)
+            if bounds.stream and state.stream not in (None, bounds.stream):
+                # Another stream of this consumer owns this shard id's ledger item:
+                # this stream's records are counted under one of their own.
+                ledger_shard = Ledger.stream_shard(ledger_shard, bounds.stream)
+                state = self.ledger.read(ledger_shard)
         except Exception as e:
             logger().warning(
                 "reading the ledger failed; retrying the batch",
@@ -237,7 +256,7 @@ class Pipeline:
             for letter in plan.dead_letters:
                 logger().error("dead letter", extra={"dead_letter": letter.to_dict()})
         intent = plan.intent
-        if intent is not None and lane:
+        if intent is not None and ledger_shard != shard_id:
             intent = dataclasses.replace(intent, shard_id=ledger_shard)
         if intent is not None:
             try:
@@ -303,16 +322,26 @@ class Pipeline:
 
     def _apply(self, intent: Intent) -> None:
         if intent.aggregates:
-            if self.aggregate_table is None:
-                raise ValueError("intent has aggregates but the pipeline has no table")
+            table = self._aggregate_store(intent)
             # Generations count per (consumer, shard): the applied marker is keyed so,
             # else another consumer writing the same item would look "already applied".
             ledger_id = f"{intent.consumer}#{intent.shard_id}"
-            self.aggregate_table.apply(ledger_id, intent.generation, intent.aggregates)
+            table.apply(ledger_id, intent.generation, intent.aggregates)
         if intent.objects:
             self.objects.put_objects(intent.objects)
         if intent.messages:
             self.queue.send(intent.messages)
+
+    def _aggregate_store(self, intent: Intent) -> AggregateStore:
+        """Where ``intent``'s deltas go: the table it was planned for (a redeploy may
+        have renamed the pipeline's; a removed table fails loudly and blocks)."""
+        if intent.table and intent.table != self.table and (
+            self.aggregate_table is None or isinstance(self.aggregate_table, AggregateTable)
+        ):
+            return AggregateTable(intent.table, self.clients)
+        if self.aggregate_table is None:
+            raise ValueError("intent has aggregates but the pipeline has no table")
+        return self.aggregate_table
 
     def _commit(self, intent: Intent) -> None:
         # A conflict means someone else (a zombie or a retry) committed this same

@@ -85,6 +85,8 @@ class PipelineSpec(Protocol):
     @property
     def aggregates(self) -> Sequence[Aggregate]: ...
     @property
+    def table(self) -> str | None: ...
+    @property
     def archive(self) -> Archive | None: ...
     @property
     def dead_letter_bucket(self) -> str | None: ...
@@ -194,6 +196,7 @@ def plan_batch(
                 prefix=spec.archive.prefix,
                 stream=bounds.stream or "stream",
                 shard_id=bounds.shard_id,
+                consumer=spec.name,
             )
             + objects
         )
@@ -208,6 +211,8 @@ def plan_batch(
         objects=objects,
         messages=batch.messages,
         record_count=plan.succeeded + plan.dead_lettered,
+        table=spec.table if len(batch.deltas) else None,
+        stream=bounds.stream or None,
     )
     return plan
 
@@ -277,7 +282,9 @@ def _stage_record(spec: PipelineSpec, record: Record, position: Position, batch:
                     # The exact text sent: serialised and checked once, here.
                     "body": check_message(group, body),
                     "group_id": group,
-                    "dedup_id": check_fifo_id("deduplication id", _dedup_id(record, name)),
+                    "dedup_id": check_fifo_id(
+                        "deduplication id", _dedup_id(spec.name, record, name)
+                    ),
                 }
             )
     line = None
@@ -403,6 +410,9 @@ def _iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _dedup_id(record: Record, name: str) -> str:
-    # SQS FIFO dedup ids are at most 128 characters: hash the identity (any text).
-    return hashlib.sha256(f"{record.id}/{name}".encode("utf-8", "surrogatepass")).hexdigest()
+def _dedup_id(consumer: str, record: Record, name: str) -> str:
+    # The full scope of one alert: consumer, stream, shard, record, message name (two
+    # consumers alerting on one record to one queue send two alerts). SQS FIFO dedup
+    # ids are at most 128 characters: hash it (any text).
+    scope = f"{consumer}/{record.id}/{name}"
+    return hashlib.sha256(scope.encode("utf-8", "surrogatepass")).hexdigest()

@@ -1,6 +1,7 @@
 """Dead-letter objects: one S3 object per dead-lettered record, deterministic keys.
 
-Key: ``<prefix>/<consumer>/<shardId>/<sequence>-<sub-sequence>.json``; body: the
+Key: ``<prefix>/<consumer>/<stream>/<shardId>/<sequence>-<sub-sequence>.json`` (the
+full identity: one consumer may read several streams); body: the
 :meth:`~streamkit.deadletter.DeadLetter.to_dict` document (raw payload as base64,
 identity, reason, error text, handler, time) plus the consumer name. Written only
 while applying a ledger intent, so a record is dead-lettered once, whatever Lambda
@@ -18,8 +19,13 @@ from streamkit.deadletter import DeadLetter
 from streamkit.write_checks import check_s3_key
 
 
-def dead_letter_key(prefix: str, consumer: str, shard_id: str, seq: str, sub: int) -> str:
-    return check_s3_key(f"{prefix.strip('/')}/{consumer}/{shard_id}/{seq}-{sub}.json")
+def dead_letter_key(
+    prefix: str, consumer: str, shard_id: str, seq: str, sub: int, stream: str = ""
+) -> str:
+    """The key of one record's dead letter (without ``stream``: the key of earlier
+    versions, ``<prefix>/<consumer>/<shardId>/...``, which the tooling still reads)."""
+    scope = f"{consumer}/{stream}/{shard_id}" if stream else f"{consumer}/{shard_id}"
+    return check_s3_key(f"{prefix.strip('/')}/{scope}/{seq}-{sub}.json")
 
 
 def dead_letter_object(
@@ -31,7 +37,12 @@ def dead_letter_object(
     return {
         "bucket": bucket,
         "key": dead_letter_key(
-            prefix, consumer, r.shard_id, r.sequence_number, r.sub_sequence_number
+            prefix,
+            consumer,
+            r.shard_id,
+            r.sequence_number,
+            r.sub_sequence_number,
+            stream=r.stream_name or "stream",
         ),
         "body": _json_body(doc),
         "content_type": "application/json",

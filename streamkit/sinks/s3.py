@@ -2,14 +2,16 @@
 
 A batch's archived records are grouped by event-time partition
 (``dt=YYYY-MM-DD/hour=HH/``); each group becomes one object whose key is derived
-from the stream, shard and the sequence range of the group, and whose bytes are
+from the consumer, stream, shard and the sequence range of the group, and whose bytes are
 deterministic (gzip with mtime 0). Objects are written only while applying a
 committed-to-be intent, so a retry rewrites the same key with the same bytes and
 no record is ever archived in two objects.
 
 Example key::
 
-    clickstream/dt=2026-11-28/hour=10/clickstream-shardId-000000000001-49590...-0-49590...-3.jsonl.gz
+    raw/dt=2026-11-28/hour=10/web-clickstream-shardId-000000000001-49590...-0-49590...-3.jsonl.gz
+
+(consumer ``web``, stream ``clickstream``).
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ def archive_objects(
     prefix: str,
     stream: str,
     shard_id: str,
+    consumer: str,
 ) -> list[dict[str, Any]]:
     """Group lines by partition into object specs ``{bucket, key, body, content_type}``."""
     groups: dict[str, list[ArchiveLine]] = {}
@@ -50,7 +53,10 @@ def archive_objects(
     for partition, group in sorted(groups.items()):
         group.sort(key=lambda x: x[0])
         (s0, u0), (s1, u1) = group[0][0], group[-1][0]
-        key = f"{prefix.strip('/')}/{partition}/{stream}-{shard_id}-{s0}-{u0}-{s1}-{u1}.jsonl.gz"
+        # consumer, stream and shard: two consumers archiving one stream to one bucket
+        # never overwrite each other's objects.
+        name = f"{consumer}-{stream}-{shard_id}-{s0}-{u0}-{s1}-{u1}.jsonl.gz"
+        key = f"{prefix.strip('/')}/{partition}/{name}"
         body = b"".join(line + b"\n" for _, _, line in group)
         out.append(
             {

@@ -93,7 +93,7 @@ def dlq(aws: Any, kinesis: Any, kinesis_stream: Callable[..., str]) -> DeadLette
             continue
         seq = str(FIRST_SEQUENCE + i * STEP)
         reason = "schema" if payload == SCHEMA else "bad_json"
-        key = dead_letter_key("dlq", CONSUMER, SHARD, seq, 0)
+        key = dead_letter_key("dlq", CONSUMER, SHARD, seq, 0, stream=STREAM)
         letters[key] = (reason, payload, f"{STREAM}/{SHARD}/{seq}/0", f"pk-{i}")
     stored = aws.client("s3").list_objects_v2(Bucket=BUCKET, Prefix="dlq/").get("Contents", [])
     assert sorted(o["Key"] for o in stored) == sorted(letters)

@@ -342,3 +342,95 @@ def test_future_records_can_be_dead_lettered_instead(stores: Any) -> None:
 def test_clock_skew_settings_are_validated(stores: Any, kw: dict[str, Any], field: str) -> None:
     with pytest.raises(ValueError, match=field):
         _lateness_pipeline(stores, **kw)
+
+
+# ------------------------------------------------- 5. identities with their full scope
+
+
+def test_two_consumers_alerting_on_one_record_to_one_queue_send_two_alerts(stores: Any) -> None:
+    url = fifo_queue(stores)
+    alert = Message(url, build=lambda d, r: [("hot", "too hot")], group_id=lambda d, r: "dev")
+    records = event([{"ts": TS, "v": 1}])
+    for name in ("ops", "billing"):
+        assert run(summing(stores, name=name, messages=[alert]), records).intent is not None
+    assert received(stores, url) == ["too hot", "too hot"]
+
+
+def test_two_consumers_archiving_one_stream_to_one_bucket_keep_both_archives(
+    stores: Any,
+) -> None:
+    records = event([{"ts": TS, "v": 1}])
+    for name, tag in (("raw-copy", "a"), ("enriched", "b")):
+        p = Pipeline(
+            name,
+            event_time=lambda d, r: d["ts"],
+            archive=Archive("archive-bucket", "raw", transform=lambda d, r, t=tag: {"t": t}),
+            ledger_table="ledger",
+            clients=stores,
+            metrics=False,
+        )
+        run(p, records)
+    assert sorted(d["t"] for d in read_archive(stores("s3"), "archive-bucket", "raw")) == ["a", "b"]
+
+
+def test_one_consumer_dead_lettering_the_same_position_on_two_streams_keeps_both(
+    stores: Any,
+) -> None:
+    p = summing(stores)
+    for stream in ("orders", "refunds"):
+        arn = f"arn:aws:kinesis:us-east-1:123456789012:stream/{stream}"
+        assert [d.reason for d in run(p, event([b"junk"], stream_arn=arn)).dead_letters] == [
+            "invalid"
+        ]
+    keys = [o["Key"] for o in stores("s3").list_objects_v2(Bucket="dlq-bucket")["Contents"]]
+    assert len(keys) == 2 and {k.split("/")[2] for k in keys} == {"orders", "refunds"}
+
+
+def test_a_pending_intent_is_applied_to_the_table_it_was_planned_for(stores: Any) -> None:
+    """A redeploy renames the aggregate table while an intent is pending: the intent's
+    deltas still go to the table it was planned for, the new batches to the new one."""
+    DynamoDbTable.aggregates("aggs-v2").create(stores)
+    old = summing(stores)
+    shard = "shardId-000000000000"
+    state = old.ledger.read(shard)
+    plan = old.plan(event([{"ts": TS, "v": 1}])["Records"], state)
+    assert plan.intent is not None
+    old.ledger.write_intent(state, plan.intent)  # ... and the invocation dies here
+    new = summing(stores)
+    new.table = "aggs-v2"
+    new.aggregate_table = type(old.aggregate_table)("aggs-v2", stores)  # type: ignore[call-arg]
+    later = run(new, event([{"ts": TS, "v": 5}], first_sequence=6 * 10**55))
+    assert later.rolled_forward and later.response == {"batchItemFailures": []}
+    assert items(stores, "aggs")[("total#k", "2025-11-24T16:00:00Z")]["sum"] == 1
+    assert items(stores, "aggs-v2")[("total#k", "2025-11-24T16:00:00Z")]["sum"] == 5
+
+
+def test_one_consumer_on_two_streams_counts_both(stores: Any) -> None:
+    """The same shard id and sequence numbers on two streams: before the fix the
+    second stream's records were dropped as already committed."""
+    p = summing(stores)
+    arns = [f"arn:aws:kinesis:us-east-1:123456789012:stream/{s}" for s in ("eu", "us")]
+    for arn in arns:
+        result = run(p, event([{"ts": TS, "v": 1}, {"ts": TS, "v": 2}], stream_arn=arn))
+        assert (result.already_committed, result.succeeded) == (0, 2)
+    again = run(p, event([{"ts": TS, "v": 1}, {"ts": TS, "v": 2}], stream_arn=arns[1]))
+    assert again.already_committed == 2  # a redelivery is still recognised
+    got = items(stores)[("total#k", "2025-11-24T16:00:00Z")]
+    assert (got["count"], got["sum"]) == (4, 6)
+
+
+def test_a_ledger_item_of_an_earlier_version_is_still_the_streams_own(stores: Any) -> None:
+    """Items written before the ledger recorded its stream have no source_stream:
+    the next intent of the stream records it; committed positions still hold."""
+    p = summing(stores)
+    records = event([{"ts": TS, "v": 1}])
+    run(p, records)
+    stores("dynamodb").update_item(
+        TableName="ledger",
+        Key={"id": {"S": "sums#shardId-000000000000"}},
+        UpdateExpression="REMOVE source_stream",
+    )
+    assert run(p, records).already_committed == 1
+    later = run(p, event([{"ts": TS, "v": 2}], first_sequence=6 * 10**55))
+    assert later.succeeded == 1
+    assert p.ledger.read("shardId-000000000000").stream == "test-stream"
