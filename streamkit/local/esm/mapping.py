@@ -266,8 +266,10 @@ class EventSourceMapping:
         """Poll, then what to do next: step ``lane`` at the time given; with no lane,
         poll again then (a read backing off, a live shard's next poll); ``inf``:
         nothing more can happen in this run on the virtual clock."""
-        self._poll()
+        read_again = self._poll()
         lane, at = self._next_action()
+        if read_again and not self.live and at > self.clock.now():
+            return None, self.clock.now()  # spec 7.3: an empty read short of the tip
         retry_at = self._reads.retry_at(self._shards.values())
         if retry_at < at:
             return None, retry_at  # spec 7.9: a failed read is retried after its back-off
@@ -310,10 +312,11 @@ class EventSourceMapping:
 
     # ------------------------------------------------------------------ polling
 
-    def _poll(self) -> None:
-        """Start eligible shards and read new records into their lanes."""
+    def _poll(self) -> bool:
+        """Start eligible shards and read new records into their lanes. True if a
+        read returned nothing short of the shard's tip (spec 7.3: read again)."""
         now = self.clock.now()
-        discover = False
+        discover = read_again = False
         for shard in list(self._shards.values()):
             if not shard.started:
                 if not self._parents_finished(shard):
@@ -334,6 +337,7 @@ class EventSourceMapping:
                 shard.caught_up = False
                 continue
             shard.caught_up = not result.records and not result.millis_behind
+            read_again = read_again or not (result.records or shard.caught_up or result.ended)
             shard.next_poll_at = now + POLL_INTERVAL
             for rec in result.records:
                 self._enqueue(shard, rec)
@@ -344,6 +348,7 @@ class EventSourceMapping:
                 discover = True  # a reshard may have closed it since we looked
         if discover:
             self._discover()
+        return read_again
 
     def _next_poll_time(self) -> float:
         times = [s.next_poll_at for s in self._shards.values() if s.started and not s.read_ended]
