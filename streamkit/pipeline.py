@@ -87,6 +87,7 @@ from streamkit.stores import (
     SqsQueue,
     Stores,
 )
+from streamkit.write_checks import check_key_room
 
 __all__ = [
     "Aggregate",
@@ -161,6 +162,11 @@ class Pipeline:
         # future="dead_letter" dead-letters records dated more than max_clock_skew_s
         # after their arrival (default: counted in their window).
         check_future(max_clock_skew_s, future)
+        check_key_room(
+            name,
+            archive_prefix=archive.prefix if archive else None,
+            dead_letter_prefix=dead_letter_prefix,
+        )
         self.max_clock_skew_s = float(max_clock_skew_s)
         self.future: FuturePolicy = future
         self.deadline_margin_ms = check_margin(deadline_margin_ms)

@@ -236,6 +236,27 @@ def check_s3_key(key: str) -> str:
     return key
 
 
+#: What a key's fixed parts may take at most: stream and shard names (128 each), two
+#: positions (128-digit sequence and sub-sequence numbers), the partition and suffix.
+_KEY_VARIABLE_BYTES = 624
+
+
+def check_key_room(consumer: str, **prefixes: str | None) -> None:
+    """ValueError naming the field unless every S3 key the pipeline can write fits
+    1,024 bytes whatever the stream, shard and positions (checked once, at build time,
+    so no record can ever produce a key S3 refuses)."""
+    for field, prefix in prefixes.items():
+        if prefix is None:
+            continue
+        size = len(prefix.encode("utf-8", "surrogatepass")) + len(consumer.encode("utf-8"))
+        if size + _KEY_VARIABLE_BYTES > MAX_S3_KEY_BYTES:
+            raise ValueError(
+                f"{field} {prefix[:40]!r} and the consumer name take {size} bytes: S3 keys "
+                f"allow {MAX_S3_KEY_BYTES - _KEY_VARIABLE_BYTES} bytes for both "
+                f"({MAX_S3_KEY_BYTES}-byte keys)"
+            )
+
+
 # --------------------------------------------------------------------------- SQS
 
 

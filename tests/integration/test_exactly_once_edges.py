@@ -434,3 +434,13 @@ def test_a_ledger_item_of_an_earlier_version_is_still_the_streams_own(stores: An
     later = run(p, event([{"ts": TS, "v": 2}], first_sequence=6 * 10**55))
     assert later.succeeded == 1
     assert p.ledger.read("shardId-000000000000").stream == "test-stream"
+
+
+def test_a_prefix_that_leaves_no_room_for_s3_keys_is_refused_when_built(stores: Any) -> None:
+    """Keys are checked once for the worst case (128-character stream and shard names,
+    128-digit sequence numbers), so no record can produce a key S3 refuses."""
+    with pytest.raises(ValueError, match="archive_prefix"):
+        Pipeline("c", archive=Archive("b", "p" * 500), ledger_table="ledger", clients=stores)
+    with pytest.raises(ValueError, match="dead_letter_prefix"):
+        Pipeline("c", dead_letter_prefix="d" * 500, ledger_table="ledger", clients=stores)
+    Pipeline("c", archive=Archive("b", "p" * 300), ledger_table="ledger", clients=stores)
