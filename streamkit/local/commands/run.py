@@ -80,6 +80,14 @@ def add_parser(sub: Any) -> None:
         "--json", action="store_true", help="print the summary as exactly one JSON document"
     )
     run.add_argument(
+        "--execution",
+        choices=("process", "inline"),
+        default="process",
+        help="process (default): each consumer's handler runs in Lambda-like execution "
+        "environments, one worker process per shard under AWS's runtime interface client "
+        "(awslambdaric), killed at the function timeout; inline: in this process",
+    )
+    run.add_argument(
         "--logs",
         metavar="FILE",
         help="write what the handlers print and log (Powertools logs, EMF metrics) to FILE, "
@@ -124,6 +132,7 @@ def main(args: argparse.Namespace) -> int:
                 as_json=args.json,
                 out=output.result,
                 logs=output.logs if args.logs else None,
+                execution=args.execution,
             )
     except (ConfigError, CaptureError, ReplayError, ValueError) as e:
         print(f"streamkit run: error: {e}", file=sys.stderr)

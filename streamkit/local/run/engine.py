@@ -37,6 +37,7 @@ from streamkit.local.clock import VirtualClock
 from streamkit.local.config import ConsumerConfig, load_consumers
 from streamkit.local.console import StatusLine
 from streamkit.local.esm import EsmStats, EventSourceMapping
+from streamkit.local.esm.invoker import Execution
 from streamkit.local.faults import FaultPlan
 from streamkit.local.replay import put_in_order
 from streamkit.local.run.report import build_summary, progress_text, write_summary
@@ -111,8 +112,13 @@ def run_main(
     out: TextIO | None = None,
     err: TextIO | None = None,
     logs: TextIO | None = None,
+    execution: Execution = "inline",
 ) -> int:
     """Run the local system; 0 when every check holds, 1 when one fails.
+
+    ``execution="process"`` runs each consumer's handler in Lambda-like execution
+    environments (worker processes under awslambdaric, spec 10); ``"inline"`` in
+    this process.
 
     Progress goes to ``err`` (stderr), the summary (text, or JSON with ``as_json``)
     to ``out`` (stdout), what the handlers print and log to ``logs`` (default:
@@ -181,7 +187,16 @@ def run_main(
             )
 
         for i, run in enumerate(runs):
-            _drive(run, kinesis, clients, faults=faults, seed=seed + i, status=status, logs=logs)
+            _drive(
+                run,
+                kinesis,
+                clients,
+                faults=faults,
+                seed=seed + i,
+                status=status,
+                logs=logs,
+                execution=execution,
+            )
         summary = build_summary(runs, clients, faults=faults)
     finally:
         if local is not None:
@@ -247,6 +262,7 @@ def _drive(
     seed: int,
     status: StatusLine,
     logs: TextIO | None = None,
+    execution: Execution = "inline",
 ) -> None:
     """Run the consumer's real handler over its stream with the ESM simulator.
 
@@ -254,21 +270,26 @@ def _drive(
     ``faults``, invocations crash, time out, throttle and report partial failures,
     and a few single AWS writes crash or throttle. Fills ``run.stats`` and the counts.
     """
-    module_name, _, attr = run.consumer.handler.rpartition(".")
     env = run.env
-    with _Env(env):
-        module = importlib.import_module(module_name)
-        if hasattr(module, "reset"):
-            module.reset()
-        # Build the consumer's pipeline now, under its environment, so that fault
-        # hooks can go on the very clients its sinks use.
-        pipeline = module.pipeline() if hasattr(module, "pipeline") else None
-    handler: Callable[[dict[str, Any], Any], Any] = getattr(module, attr)
     batch_log = _BatchLogCounter(run, logs)
+    pipeline = None
+    invoke: Callable[[dict[str, Any], Any], Any] | str = run.consumer.handler
+    if execution == "inline":
+        module_name, _, attr = run.consumer.handler.rpartition(".")
+        with _Env(env):
+            module = importlib.import_module(module_name)
+            if hasattr(module, "reset"):
+                module.reset()
+            # Build the consumer's pipeline now, under its environment, so that fault
+            # hooks can go on the very clients its sinks use.
+            pipeline = module.pipeline() if hasattr(module, "pipeline") else None
+        handler: Callable[[dict[str, Any], Any], Any] = getattr(module, attr)
 
-    def invoke(event: dict[str, Any], context: Any) -> Any:
-        with _Env(env), contextlib.redirect_stdout(batch_log):
-            return handler(event, context)
+        def invoke_inline(event: dict[str, Any], context: Any) -> Any:
+            with _Env(env), contextlib.redirect_stdout(batch_log):
+                return handler(event, context)
+
+        invoke = invoke_inline
 
     write_faults = None
     plan = FaultPlan(seed=seed)
@@ -283,9 +304,11 @@ def _drive(
         # A crash before or after a few single AWS writes, and one throttled write.
         schedule = {3: "crash_after", 8: "crash_before", 13: "throttle", 21: "crash_after"}
         write_faults = WriteFaults(schedule)
-        target = pipeline.clients if pipeline is not None else clients
-        hooked = [target(service) for service in ("dynamodb", "s3", "sqs")]
-        write_faults.attach(*hooked)
+        if execution == "inline":
+            target = pipeline.clients if pipeline is not None else clients
+            hooked = [target(service) for service in ("dynamodb", "s3", "sqs")]
+            write_faults.attach(*hooked)
+        # In worker processes a proxy in front of the endpoint injects them.
     arrivals = run.arrivals
     reader = KinesisShardReader(
         kinesis,
@@ -306,6 +329,10 @@ def _drive(
         reader=reader,
         stuck_after=1_000,
         seed=seed,
+        execution=execution,
+        environment=env,
+        log_sink=batch_log.line,
+        write_faults=write_faults if execution == "process" else None,
     )
 
     def progress(stats: EsmStats) -> None:
@@ -317,6 +344,7 @@ def _drive(
     try:
         run.stats = esm.run(progress=progress, progress_every=0.2)
     finally:
+        esm.close()
         status.done()
         if write_faults is not None:
             run.faults_fired.update(f"AWS write {kind}" for _, kind, _ in write_faults.fired)
@@ -337,6 +365,10 @@ class _BatchLogCounter(io.TextIOBase):
         self.run = run
         self.logs = logs
         self._partial_line = ""
+
+    def line(self, text: str) -> None:
+        """One line a worker process printed (execution="process")."""
+        self.write(text)
 
     def write(self, text: str) -> int:
         if self.logs is not None:

@@ -94,6 +94,7 @@ class ExecutionEnvironment:
         self._proc: subprocess.Popen[bytes] | None = None
         self._api: RuntimeApi | None = None
         self._proxy: WriteFaultProxy | None = None
+        self._pump: threading.Thread | None = None
         self.invocations = 0
 
     @property
@@ -164,12 +165,14 @@ class ExecutionEnvironment:
 
     def kill(self) -> None:
         """Stop the process (SIGKILL, like Lambda at a timeout) and its endpoint."""
-        proc, api, proxy = self._proc, self._api, self._proxy
-        self._proc = self._api = self._proxy = None
+        proc, api, proxy, pump = self._proc, self._api, self._proxy, self._pump
+        self._proc = self._api = self._proxy = self._pump = None
         if proc is not None:
             if proc.poll() is None:
                 proc.kill()
             proc.wait()
+        if pump is not None:
+            pump.join(timeout=5.0)  # every line printed reaches the sink
         if api is not None:
             api.stop()
         if proxy is not None:
@@ -217,9 +220,10 @@ class ExecutionEnvironment:
             target=_watch, args=(proc, api), name="lambda-env-watch", daemon=True
         ).start()
         if self.log_sink is not None and proc.stdout is not None:
-            threading.Thread(
+            self._pump = threading.Thread(
                 target=_pump, args=(proc.stdout, self.log_sink), name="lambda-env-log", daemon=True
-            ).start()
+            )
+            self._pump.start()
         try:
             message = api.messages.get(timeout=self.spec.init_timeout_s)
         except queue.Empty:
@@ -288,12 +292,10 @@ def _exit_text(message: RuntimeMessage) -> str:
 
 
 def _signal_name(number: int) -> str:
+    """As Lambda words it (Go's signal names): ``killed``, ``segmentation fault``."""
     import signal
 
-    try:
-        return signal.Signals(number).name.removeprefix("SIG").lower()
-    except ValueError:
-        return str(number)
+    return (signal.strsignal(number) or str(number)).lower()
 
 
 def _error_detail(message: RuntimeMessage) -> str:

@@ -16,6 +16,7 @@ Example::
 from __future__ import annotations
 
 import importlib
+import threading
 import weakref
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
@@ -44,7 +45,8 @@ class EnvironmentPool:
         self, spec: FunctionSpec, *, log_sink: Callable[[str], None] | None = None
     ) -> None:
         self.spec = spec
-        self.log_sink = log_sink
+        # Environments print concurrently (one reader thread each): one line at a time.
+        self.log_sink = _one_at_a_time(log_sink) if log_sink is not None else None
         self._environments: dict[Hashable, ExecutionEnvironment] = {}
         #: Every init phase so far, in order.
         self.cold_starts: list[ColdStart] = []
@@ -83,6 +85,16 @@ def _kill_all(environments: dict[Hashable, ExecutionEnvironment]) -> None:
     for env in environments.values():
         env.kill()
     environments.clear()
+
+
+def _one_at_a_time(sink: Callable[[str], None]) -> Callable[[str], None]:
+    lock = threading.Lock()
+
+    def locked(line: str) -> None:
+        with lock:
+            sink(line)
+
+    return locked
 
 
 def handler_reference(handler: Any) -> str:

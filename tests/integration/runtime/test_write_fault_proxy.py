@@ -50,6 +50,7 @@ def test_crash_before_the_write_kills_the_environment_and_the_write_never_lands(
     assert _count(aws, "a") == 1  # only the retry's write landed
     assert [entry.outcome for entry in stats.log] == ["failure", "success"]
     assert stats.log[0].detail.startswith("Runtime.ExitError: ")
+    assert stats.log[0].detail.endswith("Runtime exited with error: signal: killed")
     assert stats.cold_starts == 2  # the retry ran in a fresh environment (10.2)
     assert len(runtime_env.lines()) == 1
 
