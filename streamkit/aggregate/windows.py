@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Final
 
 from streamkit.aggregate.errors import InvalidValueError
@@ -15,7 +16,11 @@ MAX_EVENT_TIME: Final = 253402300800  # 10000-01-01T00:00:00Z
 
 def check_event_time(event_time: float) -> float:
     """An event time as float epoch seconds, or InvalidValueError (a dead letter)
-    when it is not a finite number between 1970 and the end of year 9999."""
+    when it is not a finite number (int, float or Decimal) between 1970 and the end of
+    year 9999."""
+    if isinstance(event_time, Decimal) and event_time.is_finite():
+        # what a decoder with parse_float=Decimal returns for "ts": 1764000000.5
+        event_time = float(event_time)
     if isinstance(event_time, bool) or not isinstance(event_time, int | float):
         raise InvalidValueError(f"event time {event_time!r} is not a number of epoch seconds")
     if not math.isfinite(event_time):

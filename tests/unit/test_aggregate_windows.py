@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import math
+from decimal import Decimal
 from typing import Any
 
 import pytest
 
-from streamkit.aggregate import Window, window_of
+from streamkit.aggregate import Window, check_event_time, window_of
 
 # 2026-11-28T10:05:00Z
 T0 = 1795860300
@@ -31,7 +32,15 @@ def test_window_uses_event_time_floor_for_fractional_sizes_of_day() -> None:
     assert window_of(86400, 86400).key == "1970-01-02T00:00:00Z"
 
 
-@pytest.mark.parametrize("bad_time", [-0.001, -1, math.nan, math.inf, 1e12, "10", None])
+def test_decimal_event_times_of_a_parse_float_decimal_decoder_are_accepted() -> None:
+    assert check_event_time(Decimal("1764000000.5")) == 1764000000.5
+    assert window_of(Decimal("1764000000.5"), 60) == window_of(1764000000.5, 60)
+
+
+@pytest.mark.parametrize(
+    "bad_time",
+    [-0.001, -1, math.nan, math.inf, 1e12, "10", None, Decimal("NaN"), Decimal("-1")],
+)
 def test_window_of_rejects_bad_event_times(bad_time: Any) -> None:
     with pytest.raises(ValueError, match="event time"):
         window_of(bad_time, 60)
