@@ -14,8 +14,8 @@ class InvalidValueError(PermanentError, ValueError):
 
 
 class PrecisionError(PermanentError, ArithmeticError):
-    """A merged sum is not exactly representable in 38 significant digits (or leaves
-    DynamoDB's number range). Raised instead of rounding; in a handler the record is
-    dead-lettered with reason ``precision``."""
+    """A merged sum is not exactly representable in 2,000 digits (sums of DynamoDB
+    numbers never get there: they need at most about 300). Raised instead of rounding;
+    in a handler the record is dead-lettered with reason ``precision``."""
 
     reason = "precision"

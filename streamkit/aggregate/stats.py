@@ -215,8 +215,9 @@ EMPTY: Final = Stats()
 
 def merge(a: Stats, b: Stats) -> Stats:
     """Combine two summaries. Associative and commutative; min/max/last/distinct are
-    also idempotent. Neither input changes. Raises :class:`PrecisionError` when the
-    sum is not exactly representable.
+    also idempotent. Neither input changes. Sums are exact (beyond 38 digits, see
+    :func:`~streamkit.aggregate.numbers.exact_sum`); :class:`PrecisionError` only past
+    2,000 digits.
 
     >>> merge(EMPTY, Stats.of(1, event_time=0, position=(0, 0))).sum
     Decimal('1')
