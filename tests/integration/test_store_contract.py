@@ -249,7 +249,34 @@ def dynamodb_limits(clients: Clients) -> list[Any]:
     return seen
 
 
+def update_expressions(clients: Clients) -> list[Any]:
+    """SET (with if_not_exists) and REMOVE updates, conditional on the item's state."""
+    ddb = clients("dynamodb")
+    key = {"id": {"S": "c#s0"}}
+    values = {":a": {"N": "1"}, ":s": {"S": "first"}}
+    update = "SET a = :a, s = if_not_exists(s, :s)"
+    ddb.update_item(
+        TableName="ledger",
+        Key=key,
+        UpdateExpression=update,
+        ConditionExpression="attribute_not_exists(a)",
+        ExpressionAttributeValues=values,
+    )
+    values = {":a": {"N": "2"}, ":s": {"S": "second"}, ":one": {"N": "1.0"}}
+    ddb.update_item(
+        TableName="ledger",
+        Key=key,
+        UpdateExpression=update + " REMOVE gone",
+        ConditionExpression="a = :one",
+        ExpressionAttributeValues=values,
+    )
+    item = ddb.get_item(TableName="ledger", Key=key, ConsistentRead=True)["Item"]
+    assert item == {**key, "a": {"N": "2"}, "s": {"S": "first"}}
+    return [item]
+
+
 SCENARIOS = [
+    update_expressions,
     dynamodb_limits,
     ledger_conditional_writes,
     ledger_large_intent,

@@ -13,10 +13,12 @@ for tests) with DynamoDB's behaviour, so the adapters' own logic runs unchanged 
   1E-130 and 9.99E+125 (else ``ValidationException``); items at most 400 KB;
 * a missing table raises ``ResourceNotFoundException``.
 
-Expressions: ``SET a = :v, ...`` and ``REMOVE a, ...`` updates; conditions are ``AND``
-of ``attribute_exists(a)``, ``attribute_not_exists(a)`` and ``a = :v`` (names may be
-``#n`` placeholders). Anything else raises ``NotImplementedError`` naming the
-expression, so a new kind of write in the adapters fails loudly here, never silently.
+Expressions: ``SET a = :v, b = if_not_exists(b, :w), ...`` and ``REMOVE a, ...``
+updates; conditions are ``AND`` of ``attribute_exists(a)``, ``attribute_not_exists(a)``
+and ``a = :v`` (names may be ``#n`` placeholders). Anything else raises
+:class:`UnsupportedExpression` naming the expression: a ``BaseException``, so that no
+``except Exception`` in the code under test turns a new kind of write into a
+"transient failure" and a property test passes without having written anything.
 """
 
 from __future__ import annotations
@@ -38,7 +40,15 @@ _NAME = r"#?[A-Za-z_][A-Za-z0-9_]*"
 _EXISTS = re.compile(rf"^(attribute_exists|attribute_not_exists)\(\s*({_NAME})\s*\)$")
 _EQUALS = re.compile(rf"^({_NAME})\s*=\s*(:[A-Za-z0-9_]+)$")
 
+_IF_NOT_EXISTS = re.compile(
+    rf"^({_NAME})\s*=\s*if_not_exists\(\s*({_NAME})\s*,\s*(:[A-Za-z0-9_]+)\s*\)$"
+)
+
 Item = dict[str, Any]  # attribute name -> attribute value ({"S": ...}, {"N": ...}, ...)
+
+
+class UnsupportedExpression(BaseException):
+    """An expression MemoryDynamoDB does not evaluate: extend it, never ignore this."""
 
 
 class MemoryDynamoDB:
@@ -125,7 +135,7 @@ class MemoryDynamoDB:
             current = items.get(key)
             _check_condition(current, ConditionExpression, names, values)
             updated = copy.deepcopy(current) if current is not None else copy.deepcopy(Key)
-            for action, name, value in _parse_update(UpdateExpression, names, values):
+            for action, name, value in _parse_update(UpdateExpression, names, values, current):
                 if name in keys:
                     raise _validation(f"cannot update attribute {name}: part of the key")
                 if action == "SET":
@@ -210,7 +220,7 @@ def _check_condition(
                 raise _validation(f"expression attribute value {placeholder} is not defined")
             ok = item is not None and name in item and _equal(item[name], values[placeholder])
         else:
-            raise NotImplementedError(
+            raise UnsupportedExpression(
                 f"MemoryDynamoDB does not evaluate the condition {clause!r} (of {expression!r})"
             )
         if not ok:
@@ -229,26 +239,44 @@ def _equal(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
 
 
 def _parse_update(
-    expression: str, names: Mapping[str, str], values: Mapping[str, Any]
+    expression: str, names: Mapping[str, str], values: Mapping[str, Any], item: Item | None
 ) -> list[tuple[str, str, Any]]:
     actions: list[tuple[str, str, Any]] = []
     parts = re.split(r"\b(SET|REMOVE)\b", expression)
     if parts[0].strip():
-        raise NotImplementedError(f"MemoryDynamoDB does not apply the update {expression!r}")
+        raise UnsupportedExpression(f"MemoryDynamoDB does not apply the update {expression!r}")
     for keyword, body in zip(parts[1::2], parts[2::2], strict=True):
-        for clause in (c.strip() for c in body.split(",")):
+        for clause in _clauses(body):
             if keyword == "REMOVE":
                 actions.append(("REMOVE", _resolve(clause, names), None))
                 continue
-            m = _EQUALS.match(clause)
-            if m is None:
-                raise NotImplementedError(
+            if m := _EQUALS.match(clause):
+                name, source, placeholder = m.group(1), None, m.group(2)
+            elif m := _IF_NOT_EXISTS.match(clause):
+                name, source, placeholder = m.group(1), m.group(2), m.group(3)
+            else:
+                raise UnsupportedExpression(
                     f"MemoryDynamoDB does not apply the SET clause {clause!r} of {expression!r}"
                 )
-            if m.group(2) not in values:
-                raise _validation(f"expression attribute value {m.group(2)} is not defined")
-            actions.append(("SET", _resolve(m.group(1), names), values[m.group(2)]))
+            if placeholder not in values:
+                raise _validation(f"expression attribute value {placeholder} is not defined")
+            value = values[placeholder]
+            if source is not None and item is not None and _resolve(source, names) in item:
+                value = item[_resolve(source, names)]  # if_not_exists: keep what is there
+            actions.append(("SET", _resolve(name, names), value))
     return actions
+
+
+def _clauses(body: str) -> list[str]:
+    """``a = :x, b = f(c, :y)`` -> its clauses (commas inside parentheses kept)."""
+    out, depth, start = [], 0, 0
+    for i, char in enumerate(body):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if char == "," and depth == 0:
+            out.append(body[start:i].strip())
+            start = i + 1
+    out.append(body[start:].strip())
+    return [c for c in out if c]
 
 
 def _check_item(item: Item) -> None:

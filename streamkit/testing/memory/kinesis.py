@@ -40,8 +40,16 @@ class _Shard:
 class MemoryStream:
     """One Kinesis stream in memory."""
 
-    def __init__(self, name: str, shards: int = 1, *, account_id: str = "123456789012") -> None:
+    def __init__(
+        self,
+        name: str,
+        shards: int = 1,
+        *,
+        account_id: str = "123456789012",
+        created: float = 1_700_000_000.0,
+    ) -> None:
         self.name = name
+        self.created = created
         self.arn = f"arn:aws:kinesis:us-east-1:{account_id}:stream/{name}"
         self._shards: dict[str, _Shard] = {}
         self._created = 0
@@ -117,6 +125,12 @@ class MemoryShardReader(KinesisShardReader):
 
     def stream_arn(self) -> str:
         return self.stream.arn
+
+    def summary(self) -> Any:
+        """DescribeStreamSummary's answer: ARN, 24 h retention, creation time."""
+        from streamkit.local import shards
+
+        return shards.StreamSummary(self.stream.arn, 24, self.stream.created)
 
     def shards(self) -> list[ShardInfo]:
         return self.stream.shard_infos()

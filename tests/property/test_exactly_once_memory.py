@@ -1,0 +1,700 @@
+"""The proof, widened (issue 10, item 6): exactly-once effects in thousands of schedules.
+
+In-process and without HTTP: the ESM simulator (with the production settings of
+``infra/consumers.json``) reads an in-memory Kinesis stream and invokes real
+:class:`~streamkit.pipeline.Pipeline` objects whose shipped adapters (ledger,
+aggregate table, S3 and SQS stores) write to ``streamkit.testing.memory`` -- the
+in-memory stores whose semantics ``tests/integration/test_store_contract.py`` checks
+against moto. Each schedule draws:
+
+* the consumer's production ESM settings (finite retries, bisection, record age),
+  with its BatchSize or a small one; records old enough to expire during retries;
+* faults around invocations (throttles, crashes before/after the handler, timeouts,
+  partial failures) and at single store writes (crash before/after the write,
+  throttling), transient failures of single records (also inside KPL aggregates);
+* zombies: an invocation stops right before or right after writing its intent, Lambda
+  retries, and the stale invocation resumes its writes later (after newer commits);
+* two consumers sharing the aggregate table, the archive and dead-letter buckets and
+  the alert queue; alerts; KPL aggregates; intents above the inline limit (stored in
+  S3); resharding; extreme values (tiny and huge numbers, 38-digit sums, far-future
+  and far-past event times, ``Decimal`` values from the decoder).
+
+The reference is the planner (:meth:`Pipeline.plan`) on each shard's records in one
+batch. With finite retries Lambda may discard records: the reference then holds the
+records the ledger committed, and every record it does not hold must have been
+discarded by Lambda (reported to the on-failure destination): nothing is lost
+silently. A pending intent left when the stream ends is rolled forward
+(:meth:`Pipeline.roll_forward`, what the next invocation or ``streamkit recover``
+does).
+
+CI runs 2,000 schedules; ``pytest --slow`` 20,000. A summary line prints the number of
+schedules, the seed and schedules per second; replay a failure with
+``--hypothesis-seed=N`` (and hypothesis's printed ``@reproduce_failure`` blob).
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import dataclasses
+import functools
+import gzip
+import io
+import json
+import logging
+import os
+import random
+import time
+from collections import Counter
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any, ClassVar
+
+import orjson
+import pytest
+from boto3.dynamodb.types import TypeDeserializer
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from streamkit import PermanentError
+from streamkit.aggregate import Stats, merge, stats_from_item
+from streamkit.errors import TransientError
+from streamkit.ledger import Intent, Ledger, LedgerState
+from streamkit.local.clock import VirtualClock
+from streamkit.local.config import EsmSettings, load_consumers
+from streamkit.local.esm import DISCARDED, EventSourceMapping
+from streamkit.local.events import kinesis_record, kpl_aggregate
+from streamkit.local.faults import FaultPlan, SimulatedCrash
+from streamkit.local.run.reference import comparable
+from streamkit.pipeline import Aggregate, Archive, Message, Pipeline, json_doc
+from streamkit.stores import Stores
+from streamkit.testing.memory import MemoryAWS, MemoryStream
+
+T0 = 1_764_000_000.0  # the simulator's clock starts here (a minute boundary)
+WINDOW = 60
+LATENESS = 90
+KEYS = ("/", "/cart", "/pay")
+CONSUMERS = ("alpha", "beta")
+QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/123456789012/alerts.fifo"
+#: Fault schedules per run: at least 2,000 in CI (issue 10), 20,000 with --slow.
+SCHEDULES = int(os.environ.get("WF_SCHEDULES", 0)) or (
+    20_000 if os.environ.get("STREAMKIT_SLOW") else 2_000
+)
+_DE = TypeDeserializer()
+
+
+class CrashAfterWrite(SimulatedCrash):
+    """The process dies right after a store write succeeded."""
+
+
+class Paused(SimulatedCrash):
+    """The invocation stops here (a zombie): its remaining writes come later."""
+
+
+# ------------------------------------------------------------------ the world
+
+
+class FaultyClients:
+    """``clients`` over :class:`MemoryAWS` with faults at chosen store writes."""
+
+    WRITES = frozenset({"put_item", "update_item", "put_object", "send_message"})
+    THROTTLE: ClassVar[dict[str, str]] = {
+        "dynamodb": "ProvisionedThroughputExceededException",
+        "s3": "SlowDown",
+        "sqs": "RequestThrottled",
+    }
+
+    def __init__(self, aws: MemoryAWS, schedule: dict[int, str]) -> None:
+        self.aws = aws
+        self.schedule = schedule
+        self.enabled = True
+        self.writes = 0
+        self._proxies: dict[str, Any] = {}
+
+    def __call__(self, service: str) -> Any:
+        proxy = self._proxies.get(service)
+        if proxy is None:
+            proxy = self._proxies[service] = _FaultyService(
+                self, service, self.aws.clients(service)
+            )
+        return proxy
+
+    def before(self, service: str) -> str | None:
+        if not self.enabled:
+            return None
+        self.writes += 1
+        kind = self.schedule.get(self.writes)
+        if kind == "crash_before":
+            raise SimulatedCrash(f"crash before write {self.writes}")
+        if kind == "throttle":
+            from streamkit.testing.memory.errors import client_error
+
+            raise client_error(service, self.THROTTLE[service], "Rate exceeded", "Write")
+        return kind
+
+
+class _FaultyService:
+    def __init__(self, owner: FaultyClients, service: str, inner: Any) -> None:
+        self._owner, self._service, self._inner = owner, service, inner
+        self.exceptions = inner.exceptions
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._inner, name)
+        if name not in FaultyClients.WRITES:
+            return attr
+
+        def write(**kwargs: Any) -> Any:
+            kind = self._owner.before(self._service)
+            out = attr(**kwargs)
+            if kind == "crash_after":
+                raise CrashAfterWrite(f"crash after write {self._owner.writes}")
+            return out
+
+        return write
+
+
+class TrackingLedger:
+    """The shipped ledger, plus: which ranges were committed, and zombie pauses."""
+
+    def __init__(self, inner: Ledger) -> None:
+        self.inner = inner
+        self.commits: list[tuple[str, tuple[int, int], tuple[int, int]]] = []
+        self.pause: str | None = None  # "before" / "after" the next intent write
+        self.paused: list[tuple[str, LedgerState, Intent]] = []
+
+    def read(self, shard_id: str) -> LedgerState:
+        return self.inner.read(shard_id)
+
+    def write_intent(self, state: LedgerState, intent: Intent) -> None:
+        pause, self.pause = self.pause, None
+        if pause == "before":
+            self.paused.append(("before", state, intent))
+            raise Paused("zombie: stopped before its intent write")
+        self.inner.write_intent(state, intent)
+        if pause == "after":
+            self.paused.append(("after", state, intent))
+            raise Paused("zombie: stopped after its intent write")
+
+    def commit(self, intent: Intent) -> None:
+        try:
+            self.inner.commit(intent)
+        except CrashAfterWrite:  # the commit was written; the process died after it
+            self.commits.append((intent.shard_id, intent.start, intent.end))
+            raise
+        self.commits.append((intent.shard_id, intent.start, intent.end))
+
+
+def _validate(doc: Any, flaky: Counter[str] | None) -> Any:
+    if not isinstance(doc, dict) or doc.get("page") not in KEYS or "ts" not in doc:
+        raise PermanentError("not a page view", reason="schema")
+    if flaky is not None and doc.get("flaky"):
+        flaky[doc["id"]] += 1
+        if flaky[doc["id"]] <= doc["flaky"]:
+            raise TransientError(f"flaky record {doc['id']}")
+    return doc
+
+
+def _decimal_json(record: Any) -> Any:
+    """A decoder returning Decimal numbers (exact money amounts)."""
+    return json.loads(record.data, parse_float=Decimal)
+
+
+def _alerts(doc: Any, record: Any) -> list[tuple[str, Any]]:
+    return [("alert", {"id": doc["id"], "page": doc["page"]})] if doc.get("alert") else []
+
+
+def build_pipeline(
+    name: str, clients: Callable[[str], Any], *, shared_prefix: bool, flaky: bool
+) -> tuple[Pipeline, TrackingLedger]:
+    """Consumer ``alpha`` (JSON decoder) or ``beta`` (Decimal decoder); both count
+    ``views`` in one table, archive to one bucket, dead-letter to one, alert to one queue."""
+    ledger = TrackingLedger(Ledger("ledger", name, clients, intent_bucket="dlq"))
+    counter: Counter[str] | None = Counter() if flaky else None
+    aggregates = [
+        Aggregate(
+            "views",
+            key=lambda d: d["page"],
+            window_s=WINDOW,
+            value=lambda d: d.get("ms"),
+            distinct=lambda d: d.get("user"),
+        )
+    ]
+    if name == "beta":
+        aggregates.append(
+            Aggregate("spend", key=lambda d: "all", window_s=None, value=lambda d: d.get("ms"))
+        )
+    pipeline = Pipeline(
+        name,
+        decode=_decimal_json if name == "beta" else json_doc,
+        validate=functools.partial(_validate, flaky=counter),
+        event_time=lambda doc, record: doc["ts"],
+        aggregates=aggregates,
+        table="aggs",
+        archive=Archive("archive", "alpha" if shared_prefix else name),
+        dead_letter_bucket="dlq",
+        messages=[Message(QUEUE_URL, _alerts)],
+        ledger_table="ledger",
+        allowed_lateness_s=LATENESS,
+        clients=clients,
+        stores=Stores(ledger=ledger),
+        metrics=False,
+    )
+    return pipeline, ledger
+
+
+def _memory_aws(clock: VirtualClock) -> MemoryAWS:
+    aws = MemoryAWS(clock=clock.now)
+    aws.dynamodb.create_table("ledger", ("id",))
+    aws.dynamodb.create_table("aggs", ("pk", "sk"))
+    for bucket in ("archive", "dlq"):
+        aws.s3.create_bucket(Bucket=bucket)
+    aws.sqs.create_queue(QueueName="alerts.fifo")
+    return aws
+
+
+@functools.cache
+def production_settings(consumer: str, batch_size: int | None) -> EsmSettings:
+    """The consumer's ESM settings from infra/consumers.json (BatchSize optionally smaller)."""
+    esm = load_consumers()[consumer].esm
+    return esm if batch_size is None else dataclasses.replace(esm, batch_size=batch_size)
+
+
+# --------------------------------------------------------------- strategies
+
+NORMAL_TS = st.integers(int(T0) - 120, int(T0) + 4 * WINDOW)
+EXTREME_TS = st.sampled_from([T0 + 10 * 365 * 86_400, 1.0, 1e-200, T0 + 0.5])
+NORMAL_MS = st.one_of(st.none(), st.integers(0, 1000), st.sampled_from([0.1, 12.75, 999.99]))
+EXTREME_MS = st.sampled_from(
+    [10**37, -(10**37), 9.999999999999999e125, 1e-120, 1e-130, 2**70, 1e-200]
+)
+
+
+@st.composite
+def page_docs(draw: st.DrawFn, extreme: bool) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "page": draw(st.sampled_from(KEYS)),
+        "ts": draw(st.one_of(NORMAL_TS, EXTREME_TS) if extreme else NORMAL_TS),
+        "user": draw(st.sampled_from([f"u{i}" for i in range(6)])),
+    }
+    ms = draw(st.one_of(NORMAL_MS, EXTREME_MS) if extreme else NORMAL_MS)
+    if ms is not None:
+        doc["ms"] = ms
+    if draw(st.integers(0, 5)) == 0:
+        doc["alert"] = True
+    if draw(st.integers(0, 6)) == 0:
+        doc["flaky"] = draw(st.integers(1, 3))
+    return doc
+
+
+def payloads(extreme: bool) -> st.SearchStrategy[Any]:
+    """One Kinesis record: a document, junk, bad JSON, or a KPL aggregate of documents."""
+    single = st.one_of(
+        page_docs(extreme),
+        page_docs(extreme),
+        page_docs(extreme),
+        st.just({"junk": 1}),
+        st.just(None),
+    )
+    return st.one_of(single, st.lists(single, min_size=1, max_size=3).map(tuple))
+
+
+@st.composite
+def invocation_faults(draw: st.DrawFn) -> FaultPlan:
+    rate = st.sampled_from([0.0, 0.1, 0.25])
+    return FaultPlan(
+        seed=draw(st.integers(0, 2**16)),
+        throttle_rate=draw(st.sampled_from([0.0, 0.1])),
+        crash_rate=draw(st.sampled_from([0.0, 0.05])),
+        crash_after_rate=draw(rate),
+        timeout_rate=draw(st.sampled_from([0.0, 0.1])),
+        partial_rate=draw(rate),
+    )
+
+
+@dataclasses.dataclass
+class Schedule:
+    records: list[Any]
+    consumer_config: str
+    batch_size: int | None
+    shards: int
+    reshard: bool
+    two_consumers: bool
+    shared_prefix: bool
+    aged: bool
+    big: bool
+    invocation_faults: FaultPlan
+    write_faults: dict[int, str]
+    zombies: dict[int, tuple[str, int]]  # invocation -> (pause point, resume after n)
+
+
+@st.composite
+def schedules(draw: st.DrawFn) -> Schedule:
+    extreme = draw(st.integers(0, 3)) == 0
+    return Schedule(
+        records=draw(st.lists(payloads(extreme), min_size=1, max_size=8)),
+        consumer_config=draw(st.sampled_from(["clickstream", "iot"])),
+        batch_size=draw(st.one_of(st.none(), st.integers(1, 5))),
+        shards=draw(st.integers(1, 2)),
+        reshard=draw(st.booleans()),
+        two_consumers=draw(st.booleans()),
+        shared_prefix=draw(st.booleans()),
+        aged=draw(st.integers(0, 4)) == 0,
+        big=draw(st.integers(0, 249)) == 0,
+        invocation_faults=draw(invocation_faults()),
+        write_faults=draw(
+            st.dictionaries(
+                st.integers(1, 40),
+                st.sampled_from(["crash_before", "crash_after", "throttle"]),
+                max_size=3,
+            )
+        ),
+        zombies=draw(
+            st.dictionaries(
+                st.integers(1, 10),
+                st.tuples(st.sampled_from(["before", "after"]), st.integers(0, 6)),
+                max_size=3,
+            )
+        ),
+    )
+
+
+# --------------------------------------------------------------------- running
+
+
+@dataclasses.dataclass
+class Placed:
+    """A Kinesis record as written: its user records' payloads (one unless KPL)."""
+
+    shard_id: str
+    sequence_number: str
+    partition_key: str
+    arrival: float
+    subs: list[bytes]
+    kpl: bool
+
+
+def _payload(doc: Any, n: int, rng: random.Random, big: bool) -> bytes:
+    if doc is None:
+        return b"{not json"
+    doc = {"id": f"r{n}", **doc}
+    if big:  # incompressible: the intent passes INLINE_LIMIT and goes to S3
+        doc["blob"] = base64.b64encode(rng.randbytes(310_000)).decode()
+    return json.dumps(doc).encode()  # the standard library: integers of any size
+
+
+def _place(
+    schedule: Schedule, stream: MemoryStream, rng: random.Random, max_age: int
+) -> list[Placed]:
+    placed: list[Placed] = []
+    # Aged: the records are 10 s short of MaximumRecordAgeInSeconds when polling starts.
+    arrival = T0 - (max_age - 10 if schedule.aged and max_age > 0 else 5)
+    n = 0
+    for i, item in enumerate(schedule.records):
+        if schedule.reshard and i == len(schedule.records) // 2:
+            stream.split(stream.open_shard_for("pk0"))
+        docs = list(item) if isinstance(item, tuple) else [item]
+        subs = []
+        for doc in docs:
+            subs.append(_payload(doc, n, rng, schedule.big and n == 0))
+            n += 1
+        kpl = isinstance(item, tuple)
+        pk = f"pk{i % 3}"
+        data = kpl_aggregate((pk, s, None) for s in subs) if kpl else subs[0]
+        arrival += 0.25
+        rec = stream.put(data, pk, arrival=arrival)
+        placed.append(Placed(rec.shard_id, rec.sequence_number, pk, round(arrival, 3), subs, kpl))
+    return placed
+
+
+def _run(schedule: Schedule) -> None:
+    rng = random.Random(schedule.invocation_faults.seed)
+    clock = VirtualClock(T0)
+    aws = _memory_aws(clock)
+    stream = MemoryStream("proof", schedule.shards)
+    settings_ = production_settings(schedule.consumer_config, schedule.batch_size)
+    placed = _place(schedule, stream, rng, settings_.maximum_record_age_in_seconds)
+    clients = FaultyClients(aws, schedule.write_faults)
+    names = CONSUMERS if schedule.two_consumers else CONSUMERS[:1]
+    built = {
+        name: build_pipeline(name, clients, shared_prefix=schedule.shared_prefix, flaky=True)
+        for name in names
+    }
+    invocations = 0
+    waiting: list[tuple[int, str, Pipeline, TrackingLedger]] = []
+
+    zombies_resumed = [0]
+
+    def resume(pipeline: Pipeline, ledger: TrackingLedger) -> None:
+        """A zombie resumes: what its invocation would have done after the pause."""
+        point, state, intent = ledger.paused.pop(0)
+        zombies_resumed[0] += 1
+        with contextlib.suppress(Exception, SimulatedCrash):
+            if point == "before":
+                ledger.inner.write_intent(state, intent)  # LedgerConflict if overtaken
+            pipeline.roll_forward(intent)  # apply, then commit (conflict suppressed)
+
+    def handler_of(name: str) -> Callable[[dict[str, Any], Any], Any]:
+        pipeline, ledger = built[name]
+
+        def handler(event: dict[str, Any], context: Any) -> Any:
+            nonlocal invocations
+            invocations += 1
+            for due in [w for w in waiting if w[0] <= invocations]:
+                waiting.remove(due)
+                resume(due[2], due[3])
+            zombie = schedule.zombies.get(invocations)
+            if zombie is not None:
+                ledger.pause = zombie[0]
+                waiting.append((invocations + 1 + zombie[1], name, pipeline, ledger))
+            try:
+                return pipeline.handle(event, context)
+            finally:
+                ledger.pause = None
+
+        return handler
+
+    esms = {
+        name: EventSourceMapping(
+            handler_of(name),
+            settings_,
+            None,
+            "proof",
+            clock=clock,
+            faults=dataclasses.replace(schedule.invocation_faults),
+            reader=stream.reader(),
+            stuck_after=500,
+            seed=schedule.invocation_faults.seed,
+        )
+        for name in names
+    }
+    with contextlib.redirect_stdout(io.StringIO()):  # the pipelines' log lines
+        for _ in range(10_000):  # the two consumers' mappings take turns
+            for esm in esms.values():
+                esm.run(max_seconds=3)
+            # Private, on purpose: "every record read is resolved" is the stop condition.
+            if all(esm._idle() for esm in esms.values()):
+                break
+        else:
+            raise AssertionError("the mappings never became idle")
+        clients.enabled = False  # what happens after the stream ends runs without faults
+        for _, _, pipeline, ledger in waiting:
+            while ledger.paused:
+                resume(pipeline, ledger)
+        for pipeline, ledger in built.values():
+            for shard_id in stream.shard_ids:
+                pending = ledger.read(shard_id).intent
+                if pending is not None:  # the next invocation (or recover) does this
+                    pipeline.roll_forward(pending)
+    _check(schedule, aws, stream, placed, built, {n: e.stats.outcomes for n, e in esms.items()})
+    # What the schedule exercised (counted in the summary line).
+    event = FEATURES.update
+    for esm in esms.values():
+        if esm.stats.records_discarded:
+            event(["Lambda discarded records"])
+        if esm.stats.bisections:
+            event(["bisected a batch"])
+    if any(key.startswith("streamkit/intents/") for key in aws.s3.objects("dlq")):
+        event(["intent above the inline limit"])
+    if aws.sqs.messages(QUEUE_URL):
+        event(["alerts"])
+    if zombies_resumed[0]:
+        event(["zombie resumed"])
+    if len(stream.shard_ids) > schedule.shards:
+        event(["resharded"])
+    if len(esms) > 1:
+        event(["two consumers"])
+    if any(p.kpl for p in placed):
+        event(["KPL aggregates"])
+
+
+# ------------------------------------------------------------------- checking
+
+
+def _committed(
+    commits: list[tuple[str, tuple[int, int], tuple[int, int]]], shard_id: str
+) -> Callable[[tuple[int, int]], bool]:
+    ranges = [(a, b) for s, a, b in commits if s == shard_id]
+    return lambda pos: any(a <= pos <= b for a, b in ranges)
+
+
+def _reference_records(
+    placed: list[Placed],
+    shard_id: str,
+    is_committed: Callable[[tuple[int, int]], bool],
+    outcomes: dict[Any, str],
+) -> list[dict[str, Any]]:
+    """The Lambda records of ``shard_id`` the ledger committed, in shard order; and
+    the check that every record it did not commit was discarded by Lambda."""
+    raw = []
+    for p in placed:
+        if p.shard_id != shard_id:
+            continue
+        flags = [is_committed((int(p.sequence_number), i)) for i in range(len(p.subs))]
+        k = flags.count(True)
+        assert flags == [True] * k + [False] * (len(flags) - k), (
+            f"record {p.sequence_number}: committed user records {flags} are not a prefix"
+        )
+        if k < len(flags):
+            assert outcomes.get((shard_id, p.sequence_number)) == DISCARDED, (
+                f"record {p.sequence_number} of {shard_id}: user records {k}.. were never "
+                "committed, yet Lambda did not discard the record (lost silently)"
+            )
+        if k == 0:
+            continue
+        data = kpl_aggregate((p.partition_key, s, None) for s in p.subs[:k]) if p.kpl else p.subs[0]
+        raw.append(
+            kinesis_record(
+                data,
+                p.sequence_number,
+                partition_key=p.partition_key,
+                shard_id=shard_id,
+                arrival=p.arrival,
+                stream_arn="arn:aws:kinesis:us-east-1:123456789012:stream/proof",
+            )
+        )
+    return raw
+
+
+@dataclasses.dataclass
+class Effects:
+    aggregates: dict[tuple[str, str], Stats] = dataclasses.field(default_factory=dict)
+    archive: Counter[tuple[str, bytes]] = dataclasses.field(default_factory=Counter)
+    dead: dict[str, str] = dataclasses.field(default_factory=dict)
+    messages: Counter[tuple[str, str]] = dataclasses.field(default_factory=Counter)
+
+    def add_stats(self, key: tuple[str, str], stats: Stats) -> None:
+        self.aggregates[key] = (
+            merge(self.aggregates[key], stats) if key in self.aggregates else stats
+        )
+
+    def add_object(self, bucket: str, key: str, body: bytes) -> None:
+        if bucket == "archive":
+            for line in gzip.decompress(body).splitlines():
+                self.archive[(key.split("/")[0], line)] += 1
+        elif key.startswith("dlq/"):
+            self.dead[key] = orjson.loads(body)["reason"]
+
+
+def _check(
+    schedule: Schedule,
+    aws: MemoryAWS,
+    stream: MemoryStream,
+    placed: list[Placed],
+    built: dict[str, tuple[Pipeline, TrackingLedger]],
+    outcomes: dict[str, dict[Any, str]],
+) -> None:
+    expected = Effects()
+    for name, (_, ledger) in built.items():
+        reference, _ = build_pipeline(
+            name, aws.clients, shared_prefix=schedule.shared_prefix, flaky=False
+        )
+        for shard_id in stream.shard_ids:
+            raw = _reference_records(
+                placed, shard_id, _committed(ledger.commits, shard_id), outcomes[name]
+            )
+            if not raw:
+                continue
+            plan = reference.plan(raw, LedgerState.new_shard())
+            assert plan.stopped is None and plan.intent is not None
+            for delta in plan.intent.aggregates:
+                expected.add_stats(
+                    (delta["key"]["pk"], delta["key"]["sk"]), stats_from_item(delta["stats"])
+                )
+            for obj in plan.intent.objects:
+                expected.add_object(obj["bucket"], obj["key"], obj["body"])
+            for m in plan.intent.messages:
+                body = m["body"] if isinstance(m["body"], str) else orjson.dumps(m["body"]).decode()
+                expected.messages[(m["group_id"], body)] += 1
+
+    actual = Effects()
+    overflow = []
+    for raw_item in aws.dynamodb.scan(TableName="aggs")["Items"]:
+        item = {k: _DE.deserialize(v) for k, v in raw_item.items()}
+        if "overflow_of" in item:
+            overflow.append(((item["pk"], item["overflow_of"]), stats_from_item(item)))
+        else:
+            actual.add_stats((item["pk"], item["sk"]), stats_from_item(item))
+    for key, stats in overflow:  # readers add an item's overflow items to it
+        actual.add_stats(key, stats)
+    for bucket in ("archive", "dlq"):
+        for key, body in aws.s3.objects(bucket).items():
+            actual.add_object(bucket, key, body)
+    for m in aws.sqs.messages(QUEUE_URL):
+        actual.messages[(m.group_id, m.body)] += 1
+
+    committed = sum(len(ledger.commits) for _, ledger in built.values())
+    if committed and not any(DISCARDED in o.values() for o in outcomes.values()):
+        FEATURES["every record committed"] += 1
+    assert actual.dead == expected.dead
+    assert actual.archive == expected.archive
+    assert actual.messages == expected.messages
+    assert set(actual.aggregates) == set(expected.aggregates)
+    for key, want in expected.aggregates.items():
+        assert comparable(actual.aggregates[key]) == comparable(want), key
+
+
+# ------------------------------------------------------------------- the test
+
+_COUNT = [0]
+#: How many schedules exercised each feature (printed with the summary line).
+FEATURES: Counter[str] = Counter()
+
+
+#: A zombie that read the ledger, stopped before its intent write, and resumes it after
+#: the retry committed three newer generations: the write must lose (the ledger's
+#: generation condition), else the next batch's generation repeats one the items
+#: already carry and its counts are skipped. Found by hand (random schedules rarely
+#: line it up); a regression guard for the ledger's conditions.
+_STALE_ZOMBIE = Schedule(
+    records=[{"page": "/", "ts": int(T0), "user": "u1", "ms": 5}] * 6,
+    consumer_config="clickstream",
+    batch_size=1,
+    shards=1,
+    reshard=False,
+    two_consumers=False,
+    shared_prefix=False,
+    aged=False,
+    big=False,
+    invocation_faults=FaultPlan(seed=1),
+    write_faults={},
+    zombies={2: ("before", 3)},
+)
+
+
+@settings(
+    max_examples=SCHEDULES,
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(schedule=schedules())
+@example(schedule=_STALE_ZOMBIE)
+def _effects_are_exactly_once(schedule: Schedule) -> None:
+    _COUNT[0] += 1
+    _run(schedule)
+
+
+def test_effects_are_exactly_once_in_thousands_of_schedules(
+    request: pytest.FixtureRequest, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seed = request.config.getoption("hypothesis_seed", None)
+    _COUNT[0] = 0
+    FEATURES.clear()
+    started = time.perf_counter()
+    logging.disable(logging.ERROR)  # the pipelines' log lines (thousands) cost time
+    try:
+        _effects_are_exactly_once()
+    finally:
+        logging.disable(logging.NOTSET)
+        elapsed = time.perf_counter() - started
+        with capsys.disabled():
+            print(
+                f"\nexactly-once proof (in memory): {_COUNT[0]} schedules, "
+                f"seed {seed if seed is not None else 'random (replay with --hypothesis-seed=N)'}, "
+                f"{_COUNT[0] / elapsed:.1f} schedules/s; schedules with: "
+                + ", ".join(f"{k} {v}" for k, v in sorted(FEATURES.items()))
+            )
+    assert _COUNT[0] >= SCHEDULES
+    # Not vacuous: in most schedules Lambda discards nothing and everything commits
+    # (a store that made every write fail would turn all of them into discards).
+    assert FEATURES["every record committed"] >= SCHEDULES // 4, FEATURES
