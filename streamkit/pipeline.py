@@ -57,7 +57,7 @@ from streamkit.deadline import (
     check_margin,
 )
 from streamkit.errors import INVALID_INPUT_DEFAULT, InvalidInput, check_invalid_input
-from streamkit.ledger import Intent, Ledger, LedgerConflict, LedgerState
+from streamkit.ledger import INLINE_LIMIT, Intent, Ledger, LedgerConflict, LedgerState
 from streamkit.observability import (
     BatchSummary,
     BlockedIntent,
@@ -253,7 +253,7 @@ class Pipeline:
                 return self._blocked(result, raw, pending, e, bounds, started, clock)
             result.rolled_forward = True
 
-        plan = self.plan(raw, state, deadline=deadline)
+        plan = self.plan(raw, state, deadline=deadline, fit_inline=True)
         result.received, result.already_committed = plan.received, plan.already_committed
         result.succeeded, result.dead_lettered = plan.succeeded, plan.dead_lettered
         result.retried, result.dead_letters = plan.retried, plan.dead_letters
@@ -314,6 +314,7 @@ class Pipeline:
         state: LedgerState,
         *,
         deadline: Deadline = NO_DEADLINE,
+        fit_inline: bool = False,
     ) -> BatchPlan:
         """Plan a batch's ``Records`` on top of the shard's ledger ``state``, writing nothing.
 
@@ -321,8 +322,21 @@ class Pipeline:
         counts and dead letters this pipeline would commit. Without a ``deadline``
         every record is planned (e.g. ``LedgerState.new_shard()`` and a whole shard's
         records give what one exactly-once pass over them must write).
+
+        ``fit_inline`` (what :meth:`run` does): when the ledger has no intent bucket,
+        an intent over the ledger item's inline limit could never be written, so the
+        batch is planned shorter (halving the records, stop ``"size"``) until it fits;
+        the rest is reported for retry, and the final state does not depend on it.
         """
-        return plan_batch(self, raw_records, state, deadline=deadline)
+        plan = plan_batch(self, raw_records, state, deadline=deadline)
+        if not fit_inline or getattr(self.ledger, "intent_bucket", None):
+            return plan
+        while plan.intent is not None and len(plan.intent.to_bytes()) > INLINE_LIMIT:
+            planned = plan.succeeded + plan.dead_lettered
+            if planned <= 1:
+                break  # one record's writes: write_intent says why it cannot be stored
+            plan = plan_batch(self, raw_records, state, deadline=deadline, max_records=planned // 2)
+        return plan
 
     # ---------------------------------------------------------------- effects
 
@@ -341,8 +355,10 @@ class Pipeline:
     def _aggregate_store(self, intent: Intent) -> AggregateStore:
         """Where ``intent``'s deltas go: the table it was planned for (a redeploy may
         have renamed the pipeline's; a removed table fails loudly and blocks)."""
-        if intent.table and intent.table != self.table and (
-            self.aggregate_table is None or isinstance(self.aggregate_table, AggregateTable)
+        if (
+            intent.table
+            and intent.table != self.table
+            and (self.aggregate_table is None or isinstance(self.aggregate_table, AggregateTable))
         ):
             return AggregateTable(intent.table, self.clients)
         if self.aggregate_table is None:

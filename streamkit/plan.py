@@ -115,7 +115,8 @@ class BatchPlan:
     intent: Intent | None = None
     #: The record processing stopped at: Lambda retries from its sequence number.
     stop_record: Record | None = None
-    #: None when every record was planned, else "transient" or "deadline".
+    #: None when every record was planned, else "transient", "deadline" or "size"
+    #: (``max_records``: the intent had to be smaller).
     stopped: str | None = None
     #: The exception that stopped the batch (None when stopped by the deadline).
     failure: BaseException | None = None
@@ -133,12 +134,14 @@ def plan_batch(
     state: LedgerState,
     *,
     deadline: Deadline = NO_DEADLINE,
+    max_records: int | None = None,
 ) -> BatchPlan:
     """Plan a Lambda event's ``Records`` (one shard) on top of the shard's ledger state.
 
     Pure: no I/O. Records at or before ``state``'s committed position are counted as
     already committed; the intent covers the rest up to the first transient failure or
-    the deadline, whichever comes first, and creates generation ``state.generation + 1``.
+    the deadline (or ``max_records`` planned records), whichever comes first, and
+    creates generation ``state.generation + 1``.
     """
     plan = BatchPlan()
     bounds = batch_bounds(raw_records)
@@ -152,6 +155,10 @@ def plan_batch(
             plan.already_committed += 1  # applied by an earlier invocation
             continue
         if plan.stop_record is not None:
+            plan.retried += 1
+            continue
+        if max_records is not None and plan.succeeded + plan.dead_lettered >= max_records:
+            plan.stop_record, plan.stopped = record, "size"
             plan.retried += 1
             continue
         if deadline.reached():
