@@ -27,7 +27,8 @@ silently. A pending intent left when the stream ends is rolled forward
 (:meth:`Pipeline.roll_forward`, what the next invocation or ``streamkit recover``
 does).
 
-CI runs 2,000 schedules; ``pytest --slow`` 20,000. A summary line prints the number of
+CI runs 2,000 schedules; ``pytest --slow`` 20,000 (``STREAMKIT_PROOF_SCHEDULES=N``: N,
+for a quick local run). A summary line prints the number of
 schedules, the seed and schedules per second; replay a failure with
 ``--hypothesis-seed=N`` (and hypothesis's printed ``@reproduce_failure`` blob).
 """
@@ -77,7 +78,7 @@ KEYS = ("/", "/cart", "/pay")
 CONSUMERS = ("alpha", "beta")
 QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/123456789012/alerts.fifo"
 #: Fault schedules per run: at least 2,000 in CI (issue 10), 20,000 with --slow.
-SCHEDULES = int(os.environ.get("WF_SCHEDULES", 0)) or (
+SCHEDULES = int(os.environ.get("STREAMKIT_PROOF_SCHEDULES", 0)) or (
     20_000 if os.environ.get("STREAMKIT_SLOW") else 2_000
 )
 _DE = TypeDeserializer()
