@@ -155,19 +155,29 @@ def recover(
     _roll_forward_closed(consumer, summary, say)
     filters = _filters(consumer)
     seen: set[tuple[str, str]] = set()
-    for discarded in read_failures(consumer.clients, kind, target, consumer.stream_arn):
-        if (discarded.shard_id, discarded.start) in seen:
-            _release(consumer, target, discarded, keep=True)
-            continue
-        seen.add((discarded.shard_id, discarded.start))
-        outcome = _recover_range(consumer, discarded, filters)
-        summary.ranges.append(outcome)
-        say(
-            f"{discarded.shard_id} {discarded.start}..{discarded.end}: {outcome.status} "
-            f"({outcome.succeeded} succeeded, {outcome.dead_lettered} dead-lettered, "
-            f"{outcome.already_committed} already committed)"
-        )
-        _release(consumer, target, discarded, keep=keep_messages or not outcome.ok)
+    # Messages to make visible again at the end (kept, duplicate or not recovered):
+    # releasing one at once would let this run receive it again.
+    kept: list[DiscardedRange] = []
+    try:
+        for discarded in read_failures(consumer.clients, kind, target, consumer.stream_arn):
+            if (discarded.shard_id, discarded.start) in seen:
+                kept.append(discarded)
+                continue
+            seen.add((discarded.shard_id, discarded.start))
+            outcome = _recover_range(consumer, discarded, filters)
+            summary.ranges.append(outcome)
+            say(
+                f"{discarded.shard_id} {discarded.start}..{discarded.end}: {outcome.status} "
+                f"({outcome.succeeded} succeeded, {outcome.dead_lettered} dead-lettered, "
+                f"{outcome.already_committed} already committed)"
+            )
+            if keep_messages or not outcome.ok:
+                kept.append(discarded)
+            elif discarded.receipt is not None:
+                delete_message(consumer.clients, target, discarded.receipt)
+    finally:
+        for discarded in kept:
+            _release(consumer, target, discarded)
     return summary
 
 
@@ -294,16 +304,12 @@ def _process(
             return
 
 
-def _release(consumer: Consumer, target: str, discarded: DiscardedRange, *, keep: bool) -> None:
-    """Delete a recovered range's SQS message, or make it visible again to retry later."""
-    if discarded.receipt is None:
-        return
-    if keep:
+def _release(consumer: Consumer, target: str, discarded: DiscardedRange) -> None:
+    """Make a range's SQS message visible again (for a later run, or a person)."""
+    if discarded.receipt is not None:
         consumer.clients("sqs").change_message_visibility(
             QueueUrl=target, ReceiptHandle=discarded.receipt, VisibilityTimeout=0
         )
-    else:
-        delete_message(consumer.clients, target, discarded.receipt)
 
 
 @contextlib.contextmanager
