@@ -221,8 +221,19 @@ def _lines(body: bytes) -> list[bytes]:
     ]
 
 
-def run_with_outage(aws: LocalAWS, consumer: Consumer, *, spared: int = 0) -> Any:
-    """The consumer's real ESM settings over its stream, with the outage."""
+def run_with_outage(
+    aws: LocalAWS,
+    consumer: Consumer,
+    *,
+    first: int = OUTAGE_FROM,
+    count: int | None = None,
+    spared: int = 0,
+    rolled_forward: list[bool] | None = None,
+) -> Any:
+    """The consumer's real ESM settings over its stream, with the outage.
+
+    ``rolled_forward`` collects, per invocation, whether it rolled a pending intent forward.
+    """
     settings = consumer.config.esm
     ref = settings.on_failure
     assert ref is not None  # the shipped settings name one
@@ -232,12 +243,15 @@ def run_with_outage(aws: LocalAWS, consumer: Consumer, *, spared: int = 0) -> An
         else ref.name
     )
     shards = consumer.config.stream.shard_count
-    outage = Outage(consumer.pipeline.clients, OUTAGE_FROM, OUTAGE_PER_SHARD * shards, spared)
+    outage = Outage(consumer.pipeline.clients, first, count or OUTAGE_PER_SHARD * shards, spared)
 
     def invoke(event: dict[str, Any], context: Any) -> Any:
         outage.before_invocation()
         with contextlib.redirect_stdout(io.StringIO()):
-            return consumer.pipeline.handle(event, context)
+            result = consumer.pipeline.run(event, context)
+        if rolled_forward is not None:
+            rolled_forward.append(result.rolled_forward)
+        return result.response
 
     esm = EventSourceMapping(
         invoke,
@@ -260,9 +274,11 @@ def run_with_outage(aws: LocalAWS, consumer: Consumer, *, spared: int = 0) -> An
     return stats
 
 
-def recover_cli(capsys: pytest.CaptureFixture[str], name: str, *extra: str) -> dict[str, Any]:
+def recover_cli(
+    capsys: pytest.CaptureFixture[str], name: str, *extra: str, config: str = CONFIG
+) -> dict[str, Any]:
     capsys.readouterr()
-    code = main(["recover", "--consumer", name, "--config", CONFIG, "--json", *extra])
+    code = main(["recover", "--consumer", name, "--config", config, "--json", *extra])
     out, err = capsys.readouterr()
     doc: dict[str, Any] = json.loads(out)  # exactly one JSON document on stdout
     assert code == (0 if doc["ok"] else 1), err
@@ -315,6 +331,36 @@ def test_an_outage_longer_than_the_retries_is_recovered_exactly_once(
         # The second run deleted the recovered ranges' messages: a third finds none.
         third = recover_cli(capsys, name)
         assert third["ok"] and third["ranges"] == {} and third["records"]["read"] == 0
+
+
+def test_an_intent_left_pending_by_the_outage_is_applied_once_not_recovered_again(
+    aws: LocalAWS, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """The outage starts between an intent's write and its apply. The intent's records
+    are the ledger's: Lambda must not discard them too (recovering them would count them
+    twice); only the later batches it gave up on come back through recover."""
+    doc = json.loads(Path(CONFIG).read_text())
+    doc.pop("$schema", None)
+    doc["consumers"] = {"clickstream": doc["consumers"]["clickstream"]}
+    doc["consumers"]["clickstream"]["stream"]["shard_count"] = 1  # one shard: one order
+    config = tmp_path / "consumers.json"
+    config.write_text(json.dumps(doc))
+    provision(load_consumers(str(config)), aws.clients)
+    consumer = open_consumer("clickstream", str(config))
+    put_traffic(consumer, "clickstream")
+    expected = reference(consumer)
+
+    rolled: list[bool] = []
+    # Invocation 2 writes its intent, then every write fails for 7 invocations: more
+    # than the 6 attempts Lambda makes of a batch.
+    stats = run_with_outage(aws, consumer, first=2, count=7, spared=1, rolled_forward=rolled)
+    assert stats.records_discarded > 0 and any(rolled)  # the pending intent was applied
+    result = recover_cli(capsys, "clickstream", config=str(config))
+    assert result["ok"] and result["ranges"]["recovered"] >= 1
+    after = effects(consumer, Counter())
+    assert after["aggregates"] == expected["aggregates"]
+    assert after["archive"] == expected["archive"]
+    assert after["dead_letters"] == expected["dead_letters"]
 
 
 def test_a_range_the_stream_no_longer_holds_is_reported_not_guessed(
