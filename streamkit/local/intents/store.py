@@ -38,11 +38,6 @@ class PendingIntent:
         assert self.state.intent is not None  # only items with an intent are listed
         return self.state.intent
 
-    @property
-    def ledger_shard(self) -> str:
-        """What :meth:`streamkit.ledger.Ledger.read` takes for this item."""
-        return self.shard_id if self.lane is None else f"{self.shard_id}#{self.lane}"
-
     def age_s(self, now: float) -> float | None:
         written = self.state.intent_time
         return None if written is None else max(0.0, now - written)
@@ -95,7 +90,9 @@ def pending_intents(consumer: Consumer) -> list[PendingIntent]:
     for item in sorted(items, key=lambda i: str(i["id"]["S"])):
         ledger_id = str(item["id"]["S"])
         rest = ledger_id[len(prefix) :]
-        shard_id, sep, lane = rest.partition("#")
+        # <shard>[#recover#<seq>][@<stream>] (the stream when a second stream of the
+        # consumer has the same shard id)
+        shard_id, sep, lane = rest.split("@", 1)[0].partition("#")
         state = consumer.pipeline.ledger.read(rest)
         if state.intent is None:  # committed between the scan and the read
             continue
@@ -105,10 +102,9 @@ def pending_intents(consumer: Consumer) -> list[PendingIntent]:
             bucket, _, key = str(item["intent_s3"]["S"]).partition("/")
             head = consumer.clients("s3").head_object(Bucket=bucket, Key=key)
             size, stored = int(head["ContentLength"]), f"s3://{bucket}/{key}"
+        stream = getattr(state, "stream", None) or consumer.stream
         found.append(
-            PendingIntent(
-                ledger_id, shard_id, lane if sep else None, consumer.stream, state, size, stored
-            )
+            PendingIntent(ledger_id, shard_id, lane if sep else None, stream, state, size, stored)
         )
     return found
 
