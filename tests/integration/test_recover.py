@@ -35,6 +35,7 @@ from streamkit.local.config import load_consumers
 from streamkit.local.destinations import DestinationSender
 from streamkit.local.esm import EventSourceMapping
 from streamkit.local.events import kinesis_record
+from streamkit.local.faults import SimulatedCrash
 from streamkit.local.generators.clickstream import clickstream
 from streamkit.local.generators.iot import iot
 from streamkit.local.recover.consumer import Consumer, open_consumer
@@ -391,3 +392,52 @@ def test_a_range_the_stream_no_longer_holds_is_reported_not_guessed(
     assert detail["status"] == "trimmed" and str(first + 10) in detail["detail"]
     # The message stays for a later look (it is not deleted on failure).
     assert aws.clients("sqs").receive_message(QueueUrl=queue).get("Messages")
+
+
+def test_a_pending_intent_of_a_closed_shard_is_rolled_forward(
+    aws: LocalAWS, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """After resharding no invocation of the parent shard will ever come: recover rolls
+    its pending intent forward (an open shard's is left to its next invocation)."""
+    provision(load_consumers(CONFIG), aws.clients)
+    consumer = open_consumer("clickstream", CONFIG)
+    put_traffic(consumer, "clickstream")
+    records = shard_records(consumer)
+    parent, other = sorted(records)
+    pipeline = consumer.pipeline
+    for shard in (parent, other):  # both shards: an intent written, then a crash
+        faults = WriteFaults({1: "crash_after"})
+        faults.attach(pipeline.clients("dynamodb"), pipeline.clients("s3"))
+        try:
+            with pytest.raises(SimulatedCrash), contextlib.redirect_stdout(io.StringIO()):
+                pipeline.run({"Records": records[shard][:300]}, None)
+        finally:
+            faults.detach()
+    kinesis = consumer.kinesis
+    info = next(
+        s
+        for s in kinesis.list_shards(StreamName=consumer.stream)["Shards"]
+        if s["ShardId"] == parent
+    )
+    low, high = (int(info["HashKeyRange"][k]) for k in ("StartingHashKey", "EndingHashKey"))
+    kinesis.split_shard(
+        StreamName=consumer.stream, ShardToSplit=parent, NewStartingHashKey=str((low + high) // 2)
+    )
+
+    result = recover_cli(capsys, "clickstream")
+
+    assert result["ok"] and result["ranges"] == {}
+    assert [(i["ledger_id"], i["status"]) for i in result["intent_details"]] == [
+        (f"clickstream#{parent}", "rolled_forward")
+    ]
+    assert result["left_pending"] == [f"clickstream#{other}"]
+    assert pipeline.ledger.read(parent).intent is None
+    assert pipeline.ledger.read(other).intent is not None
+    planned = pipeline.plan(records[parent][:300], LedgerState.new_shard()).intent
+    assert planned is not None
+    got = effects(consumer, Counter())["aggregates"]
+    want = {
+        (a["key"]["pk"], a["key"]["sk"]): comparable(stats_from_item(a["stats"]))
+        for a in planned.aggregates
+    }
+    assert got == want
