@@ -61,6 +61,7 @@ from streamkit import PermanentError
 from streamkit.aggregate import Stats, merge, stats_from_item
 from streamkit.errors import TransientError
 from streamkit.ledger import Intent, Ledger, LedgerState
+from streamkit.local.aws import DynamoDbTable, LocalAWS, S3Bucket
 from streamkit.local.clock import VirtualClock
 from streamkit.local.config import EsmSettings, load_consumers
 from streamkit.local.esm import DISCARDED, EventSourceMapping
@@ -68,6 +69,7 @@ from streamkit.local.events import kinesis_record, kpl_aggregate
 from streamkit.local.faults import FaultPlan, SimulatedCrash
 from streamkit.local.run.reference import comparable
 from streamkit.pipeline import Aggregate, Archive, Message, Pipeline, json_doc
+from streamkit.sinks.s3 import list_keys
 from streamkit.stores import Stores
 from streamkit.testing.memory import MemoryAWS, MemoryStream
 
@@ -96,7 +98,7 @@ class Paused(SimulatedCrash):
 
 
 class FaultyClients:
-    """``clients`` over :class:`MemoryAWS` with faults at chosen store writes."""
+    """A ``clients`` factory with faults at chosen store writes (memory or moto)."""
 
     WRITES = frozenset({"put_item", "update_item", "put_object", "send_message"})
     THROTTLE: ClassVar[dict[str, str]] = {
@@ -105,8 +107,8 @@ class FaultyClients:
         "sqs": "RequestThrottled",
     }
 
-    def __init__(self, aws: MemoryAWS, schedule: dict[int, str]) -> None:
-        self.aws = aws
+    def __init__(self, inner: Callable[[str], Any], schedule: dict[int, str]) -> None:
+        self.inner = inner
         self.schedule = schedule
         self.enabled = True
         self.writes = 0
@@ -115,9 +117,7 @@ class FaultyClients:
     def __call__(self, service: str) -> Any:
         proxy = self._proxies.get(service)
         if proxy is None:
-            proxy = self._proxies[service] = _FaultyService(
-                self, service, self.aws.clients(service)
-            )
+            proxy = self._proxies[service] = _FaultyService(self, service, self.inner(service))
         return proxy
 
     def before(self, service: str) -> str | None:
@@ -205,7 +205,12 @@ def _alerts(doc: Any, record: Any) -> list[tuple[str, Any]]:
 
 
 def build_pipeline(
-    name: str, clients: Callable[[str], Any], *, shared_prefix: bool, flaky: bool
+    name: str,
+    clients: Callable[[str], Any],
+    *,
+    shared_prefix: bool,
+    flaky: bool,
+    queue_url: str = QUEUE_URL,
 ) -> tuple[Pipeline, TrackingLedger]:
     """Consumer ``alpha`` (JSON decoder) or ``beta`` (Decimal decoder); both count
     ``views`` in one table, archive to one bucket, dead-letter to one, alert to one queue."""
@@ -233,7 +238,7 @@ def build_pipeline(
         table="aggs",
         archive=Archive("archive", "alpha" if shared_prefix else name),
         dead_letter_bucket="dlq",
-        messages=[Message(QUEUE_URL, _alerts)],
+        messages=[Message(queue_url, _alerts)],
         ledger_table="ledger",
         allowed_lateness_s=LATENESS,
         clients=clients,
@@ -243,14 +248,67 @@ def build_pipeline(
     return pipeline, ledger
 
 
-def _memory_aws(clock: VirtualClock) -> MemoryAWS:
-    aws = MemoryAWS(clock=clock.now)
-    aws.dynamodb.create_table("ledger", ("id",))
-    aws.dynamodb.create_table("aggs", ("pk", "sk"))
-    for bucket in ("archive", "dlq"):
-        aws.s3.create_bucket(Bucket=bucket)
-    aws.sqs.create_queue(QueueName="alerts.fifo")
-    return aws
+class MemoryBackend:
+    """The stores in memory (``streamkit.testing.memory``): a fresh world per schedule."""
+
+    def __init__(self, clock: VirtualClock) -> None:
+        self.aws = aws = MemoryAWS(clock=clock.now)
+        aws.dynamodb.create_table("ledger", ("id",))
+        aws.dynamodb.create_table("aggs", ("pk", "sk"))
+        for bucket in ("archive", "dlq"):
+            aws.s3.create_bucket(Bucket=bucket)
+        self.queue_url = aws.sqs.create_queue(QueueName="alerts.fifo")["QueueUrl"]
+        self.clients = aws.clients
+
+    def items(self, table: str) -> list[dict[str, Any]]:
+        return list(self.aws.dynamodb.scan(TableName=table)["Items"])
+
+    def objects(self, bucket: str) -> dict[str, bytes]:
+        return self.aws.s3.objects(bucket)
+
+    def messages(self) -> list[tuple[str, str]]:
+        return [(m.group_id, m.body) for m in self.aws.sqs.messages(self.queue_url)]
+
+
+class MotoBackend:
+    """The same stores on the embedded moto endpoint over HTTP, reset per schedule."""
+
+    def __init__(self, local_aws: LocalAWS) -> None:
+        local_aws.reset()
+        self.clients = clients = local_aws.clients
+        DynamoDbTable.ledger("ledger").create(clients)
+        DynamoDbTable.aggregates("aggs").create(clients)
+        for bucket in ("archive", "dlq"):
+            S3Bucket(bucket).create(clients)
+        self.queue_url = clients("sqs").create_queue(
+            QueueName="alerts.fifo",
+            Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "false"},
+        )["QueueUrl"]
+
+    def items(self, table: str) -> list[dict[str, Any]]:
+        return list(self.clients("dynamodb").scan(TableName=table, ConsistentRead=True)["Items"])
+
+    def objects(self, bucket: str) -> dict[str, bytes]:
+        s3 = self.clients("s3")
+        return {
+            key: s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+            for key in list_keys(s3, bucket, "")
+        }
+
+    def messages(self) -> list[tuple[str, str]]:
+        sqs, out = self.clients("sqs"), []
+        while True:  # FIFO: a group's next message shows once the one before is deleted
+            got = sqs.receive_message(
+                QueueUrl=self.queue_url, MaxNumberOfMessages=10, AttributeNames=["All"]
+            ).get("Messages", [])
+            if not got:
+                return out
+            for m in got:
+                out.append((m["Attributes"]["MessageGroupId"], m["Body"]))
+                sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=m["ReceiptHandle"])
+
+
+Backend = MemoryBackend | MotoBackend
 
 
 @functools.cache
@@ -407,17 +465,24 @@ def _place(
     return placed
 
 
-def _run(schedule: Schedule) -> None:
+def _run(schedule: Schedule, local_aws: LocalAWS | None = None) -> None:
+    """Run one schedule in memory, or on moto when ``local_aws`` is given."""
     rng = random.Random(schedule.invocation_faults.seed)
     clock = VirtualClock(T0)
-    aws = _memory_aws(clock)
+    backend: Backend = MemoryBackend(clock) if local_aws is None else MotoBackend(local_aws)
     stream = MemoryStream("proof", schedule.shards)
     settings_ = production_settings(schedule.consumer_config, schedule.batch_size)
     placed = _place(schedule, stream, rng, settings_.maximum_record_age_in_seconds)
-    clients = FaultyClients(aws, schedule.write_faults)
+    clients = FaultyClients(backend.clients, schedule.write_faults)
     names = CONSUMERS if schedule.two_consumers else CONSUMERS[:1]
     built = {
-        name: build_pipeline(name, clients, shared_prefix=schedule.shared_prefix, flaky=True)
+        name: build_pipeline(
+            name,
+            clients,
+            shared_prefix=schedule.shared_prefix,
+            flaky=True,
+            queue_url=backend.queue_url,
+        )
         for name in names
     }
     invocations = 0
@@ -486,7 +551,18 @@ def _run(schedule: Schedule) -> None:
                 pending = ledger.read(shard_id).intent
                 if pending is not None:  # the next invocation (or recover) does this
                     pipeline.roll_forward(pending)
-    _check(schedule, aws, stream, placed, built, {n: e.stats.outcomes for n, e in esms.items()})
+    objects = {bucket: backend.objects(bucket) for bucket in ("archive", "dlq")}
+    messages = backend.messages()
+    _check(
+        schedule,
+        backend,
+        objects,
+        messages,
+        stream,
+        placed,
+        built,
+        {n: e.stats.outcomes for n, e in esms.items()},
+    )
     # What the schedule exercised (counted in the summary line).
     event = FEATURES.update
     for esm in esms.values():
@@ -494,9 +570,9 @@ def _run(schedule: Schedule) -> None:
             event(["Lambda discarded records"])
         if esm.stats.bisections:
             event(["bisected a batch"])
-    if any(key.startswith("streamkit/intents/") for key in aws.s3.objects("dlq")):
+    if any(key.startswith("streamkit/intents/") for key in objects["dlq"]):
         event(["intent above the inline limit"])
-    if aws.sqs.messages(QUEUE_URL):
+    if messages:
         event(["alerts"])
     if zombies_resumed[0]:
         event(["zombie resumed"])
@@ -578,7 +654,9 @@ class Effects:
 
 def _check(
     schedule: Schedule,
-    aws: MemoryAWS,
+    backend: Backend,
+    objects: dict[str, dict[str, bytes]],
+    messages: list[tuple[str, str]],
     stream: MemoryStream,
     placed: list[Placed],
     built: dict[str, tuple[Pipeline, TrackingLedger]],
@@ -587,7 +665,11 @@ def _check(
     expected = Effects()
     for name, (_, ledger) in built.items():
         reference, _ = build_pipeline(
-            name, aws.clients, shared_prefix=schedule.shared_prefix, flaky=False
+            name,
+            backend.clients,
+            shared_prefix=schedule.shared_prefix,
+            flaky=False,
+            queue_url=backend.queue_url,
         )
         for shard_id in stream.shard_ids:
             raw = _reference_records(
@@ -609,7 +691,7 @@ def _check(
 
     actual = Effects()
     overflow = []
-    for raw_item in aws.dynamodb.scan(TableName="aggs")["Items"]:
+    for raw_item in backend.items("aggs"):
         item = {k: _DE.deserialize(v) for k, v in raw_item.items()}
         if "overflow_of" in item:
             overflow.append(((item["pk"], item["overflow_of"]), stats_from_item(item)))
@@ -618,10 +700,10 @@ def _check(
     for key, stats in overflow:  # readers add an item's overflow items to it
         actual.add_stats(key, stats)
     for bucket in ("archive", "dlq"):
-        for key, body in aws.s3.objects(bucket).items():
+        for key, body in objects[bucket].items():
             actual.add_object(bucket, key, body)
-    for m in aws.sqs.messages(QUEUE_URL):
-        actual.messages[(m.group_id, m.body)] += 1
+    for group_id, body in messages:
+        actual.messages[(group_id, body)] += 1
 
     committed = sum(len(ledger.commits) for _, ledger in built.values())
     if committed and not any(DISCARDED in o.values() for o in outcomes.values()):
@@ -699,3 +781,34 @@ def test_effects_are_exactly_once_in_thousands_of_schedules(
     # Not vacuous: in most schedules Lambda discards nothing and everything commits
     # (a store that made every write fail would turn all of them into discards).
     assert FEATURES["every record committed"] >= SCHEDULES // 4, FEATURES
+
+
+#: The same schedules on moto over HTTP (the adapters against an AWS API): fewer.
+MOTO_SCHEDULES = int(os.environ.get("STREAMKIT_PROOF_MOTO_SCHEDULES", 0)) or (
+    1_000 if os.environ.get("STREAMKIT_SLOW") else 100
+)
+
+
+@pytest.mark.integration
+def test_the_same_schedules_hold_on_moto(local_aws: LocalAWS) -> None:
+    """The stores behind the same schedules are moto's (the ESM still reads the
+    in-memory stream): what the in-memory proof shows holds on an AWS API too."""
+    count = [0]
+
+    @settings(
+        max_examples=MOTO_SCHEDULES,
+        deadline=None,
+        print_blob=True,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
+    @given(schedule=schedules())
+    def on_moto(schedule: Schedule) -> None:
+        count[0] += 1
+        _run(schedule, local_aws)
+
+    logging.disable(logging.ERROR)
+    try:
+        on_moto()
+    finally:
+        logging.disable(logging.NOTSET)
+    assert count[0] >= MOTO_SCHEDULES
