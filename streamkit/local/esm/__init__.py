@@ -23,6 +23,8 @@ One job per module:
 
 * :mod:`~streamkit.local.esm.mapping`: :class:`EventSourceMapping`, polling,
   scheduling and the verdict on each invocation;
+* :mod:`~streamkit.local.esm.lineage`: the shards, which may start, and from which
+  position (spec 4.10, 4.12);
 * :mod:`~streamkit.local.esm.reads`: reads as Lambda's poller does them (back-off
   on throttled and failed reads, retention); :mod:`~streamkit.local.esm.read_limits`:
   the per-shard read limits a stream's mappings share (``read_limits=True``);

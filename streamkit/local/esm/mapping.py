@@ -6,13 +6,8 @@ invokes it; the verdict on each response moves the lane's checkpoint or sends
 the batch to :mod:`~streamkit.local.esm.retries`. Reads go through
 :mod:`~streamkit.local.esm.reads` (back-off on failed reads, read limits, retention).
 
-Starting position and lineage (spec 4.12): the shards listed when the mapping
-starts (its first run) are read from its StartingPosition, closed parents and
-their children alike: with LATEST only records written after the start are
-delivered (the iterators of open shards are taken at the start, also for children
-still waiting for their parents), with AT_TIMESTAMP nothing from before the
-timestamp on any shard. A shard that appears later was created after the start,
-so the mapping read its parents to their end (4.10): it starts at TRIM_HORIZON.
+Which shards start when, and from which position (spec 4.10, 4.12), is
+:mod:`~streamkit.local.esm.lineage`.
 
 ``Enabled: false`` (spec 0.7) pauses the mapping: no reads, no invocations;
 :meth:`EventSourceMapping.enable` (or the time given to ``disable(until=...)``)
@@ -38,6 +33,7 @@ from streamkit.local.esm.batching import BatchCutter
 from streamkit.local.esm.events import EventEncoder, IdentityMap
 from streamkit.local.esm.invoker import Execution, Handler, Invoker, RequestIds, executor_for
 from streamkit.local.esm.limits import POLL_INTERVAL, READ_BYTES_PER_SECOND
+from streamkit.local.esm.lineage import ShardLineage
 from streamkit.local.esm.outcomes import RecordOutcomes
 from streamkit.local.esm.read_limits import StreamReadLimits, shared_read_limits
 from streamkit.local.esm.reads import Retention, ShardReads
@@ -120,7 +116,6 @@ class EventSourceMapping:
             if settings.filter_patterns
             else None
         )
-        self._shards: dict[str, ShardState] = {}
         self._started = False
         #: Enforce the per-shard read limits shared by the stream's mappings (spec 7.2).
         self.read_limits = read_limits
@@ -157,6 +152,9 @@ class EventSourceMapping:
         )
         self._reads = ShardReads(self.reader, self.stats, self.clock)
         self._retention = Retention(self.clock, self._outcomes)
+        self._lineage = ShardLineage(self.reader, self._reads, settings, self.clock)
+        #: shard id -> its state (the lineage's map, shared).
+        self._shards: dict[str, ShardState] = self._lineage.shards
         self._retries = RetryPolicy(
             settings=settings,
             stats=self.stats,
@@ -292,23 +290,7 @@ class EventSourceMapping:
         elif self.read_limits:
             endpoint = getattr(getattr(self.reader.client, "meta", None), "endpoint_url", "")
             self._reads.limits = shared_read_limits((endpoint, summary.arn, summary.created))
-        self._discover()
-        for shard in self._shards.values():
-            shard.at_start = True
-        if self.settings.starting_position == "LATEST":
-            # Spec 4.12: LATEST means after the mapping started, on every open shard,
-            # children that must wait for their parents (4.10) included.
-            for shard in self._shards.values():
-                if not shard.info.closed:
-                    self._reads.open(shard.info.shard_id, "LATEST", None)
-
-    def _discover(self) -> None:
-        for info in self.reader.shards():
-            shard = self._shards.get(info.shard_id)
-            if shard is None:
-                self._shards[info.shard_id] = ShardState(info)
-            else:
-                shard.info = info
+        self._lineage.start()
 
     # ------------------------------------------------------------------ polling
 
@@ -319,9 +301,9 @@ class EventSourceMapping:
         discover = read_again = False
         for shard in list(self._shards.values()):
             if not shard.started:
-                if not self._parents_finished(shard):
+                if not self._lineage.parents_finished(shard):
                     continue
-                self._open(shard)
+                self._lineage.open(shard)
             if shard.read_ended or not self._reads.may_read(shard, now):
                 continue  # ended, or backing off after a failed read (spec 7.9)
             if shard.caught_up and (not self.live or now < shard.next_poll_at):
@@ -347,35 +329,12 @@ class EventSourceMapping:
             elif shard.caught_up and not shard.info.closed:
                 discover = True  # a reshard may have closed it since we looked
         if discover:
-            self._discover()
+            self._lineage.discover()
         return read_again
 
     def _next_poll_time(self) -> float:
         times = [s.next_poll_at for s in self._shards.values() if s.started and not s.read_ended]
         return max(self.clock.now(), min(times)) if times else self.clock.now() + POLL_INTERVAL
-
-    def _parents_finished(self, shard: ShardState) -> bool:
-        # Spec 4.10: children start only after every parent is fully processed.
-        for parent_id in shard.info.parent_ids:
-            parent = self._shards.get(parent_id)
-            if parent is not None and not (parent.started and parent.finished):
-                return False
-        return True
-
-    def _open(self, shard: ShardState) -> None:
-        settings = self.settings
-        shard_id = shard.info.shard_id
-        if not self.reader.is_open(shard_id):
-            # Spec 4.12: a shard listed at the start is read from the StartingPosition;
-            # one created since (its parents read to the end by this mapping, 4.10)
-            # from TRIM_HORIZON.
-            position = settings.starting_position if shard.at_start else "TRIM_HORIZON"
-            self._reads.open(shard_id, position, settings.starting_position_timestamp)
-        shard.started = True
-        now = self.clock.now()
-        shard.lanes = [
-            Lane(shard.info.shard_id, i, now) for i in range(settings.parallelization_factor)
-        ]
 
     def _enqueue(self, shard: ShardState, rec: StreamRecord) -> None:
         self.stats.count_in(rec.shard_id)
@@ -402,7 +361,7 @@ class EventSourceMapping:
     def _idle(self) -> bool:
         for shard in self._shards.values():
             if not shard.started:
-                if self._parents_finished(shard):
+                if self._lineage.parents_finished(shard):
                     return False
                 continue
             if any(lane.busy or lane.window_start is not None for lane in shard.lanes):

@@ -51,6 +51,12 @@ def run_together(
         chosen: tuple[EventSourceMapping, Lane | None] | None = None
         chosen_at = math.inf
         for m in mappings:
+            if not m.enabled:
+                # Spec 0.7: a paused mapping acts again only when it is re-enabled.
+                resume = m._enable_at
+                if resume is not None and resume < chosen_at:
+                    chosen, chosen_at = (m, None), resume
+                continue
             lane, at = m._plan()
             if lane is None and m._idle():
                 continue  # this one has nothing left to do in this run
@@ -65,6 +71,8 @@ def run_together(
             break
         clock.wait_until(chosen_at)
         mapping, lane = chosen
-        if lane is not None:
+        if not mapping.enabled:
+            mapping.enable()
+        elif lane is not None:
             mapping._step(lane)
     return [m.stats for m in mappings]

@@ -312,3 +312,17 @@ def test_7_2_replay_with_read_limits_reads_a_capture_at_kinesis_speed(aws: Any) 
     assert free.stats.read_throttles == 0
     assert limited.stats.read_throttles >= 1
     assert limited.stats.read_error_codes == {PTEE: limited.stats.read_throttles}
+
+
+def test_run_together_resumes_a_mapping_disabled_until_a_time(esm_env: Any) -> None:
+    """Spec 0.7 inside run_together: a mapping paused until T0 + 5 starts then, while
+    the other one runs from T0."""
+    esm_env.put_n(3)
+    clock = GuardedClock(esm_env.T0)
+    a = esm_env.esm(esm_env.recorder(), clock=clock)
+    b = esm_env.esm(esm_env.recorder(), clock=clock)
+    b.disable(until=esm_env.T0 + 5)
+    stats_a, stats_b = run_together([a, b])
+    assert stats_a.records_processed == stats_b.records_processed == 3
+    assert stats_a.log[0].time == esm_env.T0
+    assert stats_b.log[0].time >= esm_env.T0 + 5
