@@ -390,8 +390,13 @@ def test_a_range_the_stream_no_longer_holds_is_reported_not_guessed(
     assert not result["ok"] and result["ranges"] == {"trimmed": 1}
     [detail] = result["range_details"]
     assert detail["status"] == "trimmed" and str(first + 10) in detail["detail"]
-    # The message stays for a later look (it is not deleted on failure).
-    assert aws.clients("sqs").receive_message(QueueUrl=queue).get("Messages")
+    # The message stays for a later look (it is not deleted on failure) ...
+    capsys.readouterr()
+    code = main(["recover", "--consumer", "clickstream", "--config", CONFIG, "--logs", "-"])
+    out, _ = capsys.readouterr()
+    # ... and the text summary says what is wrong.
+    assert code == 1 and "1 trimmed" in out and "NOT everything was recovered" in out
+    assert f"trimmed: {shard['ShardId']} {first + 10}..{first + 20}" in out
 
 
 def test_a_pending_intent_of_a_closed_shard_is_rolled_forward(

@@ -64,6 +64,12 @@ def add_parser(sub: Any) -> None:
         metavar="URL",
         help="AWS endpoint, e.g. http://127.0.0.1:4566 (default: AWS_ENDPOINT_URL)",
     )
+    p.add_argument(
+        "--logs",
+        metavar="PATH",
+        help="where the pipeline's log lines and EMF metrics go: a file, or - for stderr "
+        "(default: discarded)",
+    )
     p.add_argument("--json", action="store_true", help="print the summary as one JSON document")
     p.set_defaults(func=run)
 
@@ -72,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
     from botocore.exceptions import BotoCoreError, ClientError
 
     from streamkit.local.console import StatusLine
+    from streamkit.local.handler_output import STDERR, handler_output
     from streamkit.local.recover.consumer import RecoverError, open_consumer
     from streamkit.local.recover.engine import recover
     from streamkit.local.recover.report import write_summary
@@ -82,9 +89,10 @@ def run(args: argparse.Namespace) -> int:
             args.consumer, args.config, endpoint_url=args.endpoint_url, region=args.region
         )
         status.say(f"reading {consumer.name}'s on-failure destination")
-        summary = recover(
-            consumer, queue=args.queue, keep_messages=args.keep_messages, progress=status.say
-        )
+        with handler_output(STDERR if args.logs == "-" else args.logs):
+            summary = recover(
+                consumer, queue=args.queue, keep_messages=args.keep_messages, progress=status.say
+            )
         status.done()
     except RecoverError as e:
         status.done()
@@ -93,6 +101,10 @@ def run(args: argparse.Namespace) -> int:
     except (ClientError, BotoCoreError) as e:
         status.done()
         print(f"streamkit recover: AWS error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:
+        status.done()
+        print(f"streamkit recover: error: cannot write --logs: {e}", file=sys.stderr)
         return 2
     write_summary(summary, sys.stdout, as_json=args.json)
     return 0 if summary.ok else 1

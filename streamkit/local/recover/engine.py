@@ -24,9 +24,7 @@ Example::
 
 from __future__ import annotations
 
-import contextlib
-import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -146,7 +144,8 @@ def recover(
     """Recover every range at the consumer's on-failure destination, exactly once.
 
     ``queue`` (an SQS queue name or URL) reads an SNS destination through a queue
-    subscribed to it. Recovered ranges' SQS messages are deleted unless
+    subscribed to it. The pipeline logs and emits metrics as on Lambda (to stdout;
+    the command sends them to ``--logs``). Recovered ranges' SQS messages are deleted unless
     ``keep_messages``; S3 documents stay (their lanes make a second run a no-op).
     """
     say = progress or (lambda _text: None)
@@ -220,8 +219,7 @@ def _roll_forward_closed(
             continue
         generation = pending.intent.generation
         try:
-            with _quiet():
-                consumer.pipeline.roll_forward(pending.intent)
+            consumer.pipeline.roll_forward(pending.intent)
         except Exception as e:
             summary.intents.append(IntentOutcome(pending.ledger_id, generation, "failed", repr(e)))
             say(f"{pending.ledger_id} generation {generation}: still cannot be applied: {e}")
@@ -279,8 +277,7 @@ def _process(
     first_pass = True
     while pending:
         batch = pending[:size]
-        with _quiet():
-            result = pipeline.run({"Records": batch}, None, lane=lane)
+        result = pipeline.run({"Records": batch}, None, lane=lane)
         out.succeeded += result.succeeded
         out.dead_lettered += result.dead_lettered
         if first_pass:
@@ -310,11 +307,3 @@ def _release(consumer: Consumer, target: str, discarded: DiscardedRange) -> None
         consumer.clients("sqs").change_message_visibility(
             QueueUrl=target, ReceiptHandle=discarded.receipt, VisibilityTimeout=0
         )
-
-
-@contextlib.contextmanager
-def _quiet() -> Iterator[None]:
-    """The pipeline's log lines and EMF metrics go to stdout on Lambda; here they would
-    mix with the command's output (``--json`` is one document), so they are dropped."""
-    with contextlib.redirect_stdout(io.StringIO()):
-        yield
