@@ -27,6 +27,9 @@ silently. A pending intent left when the stream ends is rolled forward
 (:meth:`Pipeline.roll_forward`, what the next invocation or ``streamkit recover``
 does).
 
+The same schedules also run with moto's stores over HTTP
+(:func:`test_the_same_schedules_hold_on_moto`: 100, ``--slow`` 1,000).
+
 CI runs 2,000 schedules; ``pytest --slow`` 20,000 (``STREAMKIT_PROOF_SCHEDULES=N``: N,
 for a quick local run). A summary line prints the number of
 schedules, the seed and schedules per second; replay a failure with
