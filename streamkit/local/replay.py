@@ -57,7 +57,9 @@ DEFAULT_SETTINGS = EsmSettings(
     maximum_retry_attempts=10,
 )
 
-_PUT_BATCH = 500  # PutRecords limit (spec 7.7)
+_PUT_BATCH = 500  # PutRecords: at most 500 records a request (spec 7.7)
+#: PutRecords: at most 5 MiB a request, data plus partition keys (spec 7.7).
+_PUT_BYTES = 5 * 1024 * 1024
 
 
 class ReplayError(StreamkitError, ValueError):
@@ -247,15 +249,21 @@ def put_in_order(
     records: Iterable[tuple[str, bytes, float]],
     explicit_hash_key: str | None = None,
 ) -> dict[tuple[str, str], float]:
-    """PutRecords (partition key, data, arrival) in order, 500 a call.
+    """PutRecords (partition key, data, arrival) in order, 500 records and 5 MiB a call.
+
+    A request is cut before the record that would take it past either limit of
+    spec 7.7 (data plus partition key count towards the 5 MiB), so a capture of
+    large records loads in more, smaller requests.
 
     Returns (shard id, sequence number) -> the given arrival time, for the
     simulator's ``arrival_override``.
     """
     arrivals: dict[tuple[str, str], float] = {}
     chunk: list[tuple[str, bytes, float]] = []
+    chunk_bytes = 0
 
     def flush() -> None:
+        nonlocal chunk_bytes
         entries = []
         for pk, data, _ in chunk:
             entry: dict[str, Any] = {"Data": data, "PartitionKey": pk or "-"}
@@ -267,11 +275,14 @@ def put_in_order(
         for (_, _, arrival), out in zip(chunk, resp["Records"], strict=True):
             arrivals[(out["ShardId"], out["SequenceNumber"])] = arrival
         chunk.clear()
+        chunk_bytes = 0
 
     for rec in records:
-        chunk.append(rec)
-        if len(chunk) == _PUT_BATCH:
+        size = len(rec[1]) + len((rec[0] or "-").encode())
+        if chunk and (len(chunk) == _PUT_BATCH or chunk_bytes + size > _PUT_BYTES):
             flush()
+        chunk.append(rec)
+        chunk_bytes += size
     if chunk:
         flush()
     return arrivals

@@ -78,6 +78,13 @@ def add_parser(sub: Any) -> None:
         "killed at the function timeout; inline: in this process",
     )
     replay.add_argument(
+        "--read-limits",
+        action="store_true",
+        help="read each shard within Kinesis's per-shard limits, 5 GetRecords calls/s and "
+        "2 MB/s (spec 7.2); a refused read backs off and polls again, counted in "
+        "read_throttles (default: reads are unlimited)",
+    )
+    replay.add_argument(
         "--stream", metavar="NAME", help="name of the local stream to create (default: random)"
     )
     replay.add_argument(
@@ -248,6 +255,7 @@ def _replay_on_endpoint(
             # Worker processes get the handler by name (imported here only to check it).
             execution=args.execution,
             log_sink=output.line,
+            read_limits=args.read_limits,
         )
     finally:
         progress.finish()  # before any error message, which would share the status line

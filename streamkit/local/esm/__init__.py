@@ -1,10 +1,14 @@
 """A faithful simulator of Lambda's Kinesis event source mapping (ESM).
 
 It polls a real (usually local) Kinesis endpoint with ListShards, GetShardIterator
-and GetRecords, and invokes a handler function in-process with exactly Lambda's
-event shape (spec 1.1, 1.2) and a Lambda-like context, following every numbered
+and GetRecords, and invokes a handler with exactly Lambda's event shape (spec 1.1,
+1.2), following every numbered
 rule of ``shared/spec/lambda-kinesis-esm.md`` sections 2 to 6. Rule numbers are
-cited where they apply.
+cited where they apply. The handler runs in this process (``execution="inline"``,
+with a Lambda-like context, for tests that inspect its state) or in Lambda-like
+execution environments, one worker process per shard under AWS's runtime
+interface client (``execution="process"``, spec 10; see
+:mod:`streamkit.local.runtime`).
 
 Example::
 
