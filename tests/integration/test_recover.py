@@ -78,12 +78,13 @@ class Outage:
             self.faults.schedule.update({n + i: "throttle" for i in range(1, 10_000)})
 
 
-def put_traffic(consumer: Consumer, name: str) -> None:
+def put_traffic(consumer: Consumer, name: str, *, rate: float | None = None) -> None:
+    """Six seconds of the consumer's traffic: several batches per shard by default."""
     start = time.time() - 120
     if name == "clickstream":
-        traffic = clickstream(seed=11, rate=700, duration=6, start=start, late=0)
+        traffic = clickstream(seed=11, rate=rate or 700, duration=6, start=start, late=0)
     else:
-        traffic = iot(seed=11, rate=600, duration=6, start=start, devices=40, late=0)
+        traffic = iot(seed=11, rate=rate or 600, duration=6, start=start, devices=40, late=0)
     entries = [{"PartitionKey": r.partition_key, "Data": r.data} for r in traffic]
     for i in range(0, len(entries), 500):
         failed = consumer.kinesis.put_records(
@@ -348,7 +349,7 @@ def test_an_intent_left_pending_by_the_outage_is_applied_once_not_recovered_agai
     config.write_text(json.dumps(doc))
     provision(load_consumers(str(config)), aws.clients)
     consumer = open_consumer("clickstream", str(config))
-    put_traffic(consumer, "clickstream")
+    put_traffic(consumer, "clickstream", rate=400)  # 2,400 records: 5 batches of 500
     expected = reference(consumer)
 
     rolled: list[bool] = []
@@ -406,7 +407,7 @@ def test_a_pending_intent_of_a_closed_shard_is_rolled_forward(
     its pending intent forward (an open shard's is left to its next invocation)."""
     provision(load_consumers(CONFIG), aws.clients)
     consumer = open_consumer("clickstream", CONFIG)
-    put_traffic(consumer, "clickstream")
+    put_traffic(consumer, "clickstream", rate=120)
     records = shard_records(consumer)
     parent, other = sorted(records)
     pipeline = consumer.pipeline
