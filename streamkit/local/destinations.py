@@ -98,8 +98,19 @@ class DestinationSender:
         self.delivered = 0
         self.failed = 0
 
-    def send(self, document: dict[str, Any], event: dict[str, Any], object_uuid: str) -> bool:
-        """Deliver one document; False (and counted) when delivery failed."""
+    def send(
+        self,
+        document: dict[str, Any],
+        event: dict[str, Any],
+        object_uuid: str,
+        *,
+        payload_as_string: bool = True,
+    ) -> bool:
+        """Deliver one document; False (and counted) when delivery failed.
+
+        ``payload_as_string``: the S3 object's ``payload`` is the event as a JSON
+        string (spec 9.3's choice, ``esm.choices.S3_PAYLOAD_AS_STRING``), else an object.
+        """
         try:
             if self.kind == "sqs":
                 self.clients("sqs").send_message(
@@ -110,7 +121,8 @@ class DestinationSender:
                     TopicArn=self.target, Message=orjson.dumps(document).decode()
                 )
             else:
-                body = dict(document, payload=orjson.dumps(event).decode())
+                payload: Any = orjson.dumps(event).decode() if payload_as_string else event
+                body = dict(document, payload=payload)
                 shard = document["KinesisBatchInfo"]["shardId"]
                 ts = datetime.strptime(document["timestamp"], "%Y-%m-%dT%H:%M:%S.%fZ")
                 key = s3_key(self.esm_uuid, shard, ts.replace(tzinfo=UTC).timestamp(), object_uuid)

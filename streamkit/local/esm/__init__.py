@@ -45,7 +45,10 @@ One job per module:
   :mod:`~streamkit.local.esm.limits`: shard and lane state, run totals, Lambda's
   limits.
 
-Choices where the spec marks a fact unconfirmed (section 9), each tested:
+Choices where the spec marks a fact unconfirmed (section 9), each tested. The
+open points of ``docs/simulator.md`` section 9 (S3 ``payload``, merged bisection
+failures, the final window invocation, ``encryptionType``, a record over 6 MB) are
+named constants in :mod:`~streamkit.local.esm.choices`:
 
 * 9.1 / 2.2.8: a partial response that moves the checkpoint forward starts a new,
   smaller batch with a fresh retry counter; one that does not move it counts as a

@@ -22,6 +22,7 @@ from typing import Any
 import orjson
 import pybase64
 
+from streamkit.local.esm import choices
 from streamkit.local.esm.state import Lane
 from streamkit.local.shards import StreamRecord
 
@@ -102,6 +103,9 @@ class EventEncoder:
                 "data": pybase64.b64encode_as_string(rec.data),
                 "approximateArrivalTimestamp": round(rec.arrival, 3),
             }
+            # Open point S9.9b: AWS is not known to emit it (choices.EMIT_ENCRYPTION_TYPE).
+            if choices.EMIT_ENCRYPTION_TYPE and rec.encryption_type is not None:
+                kinesis_fields["encryptionType"] = rec.encryption_type
             doc = {
                 "kinesis": kinesis_fields,
                 "eventSource": "aws:kinesis",

@@ -441,7 +441,7 @@ class EventSourceMapping:
             log.outcome, log.detail = kind, detail
             if kind == "throttled":
                 self.stats.throttles += 1
-            self._retries.backoff(lane, detail)
+            self._retries.not_invoked(lane, batch, kind, detail)
             return
         batch.invoke_count += 1
         log.invoke_count = batch.invoke_count

@@ -12,6 +12,7 @@ from streamkit.errors import StreamkitError
 from streamkit.local.clock import Clock
 from streamkit.local.config import EsmSettings
 from streamkit.local.destinations import RECORD_AGE_EXCEEDED, RETRY_ATTEMPTS_EXHAUSTED
+from streamkit.local.esm import choices
 from streamkit.local.esm.limits import BACKOFF_BASE, BACKOFF_CAP
 from streamkit.local.esm.outcomes import RecordOutcomes
 from streamkit.local.esm.state import Batch, Lane
@@ -77,6 +78,18 @@ class RetryPolicy:
             self.outcomes.discard(
                 lane, batch.records, RETRY_ATTEMPTS_EXHAUSTED, batch.invoke_count, function_error
             )
+            lane.finish_batch()
+            lane.ready_at = self.clock.now()
+            return
+        self.backoff(lane, detail)
+
+    def not_invoked(self, lane: Lane, batch: Batch, kind: str, detail: str) -> None:
+        """The function never ran (throttled, or a single record's event over 6 MB):
+        spec 2.1.3, retried and not counted as an attempt. An oversize record is
+        discarded at once instead when ``choices.OVERSIZE_RECORD`` is "discard" (S9.8)."""
+        if kind == "too_large" and choices.OVERSIZE_RECORD == "discard":
+            count = max(1, batch.invoke_count)
+            self.outcomes.discard(lane, batch.records, RETRY_ATTEMPTS_EXHAUSTED, count, None)
             lane.finish_batch()
             lane.ready_at = self.clock.now()
             return

@@ -17,6 +17,17 @@ class Batch:
     invoke_count: int = 0
 
 
+@dataclass(slots=True)
+class PendingDiscard:
+    """Discarded records of a bisection not yet reported, to be merged into one
+    on-failure document (open point S9.12, ``choices.MERGE_BISECTED_FAILURES``)."""
+
+    records: list[StreamRecord]
+    condition: str
+    invoke_count: int
+    function_error: str | None
+
+
 class Lane:
     """One in-order processing lane: a shard, or a slice of it by partition key
     when ParallelizationFactor > 1 (spec 4.7)."""
@@ -40,6 +51,8 @@ class Lane:
         #: Sequence number of the last record resolved (processed or discarded).
         self.checkpoint: str | None = None
         self.last_request_id = ""
+        #: Discards of a bisection awaiting one merged on-failure document (S9.12).
+        self.pending_discard: PendingDiscard | None = None
         # tumbling windows (spec 1.2)
         self.window_start: float | None = None
         self.window_state: dict[str, Any] = {}

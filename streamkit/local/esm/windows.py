@@ -3,7 +3,7 @@ and the final invocation that closes a window.
 
 Choice where the spec marks a fact unconfirmed (9.6 / 1.2.3-1.2.4): a window's
 first invocation gets ``state: {}``; the final invocation of a window carries an
-empty ``Records`` array.
+empty ``Records`` array (:data:`~streamkit.local.esm.choices.FINAL_WINDOW_INVOKE_EMPTY`).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import orjson
 
 from streamkit.local.clock import Clock
 from streamkit.local.config import EsmSettings
+from streamkit.local.esm import choices
 from streamkit.local.esm.events import rfc3339
 from streamkit.local.esm.invoker import Invoker
 from streamkit.local.esm.limits import MAX_STATE_BYTES
@@ -47,6 +48,11 @@ class TumblingWindows:
         self.clock = clock
         self.invoker = invoker
         self.retries = retries
+        if settings.tumbling_window_in_seconds and not choices.FINAL_WINDOW_INVOKE_EMPTY:
+            raise NotImplementedError(
+                "choices.FINAL_WINDOW_INVOKE_EMPTY = False (the window's last records in "
+                "its final invocation) is not implemented; see docs/simulator.md S9.6"
+            )
 
     def bounds(self, lane: Lane) -> tuple[str, str] | None:
         """The lane's open window as (start, end) text, for the invocation log."""
