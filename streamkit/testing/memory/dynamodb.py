@@ -14,8 +14,9 @@ for tests) with DynamoDB's behaviour, so the adapters' own logic runs unchanged 
 * a missing table raises ``ResourceNotFoundException``.
 
 Expressions: ``SET a = :v, b = if_not_exists(b, :w), ...`` and ``REMOVE a, ...``
-updates; conditions are ``AND`` of ``attribute_exists(a)``, ``attribute_not_exists(a)``
-and ``a = :v`` (names may be ``#n`` placeholders). Anything else raises
+updates; conditions (and scan filters) are ``AND`` of ``attribute_exists(a)``,
+``attribute_not_exists(a)``, ``begins_with(a, :v)`` and ``a = :v`` (names may be ``#n``
+placeholders). Anything else raises
 :class:`UnsupportedExpression` naming the expression: a ``BaseException``, so that no
 ``except Exception`` in the code under test turns a new kind of write into a
 "transient failure" and a property test passes without having written anything.
@@ -38,6 +39,7 @@ from streamkit.testing.memory.errors import client_error, exceptions
 MAX_ITEM_BYTES = 400 * 1024
 _NAME = r"#?[A-Za-z_][A-Za-z0-9_]*"
 _EXISTS = re.compile(rf"^(attribute_exists|attribute_not_exists)\(\s*({_NAME})\s*\)$")
+_BEGINS_WITH = re.compile(rf"^begins_with\(\s*({_NAME})\s*,\s*(:[A-Za-z0-9_]+)\s*\)$")
 _EQUALS = re.compile(rf"^({_NAME})\s*=\s*(:[A-Za-z0-9_]+)$")
 
 _IF_NOT_EXISTS = re.compile(
@@ -90,10 +92,31 @@ class MemoryDynamoDB:
                 responses[table] = [copy.deepcopy(i) for i in found if i is not None]
             return {"Responses": responses, "UnprocessedKeys": {}}
 
-    def scan(self, *, TableName: str, **_: Any) -> dict[str, Any]:
+    def scan(
+        self,
+        *,
+        TableName: str,
+        FilterExpression: str | None = None,
+        ExpressionAttributeNames: Mapping[str, str] | None = None,
+        ExpressionAttributeValues: Mapping[str, Any] | None = None,
+        **_: Any,
+    ) -> dict[str, Any]:
+        """All items (one page), those ``FilterExpression`` holds for if given."""
+        names, values = ExpressionAttributeNames or {}, ExpressionAttributeValues or {}
         with self._lock:
             items = self._table(TableName, "Scan")[1]
-            return {"Items": [copy.deepcopy(items[k]) for k in sorted(items)]}
+            return {
+                "Items": [
+                    copy.deepcopy(items[k])
+                    for k in sorted(items)
+                    if not FilterExpression or _holds(items[k], FilterExpression, names, values)
+                ]
+            }
+
+    def get_paginator(self, operation: str) -> _OnePage:
+        if operation != "scan":
+            raise UnsupportedExpression(f"MemoryDynamoDB has no paginator for {operation!r}")
+        return _OnePage(self.scan)
 
     # ----------------------------------------------------------------- writes
 
@@ -201,6 +224,28 @@ def _resolve(name: str, names: Mapping[str, str]) -> str:
     return name
 
 
+class _OnePage:
+    """A paginator whose every listing fits one page."""
+
+    def __init__(self, call: Any) -> None:
+        self._call = call
+
+    def paginate(self, **kwargs: Any) -> list[dict[str, Any]]:
+        return [self._call(**kwargs)]
+
+
+def _holds(
+    item: Item | None, expression: str, names: Mapping[str, str], values: Mapping[str, Any]
+) -> bool:
+    try:
+        _check_condition(item, expression, names, values)
+    except ClientError as e:
+        if e.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
 def _check_condition(
     item: Item | None,
     expression: str | None,
@@ -211,7 +256,11 @@ def _check_condition(
         return
     for clause in (c.strip() for c in re.split(r"\s+AND\s+", expression.strip())):
         ok: bool
-        if m := _EXISTS.match(clause):
+        if m := _BEGINS_WITH.match(clause):
+            name, placeholder = _resolve(m.group(1), names), m.group(2)
+            value = (item or {}).get(name) or {}
+            ok = "S" in value and str(value["S"]).startswith(str(values[placeholder]["S"]))
+        elif m := _EXISTS.match(clause):
             present = item is not None and _resolve(m.group(2), names) in item
             ok = present if m.group(1) == "attribute_exists" else not present
         elif m := _EQUALS.match(clause):

@@ -105,6 +105,21 @@ class MemoryStream:
             self._add_shard((shard_id,), (mid + 1, high)),
         )
 
+    def list_shards(self, **_: Any) -> dict[str, Any]:
+        """ListShards' answer (one page), for tools that ask the stream directly."""
+        shards = []
+        for info in self.shard_infos():
+            shard: dict[str, Any] = {
+                "ShardId": info.shard_id,
+                "SequenceNumberRange": {"StartingSequenceNumber": "0"},
+            }
+            if info.parent_ids:
+                shard["ParentShardId"] = info.parent_ids[0]
+            if info.ending_sequence_number is not None:
+                shard["SequenceNumberRange"]["EndingSequenceNumber"] = info.ending_sequence_number
+            shards.append(shard)
+        return {"Shards": shards}
+
     def records(self, shard_id: str) -> list[StreamRecord]:
         return list(self._shards[shard_id].records)
 

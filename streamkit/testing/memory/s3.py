@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import io
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from streamkit.sinks.s3 import put_objects
@@ -65,6 +65,18 @@ class MemoryS3:
             out = {k: v for k, v in obj.items() if k != "Body" and v is not None}
             return {**out, "Body": io.BytesIO(obj["Body"]), "ContentLength": len(obj["Body"])}
 
+    def head_object(self, *, Bucket: str, Key: str, **_: Any) -> dict[str, Any]:
+        with self._lock:
+            obj = self._bucket(Bucket, "HeadObject").get(Key)
+            if obj is None:
+                raise client_error("s3", "404", "Not Found", "HeadObject")
+            return {"ContentLength": len(obj["Body"]), "ContentType": obj["ContentType"]}
+
+    def get_paginator(self, operation: str) -> Any:
+        if operation != "list_objects_v2":
+            raise ValueError(f"MemoryS3 has no paginator for {operation!r}")
+        return _Paginator(self.list_objects_v2)
+
     def delete_object(self, *, Bucket: str, Key: str, **_: Any) -> dict[str, Any]:
         with self._lock:
             self._bucket(Bucket, "DeleteObject").pop(Key, None)
@@ -113,3 +125,18 @@ class MemoryS3:
                 "s3", "NoSuchBucket", "The specified bucket does not exist", operation
             )
         return bucket
+
+
+class _Paginator:
+    """ListObjectsV2 pages, following continuation tokens as boto3's paginator does."""
+
+    def __init__(self, call: Any) -> None:
+        self._call = call
+
+    def paginate(self, **kwargs: Any) -> Iterator[dict[str, Any]]:
+        while True:
+            page = self._call(**kwargs)
+            yield page
+            if not page.get("IsTruncated"):
+                return
+            kwargs["ContinuationToken"] = page["NextContinuationToken"]
