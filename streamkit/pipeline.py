@@ -56,7 +56,12 @@ from streamkit.deadline import (
     LambdaContext,
     check_margin,
 )
-from streamkit.errors import INVALID_INPUT_DEFAULT, InvalidInput, check_invalid_input
+from streamkit.errors import (
+    INVALID_INPUT_DEFAULT,
+    InvalidInput,
+    StreamkitError,
+    check_invalid_input,
+)
 from streamkit.ledger import INLINE_LIMIT, Intent, Ledger, LedgerConflict, LedgerState
 from streamkit.observability import (
     BatchSummary,
@@ -76,7 +81,7 @@ from streamkit.plan import (
 )
 from streamkit.records import BatchBounds, Record, batch_bounds, event_records, iter_records
 from streamkit.sinks.clients import Clients
-from streamkit.sinks.dynamodb import AggregateTable
+from streamkit.sinks.dynamodb import DEFAULT_MARKER_HORIZON_S, AggregateTable, MarkerAhead
 from streamkit.spec import Aggregate, Archive, Decoded, Message, check_aggregate_names, json_doc
 from streamkit.stores import (
     AggregateStore,
@@ -117,6 +122,11 @@ class PipelineResult:
     dead_letters: list[DeadLetter] = field(default_factory=list)
 
 
+class LedgerReset(StreamkitError, RuntimeError):
+    """The ledger restarted its generations (a recreated or restored ledger table)
+    while aggregate items still carry markers of the old ones."""
+
+
 class Pipeline:
     """An exactly-once Kinesis consumer: see the module docstring."""
 
@@ -140,6 +150,7 @@ class Pipeline:
         future: FuturePolicy = "count",
         deadline_margin_ms: int | None = None,
         invalid_input: InvalidInput = INVALID_INPUT_DEFAULT,
+        marker_horizon_s: float = DEFAULT_MARKER_HORIZON_S,
         clients: Callable[[str], Any] | None = None,
         stores: Stores | None = None,
         metrics: bool = True,
@@ -183,8 +194,13 @@ class Pipeline:
             or dead_letter_bucket
             or (archive.bucket if archive else None),
         )
+        # Applied markers of other ledger ids older than this are dropped from an
+        # item when it is written (streamkit.sinks.dynamodb: bounded markers).
+        self.marker_horizon_s = float(marker_horizon_s)
         self.aggregate_table: AggregateStore | None = stores.aggregates or (
-            AggregateTable(table, self.clients) if table else None
+            AggregateTable(table, self.clients, marker_horizon_s=marker_horizon_s)
+            if table
+            else None
         )
         self.objects: ObjectStore = stores.objects or S3Objects(self.clients)
         self.queue: MessageQueue = stores.queue or SqsQueue(self.clients)
@@ -346,11 +362,32 @@ class Pipeline:
             # Generations count per (consumer, shard): the applied marker is keyed so,
             # else another consumer writing the same item would look "already applied".
             ledger_id = f"{intent.consumer}#{intent.shard_id}"
-            table.apply(ledger_id, intent.generation, intent.aggregates)
+            try:
+                table.apply(ledger_id, intent.generation, intent.aggregates, intent.intent_id)
+            except MarkerAhead as e:
+                self._check_overtaken(intent, e)
+                return  # a zombie overtaken: the committed intent wrote everything
         if intent.objects:
             self.objects.put_objects(intent.objects)
         if intent.messages:
             self.queue.send(intent.messages)
+
+    def _check_overtaken(self, intent: Intent, ahead: MarkerAhead) -> None:
+        """An item's marker is ahead of ``intent``: fine if the ledger committed the
+        marker's generation (we are a zombie overtaken by the retry), else the ledger
+        restarted its generations (recreated or restored table) and applying would
+        silently skip or double count: raise :class:`LedgerReset` (the intent stays
+        pending and blocks the shard loudly)."""
+        state = self.ledger.read(intent.shard_id)
+        if state.generation >= ahead.marker_generation:
+            return
+        raise LedgerReset(
+            f"ledger {ahead.ledger_id} is at generation {state.generation} (intent "
+            f"{intent.intent_id} generation {intent.generation}) but aggregate items carry "
+            f"its applied marker generation {ahead.marker_generation}: the ledger table was "
+            "recreated or restored; restore it, or dead-letter the intent with "
+            f"`streamkit intents resolve --dead-letter` ({ahead})"
+        )
 
     def _aggregate_store(self, intent: Intent) -> AggregateStore:
         """Where ``intent``'s deltas go: the table it was planned for (a redeploy may
@@ -360,7 +397,9 @@ class Pipeline:
             and intent.table != self.table
             and (self.aggregate_table is None or isinstance(self.aggregate_table, AggregateTable))
         ):
-            return AggregateTable(intent.table, self.clients)
+            return AggregateTable(
+                intent.table, self.clients, marker_horizon_s=self.marker_horizon_s
+            )
         if self.aggregate_table is None:
             raise ValueError("intent has aggregates but the pipeline has no table")
         return self.aggregate_table

@@ -397,7 +397,12 @@ def aggregate_delta(
 
 #: Stand-in applied markers and version for the up-front item check (the sink adds
 #: ``applied`` and ``version`` to every item it writes).
-_MARKERS: dict[str, Any] = {"applied": {"m" * 400: 10**15}, "version": 10**15}
+_MARKERS: dict[str, Any] = {
+    "applied": {"m" * 400: 10**15},
+    "applied_at": {"m" * 400: 10**15},
+    "applied_intent": {"m" * 400: "i" * 32},
+    "version": 10**15,
+}
 
 
 def _aggregate_item(

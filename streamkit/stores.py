@@ -50,7 +50,13 @@ class LedgerStore(Protocol):
 class AggregateStore(Protocol):
     """Aggregate items (:class:`streamkit.sinks.dynamodb.AggregateTable` on DynamoDB)."""
 
-    def apply(self, ledger_id: str, generation: int, deltas: Sequence[dict[str, Any]]) -> int: ...
+    def apply(
+        self,
+        ledger_id: str,
+        generation: int,
+        deltas: Sequence[dict[str, Any]],
+        intent_id: str | None = None,
+    ) -> int: ...
 
 
 class ObjectStore(Protocol):
