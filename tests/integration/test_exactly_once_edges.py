@@ -191,8 +191,7 @@ def test_a_zombie_reapplying_a_committed_intent_counts_nothing_twice(stores: Any
         event([{"ts": TS, "v": -1e20}], shard_id="shardId-00000000000A", first_sequence=7 * 10**55),
     )
     assert b.intent is not None
-    p._apply(b.intent)  # the zombie: re-applies B's committed intent
-    p._commit(b.intent)
+    p.roll_forward(b.intent)  # the zombie: re-applies B's committed intent
     got = list(items(stores).values())
     assert len(got) == 1  # no overflow item
     stats = stats_from_item(got[0])
