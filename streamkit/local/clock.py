@@ -3,7 +3,8 @@
 On the virtual clock, waiting (batching windows, retry back-off, tumbling-window
 ends, records that have not "arrived" yet) advances time without sleeping, so a
 day of traffic with retries replays in seconds. Time spent running the handler
-is real time on both clocks.
+is real time on both clocks; on the virtual clock it advances only the timeline of
+the lane (shard) that ran it (:meth:`VirtualClock.rewind_to`, rule S4.13).
 """
 
 from __future__ import annotations
@@ -42,6 +43,13 @@ class VirtualClock:
     def spend(self, seconds: float) -> None:
         if seconds > 0:
             self._now += seconds
+
+    def rewind_to(self, t: float) -> None:
+        """Go back to ``t`` (no-op if earlier than it). Only the ESM simulator's
+        scheduler does this, after one lane's step: that step's time belongs to its
+        lane alone, and other lanes act from ``t`` (rule S4.13, docs/simulator.md)."""
+        if t < self._now:
+            self._now = t
 
 
 class RealClock:

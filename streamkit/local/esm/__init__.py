@@ -75,7 +75,9 @@ named constants in :mod:`~streamkit.local.esm.choices`:
   ``docs/simulator.md``.
 
 The simulator runs on a virtual clock by default (no sleeping); see
-:mod:`streamkit.local.clock`. On the virtual clock each :meth:`~EventSourceMapping.run`
+:mod:`streamkit.local.clock`. There each lane (shard) has its own timeline: the time
+a handler takes passes only on its lane, as shards are processed concurrently on
+AWS (S4.13). On the virtual clock each :meth:`~EventSourceMapping.run`
 reads every shard to its tip and processes what it found (a replay); records
 written during a run are picked up by the next run. On a
 :class:`~streamkit.local.clock.RealClock` idle shards are polled about once per

@@ -73,5 +73,14 @@ class ShardLineage:
             position = settings.starting_position if shard.at_start else "TRIM_HORIZON"
             self.reads.open(shard_id, position, settings.starting_position_timestamp)
         shard.started = True
-        now = self.clock.now()
+        # S4.13: a child's first invocation waits for its parents' last to end.
+        now = max(
+            [self.clock.now()]
+            + [
+                lane.busy_until
+                for parent_id in shard.info.parent_ids
+                if (parent := self.shards.get(parent_id)) is not None
+                for lane in parent.lanes
+            ]
+        )
         shard.lanes = [Lane(shard_id, i, now) for i in range(settings.parallelization_factor)]

@@ -232,6 +232,7 @@ class EventSourceMapping:
                 self.enable()
             lane, at = self._plan()
             if lane is None and until_idle and self._idle():
+                self.clock.wait_until(self.busy_until())  # S4.13: the last step's end
                 break
             if at == math.inf:
                 # Virtual clock: nothing new can appear during this run, so the
@@ -248,6 +249,10 @@ class EventSourceMapping:
         if progress is not None:
             progress(self.stats)
         return self.stats
+
+    def busy_until(self) -> float:
+        """When the last step of any lane ends on its timeline (S4.13)."""
+        return max((x.busy_until for s in self._shards.values() for x in s.lanes), default=0.0)
 
     @property
     def stream_read_limits(self) -> StreamReadLimits | None:
@@ -385,6 +390,14 @@ class EventSourceMapping:
     # ------------------------------------------------------------------ stepping
 
     def _step(self, lane: Lane) -> None:
+        """Step ``lane``; its time passes on its own timeline only (S4.13)."""
+        started = self.clock.now()
+        self._step_lane(lane)
+        lane.stepped(started, self.clock.now())
+        if isinstance(self.clock, VirtualClock):
+            self.clock.rewind_to(started)
+
+    def _step_lane(self, lane: Lane) -> None:
         window_s = self.settings.tumbling_window_in_seconds
         if lane.current_batch is None and lane.deferred_halves:
             lane.current_batch = lane.deferred_halves.pop()

@@ -39,6 +39,9 @@ class Lane:
         self.queue: deque[StreamRecord] = deque()
         #: Earliest time of this lane's next invocation (back-off, window waits).
         self.ready_at = ready_at
+        #: When the lane's last step (its invocation) ended on its own timeline: the
+        #: lane is busy until then, whatever other lanes do meanwhile (S4.13).
+        self.busy_until = ready_at
         #: The batch being invoked, and retried until it is resolved.
         self.current_batch: Batch | None = None
         #: Second halves of split batches still to run; a stack, the last split first.
@@ -61,6 +64,12 @@ class Lane:
     @property
     def busy(self) -> bool:
         return bool(self.queue) or self.current_batch is not None or bool(self.deferred_halves)
+
+    def stepped(self, started: float, ended: float) -> None:
+        """A step that began at ``started`` ended at ``ended`` on this lane's
+        timeline: nothing more happens on the lane before then (S4.13)."""
+        self.busy_until = max(self.busy_until, ended)
+        self.ready_at = max(self.ready_at, ended)
 
     def finish_batch(self) -> None:
         """The current batch is resolved: the next one starts with a fresh back-off."""

@@ -63,6 +63,7 @@ def run_together(
             if at < chosen_at:
                 chosen, chosen_at = (m, lane), at
         if chosen is None:
+            clock.wait_until(max(m.busy_until() for m in mappings))  # S4.13
             if deadline is not None:
                 clock.wait_until(deadline)
             break

@@ -1,0 +1,74 @@
+"""S4.13 (docs/simulator.md): shards are processed concurrently, each lane on its own
+timeline of the virtual clock, so a slow handler on one shard ages only that
+shard's records (spec 4.7: one concurrent invocation per lane)."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import pytest
+
+from streamkit.local.clock import VirtualClock
+from streamkit.local.destinations import RECORD_AGE_EXCEEDED
+
+pytestmark = pytest.mark.integration
+
+SLOW_S = 100.0  # each invocation on shard 0 takes this long on the virtual clock
+
+
+def test_s4_13_a_slow_handler_on_one_shard_does_not_age_the_other_shards_records(
+    esm_env: Any,
+) -> None:
+    """Shard 0's handler takes 100 s per invocation; MaximumRecordAgeInSeconds is 60.
+    Shard 1's five records are all processed within a second of their arrival; shard
+    0's own records after its first invocation are older than 60 s and discarded."""
+    esm_env.stream("s", shards=2)
+    esm_env.put([b"a"] * 5, shard=esm_env.SHARD_0)
+    esm_env.put([b"b"] * 5, shard=esm_env.SHARD_1)
+    clock = VirtualClock(esm_env.T0)
+    invoked_at: dict[str, list[float]] = {esm_env.SHARD_0: [], esm_env.SHARD_1: []}
+
+    def handler(event: dict[str, Any], context: Any) -> None:
+        shard = event["Records"][0]["eventID"].split(":")[0]
+        invoked_at[shard].append(clock.now())
+        if shard == esm_env.SHARD_0:
+            clock.spend(SLOW_S)  # a long invocation (virtual time)
+
+    stats = esm_env.esm(handler, clock=clock, batch_size=1, maximum_record_age_in_seconds=60).run()
+    by_shard = stats.by_shard()
+    fast, slow = by_shard[esm_env.SHARD_1], by_shard[esm_env.SHARD_0]
+    assert fast.records_processed == 5 and fast.records_discarded == 0
+    assert all(t - esm_env.T0 < 1.0 for t in invoked_at[esm_env.SHARD_1])
+    assert slow.records_processed == 1 and slow.records_discarded == 4
+    assert {d["requestContext"]["condition"] for d in stats.failure_documents} == {
+        RECORD_AGE_EXCEEDED
+    }
+    # The run ends when the slow shard's invocation has ended on its timeline.
+    assert clock.now() >= esm_env.T0 + SLOW_S
+
+
+def test_s4_13_one_shards_invocations_stay_sequential_on_its_timeline(esm_env: Any) -> None:
+    """Concurrency is across lanes only: a lane's next invocation starts when its
+    previous one ended (spec 4.7)."""
+    esm_env.stream("s", shards=2)
+    esm_env.put([b"a"] * 3, shard=esm_env.SHARD_0)
+    esm_env.put([b"b"] * 3, shard=esm_env.SHARD_1)
+    clock = VirtualClock(esm_env.T0)
+    spans: dict[str, list[tuple[float, float]]] = {esm_env.SHARD_0: [], esm_env.SHARD_1: []}
+
+    def handler(event: dict[str, Any], context: Any) -> None:
+        shard = event["Records"][0]["eventID"].split(":")[0]
+        start = clock.now()
+        clock.spend(10.0 if shard == esm_env.SHARD_0 else 3.0)
+        spans[shard].append((start, clock.now()))
+
+    stats = esm_env.esm(handler, clock=clock, batch_size=1).run()
+    assert stats.records_processed == 6
+    for shard, lane_spans in spans.items():
+        assert len(lane_spans) == 3, shard
+        for (_, end), (start, _) in itertools.pairwise(lane_spans):
+            assert start >= end
+    # Both lanes started at once: neither waited for the other's invocations.
+    assert spans[esm_env.SHARD_0][0][0] == spans[esm_env.SHARD_1][0][0] == esm_env.T0
+    assert spans[esm_env.SHARD_1][-1][1] < esm_env.T0 + 10.0
