@@ -263,7 +263,7 @@ class Pipeline:
         pending = state.intent
         if pending is not None:  # a previous invocation stopped mid-way
             try:
-                self.roll_forward(pending)
+                self.roll_forward(pending, written_at=state.intent_time or 0.0)
                 state = self.ledger.read(ledger_shard)
             except Exception as e:
                 return self._blocked(result, raw, pending, e, bounds, started, clock)
@@ -291,7 +291,7 @@ class Pipeline:
                     result, raw, str(intent.start[0]), e, bounds, started, clock
                 )
             try:
-                self.roll_forward(intent)
+                self.roll_forward(intent, fresh=True)
             except Exception as e:
                 # The intent is durable: its records are the ledger's now, and the
                 # next invocation (or `streamkit recover`) rolls it forward first.
@@ -314,14 +314,23 @@ class Pipeline:
         self._report(raw, result, bounds, started, clock)
         return result
 
-    def roll_forward(self, intent: Intent) -> None:
+    def roll_forward(
+        self, intent: Intent, *, written_at: float | None = None, fresh: bool = False
+    ) -> None:
         """Apply a pending ``intent`` (every write idempotent) and commit it.
 
         What the next invocation of the shard does first; ``streamkit recover`` and
         ``streamkit intents resolve --reapply`` call it for shards that will see no
-        next invocation (closed after resharding).
+        next invocation (closed after resharding). ``written_at``: when the intent was
+        written to the ledger (epoch seconds; by default read from the ledger), so an
+        intent older than the marker horizon never re-applies an item whose markers
+        aged out (``MarkerPruned``); ``fresh``: this invocation just wrote it.
         """
-        self._apply(intent)
+        if written_at is None and not fresh:
+            state = self.ledger.read(intent.shard_id)
+            own = state.intent is not None and state.intent.intent_id == intent.intent_id
+            written_at = (state.intent_time or 0.0) if own else 0.0
+        self._apply(intent, None if fresh else written_at)
         self._commit(intent)
 
     def plan(
@@ -356,14 +365,16 @@ class Pipeline:
 
     # ---------------------------------------------------------------- effects
 
-    def _apply(self, intent: Intent) -> None:
+    def _apply(self, intent: Intent, written_at: float | None) -> None:
         if intent.aggregates:
             table = self._aggregate_store(intent)
             # Generations count per (consumer, shard): the applied marker is keyed so,
             # else another consumer writing the same item would look "already applied".
             ledger_id = f"{intent.consumer}#{intent.shard_id}"
             try:
-                table.apply(ledger_id, intent.generation, intent.aggregates, intent.intent_id)
+                table.apply(
+                    ledger_id, intent.generation, intent.aggregates, intent.intent_id, written_at
+                )
             except MarkerAhead as e:
                 self._check_overtaken(intent, e)
                 return  # a zombie overtaken: the committed intent wrote everything

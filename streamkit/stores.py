@@ -56,6 +56,7 @@ class AggregateStore(Protocol):
         generation: int,
         deltas: Sequence[dict[str, Any]],
         intent_id: str | None = None,
+        written_at: float | None = None,
     ) -> int: ...
 
 

@@ -24,9 +24,11 @@ applied more than ``marker_horizon_s`` (default :data:`DEFAULT_MARKER_HORIZON_S`
 7 days) before, so an item holds one marker per ledger id that wrote it within the
 horizon (resharded shards, recovery lanes and old consumers age out). Sound as long
 as no intent of such a ledger is re-applied after the horizon: a zombie lives at
-most Lambda's 15-minute timeout, but an intent left pending (blocked) longer than
-the horizon may have lost its markers, and re-applying it (``streamkit intents
-resolve --reapply``) could count the items it had already written twice.
+most Lambda's 15-minute timeout. An intent left pending (blocked) longer than the
+horizon may have lost its markers: the item keeps ``pruned_at``, the newest
+``applied_at`` it dropped, and applying an intent written at or before that (within
+:data:`CLOCK_MARGIN_S`) to an item without its ledger's marker raises
+:class:`MarkerPruned` instead of possibly counting it twice.
 
 Cost: reads are batched (BatchGetItem, 100 keys a call); writes are one
 conditional PutItem per item, sent concurrently. (TransactWriteItems would save
@@ -56,10 +58,17 @@ _BATCH_GET_LIMIT = 100
 #: How long a marker of another ledger id is kept on an item (seconds): far longer
 #: than Lambda's 15-minute maximum timeout, so no zombie can still re-apply.
 DEFAULT_MARKER_HORIZON_S = 7 * 24 * 3600.0
+#: Clock difference allowed between the ledger's writer and the item's (seconds).
+CLOCK_MARGIN_S = 300.0
 
 
 class AggregateWriteError(StreamkitError, RuntimeError):
     """An aggregate item could not be written (contention beyond retries)."""
+
+
+class MarkerPruned(StreamkitError, RuntimeError):
+    """An old pending intent meets an item whose markers of that age were dropped: it
+    may have written the item already, so applying could count it twice."""
 
 
 class MarkerAhead(StreamkitError, RuntimeError):
@@ -112,16 +121,18 @@ class AggregateTable:
         generation: int,
         deltas: Sequence[dict[str, Any]],
         intent_id: str | None = None,
+        written_at: float | None = None,
     ) -> int:
         """Apply ``deltas`` of generation ``generation`` of ledger ``ledger_id``
-        (``<consumer>#<shard id>``) by intent ``intent_id``; return the items written.
+        (``<consumer>#<shard id>``) by intent ``intent_id``, written to the ledger at
+        ``written_at`` (epoch seconds; None: just now); return the items written.
 
         Each delta is ``{"key": {"pk", "sk"}, "stats": <stats item>, "extra": {...}}``.
         Raises :class:`MarkerAhead` for an item whose marker is ahead (module docstring).
         """
         if not deltas:
             return 0
-        mark = _Mark(ledger_id, generation, intent_id)
+        mark = _Mark(ledger_id, generation, intent_id, written_at)
         current = self._batch_get([d["key"] for d in deltas])
         puts: list[tuple[dict[str, Any], dict[str, Any]]] = []
         for delta in deltas:
@@ -175,6 +186,19 @@ class AggregateTable:
             if marker == generation and by.get(ledger_id) in (None, mark.intent_id):
                 return None  # applied by this intent (or by a marker without its id)
             raise MarkerAhead(self.table, delta["key"], ledger_id, marker, generation)
+        pruned_at = float(current.get("pruned_at", 0)) if current else 0.0
+        if (
+            mark.written_at is not None
+            and pruned_at
+            and ledger_id not in applied
+            and pruned_at >= mark.written_at - CLOCK_MARGIN_S
+        ):
+            raise MarkerPruned(
+                f"{self.table} item {delta['key']} dropped markers applied at {pruned_at:.0f}, "
+                f"after intent {mark.intent_id} (generation {generation} of {ledger_id}) was "
+                f"written at {mark.written_at:.0f}: it may already count this intent; settle "
+                "it with `streamkit intents resolve`"
+            )
         now = self.clock()
         for other in list(applied):
             # Markers of earlier versions have no time: their horizon starts now.
@@ -182,7 +206,7 @@ class AggregateTable:
                 now - self.marker_horizon_s
             ):
                 applied.pop(other)
-                at.pop(other, None)
+                pruned_at = max(pruned_at, float(at.pop(other)))
                 by.pop(other, None)
         for name in set(at) - set(applied):
             at.pop(name)
@@ -207,6 +231,7 @@ class AggregateTable:
             "applied": applied,
             "applied_at": at,
             **({"applied_intent": by} if by else {}),
+            **({"pruned_at": Decimal(int(pruned_at))} if pruned_at else {}),
             "version": Decimal(version + 1),
         }
         put: dict[str, Any] = {"TableName": self.table, "Item": _to_attribute_values(item)}
@@ -245,6 +270,7 @@ class _Mark:
     ledger_id: str
     generation: int
     intent_id: str | None
+    written_at: float | None
 
 
 def _item_key(key: dict[str, Any]) -> tuple[str, str]:

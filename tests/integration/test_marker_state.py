@@ -7,14 +7,16 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import time
 from typing import Any
 
 import orjson
 import pytest
 
+from streamkit.ledger import LedgerState
 from streamkit.local.aws import DynamoDbTable, LocalAWS, S3Bucket
 from streamkit.pipeline import Aggregate, Archive, LedgerReset, Pipeline
-from streamkit.sinks.dynamodb import AggregateTable
+from streamkit.sinks.dynamodb import AggregateTable, MarkerPruned
 from streamkit.sinks.s3 import read_archive
 from streamkit.stores import Stores
 from streamkit.testing import FakeContext, kinesis_event
@@ -138,3 +140,40 @@ def test_a_recreated_ledger_table_blocks_the_shard_loudly_instead_of_skipping(
     metrics = [line for line in lines if "_aws" in line and "PendingIntentBlocked" in line]
     assert len(metrics) == 1
     assert int(item(stores, "2025-11-24T16:00:00Z")["count"]["N"]) == 3
+
+
+def test_an_intent_pending_beyond_the_horizon_never_re_applies_a_pruned_item(
+    stores: Any,
+) -> None:
+    # An intent applied to its item but not committed (the commit failed), then left
+    # blocked for longer than the horizon while another consumer wrote the item and
+    # dropped the intent's marker: rolling it forward must not count it twice.
+    now = [time.time()]
+    table = AggregateTable("aggs", stores, marker_horizon_s=DAY, clock=lambda: now[0])
+    p = pipeline(stores, stores=Stores(aggregates=table))
+    event = kinesis_event(docs(3))
+    intent = p.plan(event["Records"], LedgerState.new_shard()).intent
+    assert intent is not None
+    p.ledger.write_intent(LedgerState.new_shard(), intent)  # written now (real time)
+    table.apply(f"clicks#{SHARD}", 1, intent.aggregates, intent.intent_id)
+    now[0] += 2 * DAY
+    other = Pipeline(
+        "other",
+        event_time=lambda d, r: d["ts"],
+        aggregates=[Aggregate("views", key=lambda d: d["page"], window_s=60)],
+        table="aggs",
+        ledger_table="ledger",
+        clients=stores,
+        metrics=False,
+        stores=Stores(aggregates=table),
+    )
+    assert run_logged(other, kinesis_event(docs(1)))[0].failure is None
+    stored = item(stores, "2025-11-24T16:00:00Z")
+    assert set(stored["applied"]["M"]) == {f"other#{SHARD}"}  # clicks' marker aged out
+
+    result, _ = run_logged(p, event)
+
+    assert isinstance(result.failure, MarkerPruned)
+    assert int(item(stores, "2025-11-24T16:00:00Z")["count"]["N"]) == 4  # 3 + 1, once
+    state = p.ledger.read(SHARD)
+    assert state.intent is not None and state.intent.intent_id == intent.intent_id
