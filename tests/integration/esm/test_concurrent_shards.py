@@ -72,3 +72,40 @@ def test_s4_13_one_shards_invocations_stay_sequential_on_its_timeline(esm_env: A
     # Both lanes started at once: neither waited for the other's invocations.
     assert spans[esm_env.SHARD_0][0][0] == spans[esm_env.SHARD_1][0][0] == esm_env.T0
     assert spans[esm_env.SHARD_1][-1][1] < esm_env.T0 + 10.0
+
+
+def test_s4_13_a_child_shard_waits_for_the_end_of_its_parents_last_invocation(
+    kinesis_local: str,
+) -> None:
+    """Spec 4.10 with S4.13: every invocation takes 30 s on its shard's timeline; a
+    child's first invocation starts only when its parents' last one has ended, not
+    when it started (kinesis-local routes post-split records to the children)."""
+    from streamkit.local.aws import aws_clients
+    from streamkit.local.config import EsmSettings
+    from streamkit.local.esm import EventSourceMapping
+    from tests.integration.test_resharding import CREDS, _reshard_scenario
+
+    kinesis = aws_clients(
+        endpoint_url=kinesis_local, region="us-east-1", numeric_timestamps=True, **CREDS
+    )("kinesis")
+    lineage = _reshard_scenario(kinesis, "slow-lineage")
+    clock = VirtualClock()  # now: the records were just written (retention, S7.11)
+    spans: dict[str, list[tuple[float, float]]] = {}
+
+    def handler(event: dict[str, Any], context: Any) -> None:
+        shard = event["Records"][0]["eventID"].split(":")[0]
+        start = clock.now()
+        clock.spend(30.0)
+        spans.setdefault(shard, []).append((start, clock.now()))
+
+    settings = EsmSettings("TRIM_HORIZON", batch_size=5)
+    stats = EventSourceMapping(handler, settings, kinesis, "slow-lineage", clock=clock).run()
+    assert stats.unresolved == 0
+    checked = 0
+    for child, parents in lineage.items():
+        for parent in parents:
+            if child in spans and parent in spans:
+                assert min(s for s, _ in spans[child]) >= max(e for _, e in spans[parent])
+                checked += 1
+    # Both split children after the root, the merged shard after both children.
+    assert checked == 4, (lineage, sorted(spans))
