@@ -49,6 +49,9 @@ parentheses are kept so that code catching those keeps working::
     |   +-- Throttled                                streamkit.local.demo
     +-- InvalidEventError (ValueError)               streamkit.errors
     +-- LedgerConflict                               streamkit.ledger
+    +-- LedgerReset (RuntimeError)                   streamkit.invocation (streamkit.pipeline)
+    +-- MarkerAhead (RuntimeError)                   streamkit.sinks.dynamodb
+    +-- MarkerPruned (RuntimeError)                  streamkit.sinks.dynamodb
     +-- AggregateWriteError (RuntimeError)           streamkit.sinks.dynamodb
     +-- local tooling, never on the Lambda path:
         +-- ConfigError (ValueError)                 streamkit.local.config
@@ -63,10 +66,15 @@ parentheses are kept so that code catching those keeps working::
         +-- AmbiguousDeadLetter (LookupError)        streamkit.local.dlq.store
         +-- PackagingError                           streamkit.local.packaging
         +-- InjectedFault                            streamkit.local.faults
+        +-- RecoverError (ValueError)                streamkit.local.recover
+        +-- MarshalError                             streamkit.local.runtime.marshal
 
-Outside on purpose: ``streamkit.local.faults.SimulatedCrash`` is a ``BaseException``,
-so that a simulated crash passes every ``except Exception`` the way a killed process
-would.
+Outside on purpose, each a ``BaseException`` so that no ``except Exception`` in the code
+under test can swallow it: ``streamkit.local.faults.SimulatedCrash`` (a simulated crash
+passes the way a killed process would), ``streamkit.local.runtime.inline.InvocationTimeout``
+(the function timeout, raised inside an in-process handler) and
+``streamkit.testing.memory.dynamodb.UnsupportedExpression`` (an expression the in-memory
+DynamoDB does not evaluate must stop the test, never pass as a transient failure).
 
 Example::
 

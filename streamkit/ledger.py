@@ -237,9 +237,7 @@ class Ledger:
                 f"{intent.generation:012d}-{intent.intent_id}.json.gz"
             )
             self.clients("s3").put_object(Bucket=self.intent_bucket, Key=key, Body=blob)
-            update = (
-                "SET intent_s3 = :ptr, intent_id = :iid, generation = :g, intent_time = :now"
-            )
+            update = "SET intent_s3 = :ptr, intent_id = :iid, generation = :g, intent_time = :now"
             values[":ptr"] = {"S": f"{self.intent_bucket}/{key}"}
         if intent.stream:
             # "stream" is a DynamoDB reserved word: the attribute is source_stream.

@@ -42,13 +42,10 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import os
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
-from streamkit.deadletter import DeadLetter, count_reasons
 from streamkit.deadline import (
     NO_DEADLINE,
     PIPELINE_FINISH_MS,
@@ -59,17 +56,21 @@ from streamkit.deadline import (
 from streamkit.errors import (
     INVALID_INPUT_DEFAULT,
     InvalidInput,
-    StreamkitError,
     check_invalid_input,
 )
+from streamkit.invocation import (
+    LedgerReset,
+    PipelineResult,
+    cause_of,
+    ledger_id_of,
+    report_invocation,
+)
+from streamkit.lazy_pipeline import LazyPipeline
 from streamkit.ledger import INLINE_LIMIT, Intent, Ledger, LedgerConflict, LedgerState
 from streamkit.observability import (
-    BatchSummary,
     BlockedIntent,
     InvocationClock,
-    emit_batch,
     emit_blocked_intent,
-    iterator_age_ms,
     logger,
 )
 from streamkit.plan import (
@@ -98,33 +99,12 @@ __all__ = [
     "Aggregate",
     "Archive",
     "LazyPipeline",
+    "LedgerReset",
     "Message",
     "Pipeline",
     "PipelineResult",
     "json_doc",
 ]
-
-
-@dataclass
-class PipelineResult:
-    """What one invocation did."""
-
-    response: dict[str, Any]
-    received: int = 0
-    already_committed: int = 0
-    succeeded: int = 0
-    dead_lettered: int = 0
-    retried: int = 0
-    rolled_forward: bool = False
-    intent: Intent | None = None
-    stopped: str | None = None
-    failure: BaseException | None = None
-    dead_letters: list[DeadLetter] = field(default_factory=list)
-
-
-class LedgerReset(StreamkitError, RuntimeError):
-    """The ledger restarted its generations (a recreated or restored ledger table)
-    while aggregate items still carry markers of the old ones."""
 
 
 class Pipeline:
@@ -300,7 +280,7 @@ class Pipeline:
                     "until the next invocation rolls it forward",
                     extra={
                         "shard_id": shard_id,
-                        "ledger_id": _ledger_id(intent),
+                        "ledger_id": ledger_id_of(intent),
                         "generation": intent.generation,
                         "error": repr(e),
                     },
@@ -311,7 +291,7 @@ class Pipeline:
             result.response = {
                 "batchItemFailures": [{"itemIdentifier": plan.stop_record.sequence_number}]
             }
-        self._report(raw, result, bounds, started, clock)
+        report_invocation(raw, result, bounds, started, clock, metrics=self.metrics)
         return result
 
     def roll_forward(
@@ -443,10 +423,10 @@ class Pipeline:
             BlockedIntent(
                 stream=bounds.stream,
                 shard_id=bounds.shard_id,
-                ledger_id=_ledger_id(intent),
+                ledger_id=ledger_id_of(intent),
                 generation=intent.generation,
                 intent_id=intent.intent_id,
-                cause=_cause(error),
+                cause=cause_of(error),
             ),
             metrics=self.metrics,
         )
@@ -477,76 +457,5 @@ class Pipeline:
             result.retried = len(raw)
         result.succeeded = result.dead_lettered = 0
         result.dead_letters = []
-        self._report(raw, result, bounds, started, clock)
+        report_invocation(raw, result, bounds, started, clock, metrics=self.metrics)
         return result
-
-    def _report(
-        self,
-        raw: list[Mapping[str, Any]],
-        result: PipelineResult,
-        bounds: BatchBounds,
-        started: float,
-        clock: InvocationClock,
-    ) -> None:
-        now = clock.now()
-        emit_batch(
-            BatchSummary(
-                stream=bounds.stream,
-                shard_id=bounds.shard_id,
-                first_sequence_number=bounds.first_sequence_number,
-                last_sequence_number=bounds.last_sequence_number,
-                kinesis_records=len(raw),
-                # Records an earlier invocation committed are not part of this batch's
-                # work: received = succeeded + dead-lettered + retried holds.
-                received=result.received - result.already_committed,
-                succeeded=result.succeeded,
-                dead_lettered=result.dead_lettered,
-                retried=result.retried,
-                iterator_age_ms=iterator_age_ms(bounds.last_arrival, now),
-                duration_ms=(time.perf_counter() - started) * 1000,
-                stopped=result.stopped,
-                dead_letter_reasons=count_reasons(result.dead_letters),
-                timestamp_ms=int(now * 1000),
-            ),
-            metrics=self.metrics,
-        )
-
-
-class LazyPipeline:
-    """A handler module's pipeline, built from ``os.environ`` on first use.
-
-    Lambda builds it once per container (on the first invocation, when the
-    function's environment is in place) and reuses it; tests call :meth:`reset`
-    after changing the environment::
-
-        _lazy = LazyPipeline(build_pipeline)
-        pipeline, handler, reset = _lazy.get, _lazy.handler, _lazy.reset
-    """
-
-    def __init__(self, build: Callable[[Mapping[str, str]], Pipeline]) -> None:
-        self._build = build
-        self._pipeline: Pipeline | None = None
-
-    def get(self) -> Pipeline:
-        if self._pipeline is None:
-            self._pipeline = self._build(os.environ)
-        return self._pipeline
-
-    def handler(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
-        """The Lambda entry point."""
-        return self.get().handle(event, context)
-
-    def reset(self) -> None:
-        self._pipeline = None
-
-
-def _ledger_id(intent: Intent) -> str:
-    """The intent's ledger item id, which is also its applied-marker key."""
-    return f"{intent.consumer}#{intent.shard_id}"
-
-
-def _cause(error: BaseException) -> str:
-    """What made a write fail, e.g. ``ResourceNotFoundException: table not found``."""
-    response = getattr(error, "response", None)
-    code = response.get("Error", {}).get("Code") if isinstance(response, dict) else None
-    return f"{code or type(error).__name__}: {error}"

@@ -11,9 +11,14 @@ import streamkit
 import streamkit.errors
 from streamkit.errors import StreamkitError
 
-#: Deliberately outside the tree: a simulated crash must pass every ``except
-#: Exception`` the way a killed process would.
-OUTSIDE = {"streamkit.local.faults.SimulatedCrash"}
+#: Deliberately outside the tree, as BaseExceptions no ``except Exception`` can swallow:
+#: a simulated crash (passes like a killed process), the in-process function timeout,
+#: and an expression the in-memory DynamoDB cannot evaluate (must stop the test).
+OUTSIDE = {
+    "streamkit.local.faults.SimulatedCrash",
+    "streamkit.local.runtime.inline.InvocationTimeout",
+    "streamkit.testing.memory.dynamodb.UnsupportedExpression",
+}
 
 
 def _exception_classes() -> dict[str, type[BaseException]]:

@@ -21,10 +21,12 @@ from typing import Any
 from awslambdaric.lambda_runtime_exception import FaultException
 from awslambdaric.lambda_runtime_marshaller import LambdaMarshaller
 
+from streamkit.errors import StreamkitError
+
 _MARSHALLER = LambdaMarshaller()
 
 
-class MarshalError(Exception):
+class MarshalError(StreamkitError):
     """The return value cannot be serialised: ``Runtime.MarshalError``."""
 
     error_type = "Runtime.MarshalError"
