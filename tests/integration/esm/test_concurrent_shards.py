@@ -1,6 +1,6 @@
 """S4.13 (docs/simulator.md): shards are processed concurrently, each lane on its own
 timeline of the virtual clock, so a slow handler on one shard ages only that
-shard's records (spec 4.7: one concurrent invocation per lane)."""
+shard's records (spec 4.6-4.8: one in-flight batch per lane, lanes concurrent)."""
 
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ def test_s4_13_a_slow_handler_on_one_shard_does_not_age_the_other_shards_records
 
 def test_s4_13_one_shards_invocations_stay_sequential_on_its_timeline(esm_env: Any) -> None:
     """Concurrency is across lanes only: a lane's next invocation starts when its
-    previous one ended (spec 4.7)."""
+    previous one ended (spec 4.6)."""
     esm_env.stream("s", shards=2)
     esm_env.put([b"a"] * 3, shard=esm_env.SHARD_0)
     esm_env.put([b"b"] * 3, shard=esm_env.SHARD_1)
