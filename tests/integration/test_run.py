@@ -123,7 +123,8 @@ def test_json_is_one_document_while_the_handler_logs_and_logs_go_to_the_file(
     tmp_path: Path, logs_to_file: bool
 ) -> None:
     """Issue 12: `run --json` stdout is exactly one JSON document whatever the
-    handler writes; `--logs FILE` receives the handler's output, else it is dropped."""
+    handler writes; `--logs FILE` receives the handler's output, else (stderr is no
+    terminal here) stderr does."""
     (tmp_path / "loud_handler.py").write_text(LOUD_HANDLER)
     config = json.loads((ROOT / "infra" / "consumers.json").read_text())
     consumer = {**config["consumers"]["clickstream"], "handler": "loud_handler.handler"}
@@ -149,11 +150,59 @@ def test_json_is_one_document_while_the_handler_logs_and_logs_go_to_the_file(
     summary = json.loads(proc.stdout)
     assert summary["ok"] is True
     assert summary["consumers"]["clickstream"]["records_in"] > 0
-    assert "batch seen" not in proc.stderr and "handler module imported" not in proc.stderr
     if logs_to_file:
+        assert "batch seen" not in proc.stderr and "handler module imported" not in proc.stderr
         text = logs.read_text()
         assert "handler module imported" in text and "batch seen" in text
         assert '"_aws"' in text  # the EMF documents, the handler's and the pipeline's
         assert '"batch processed"' in text  # streamkit's own log line
     else:
         assert not logs.exists()
+        assert "handler module imported" in proc.stderr and "batch seen" in proc.stderr
+        assert '"batch processed"' in proc.stderr
+
+
+def test_on_a_terminal_the_handlers_output_stays_off_stderr(tmp_path: Path) -> None:
+    """Issue 12: on a terminal the live progress line stands in for the handlers'
+    output (it would break the line); stdout is still the one summary."""
+    import pty
+
+    (tmp_path / "loud_handler.py").write_text(LOUD_HANDLER)
+    config = json.loads((ROOT / "infra" / "consumers.json").read_text())
+    consumer = {**config["consumers"]["clickstream"], "handler": "loud_handler.handler"}
+    (tmp_path / "consumers.json").write_text(json.dumps({"consumers": {"clickstream": consumer}}))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL")}
+    env["PYTHONPATH"] = os.pathsep.join([str(tmp_path), str(ROOT)])
+    main_fd, terminal_fd = pty.openpty()
+    try:
+        proc = subprocess.run(
+            [
+                *(sys.executable, "-m", "streamkit.local.cli", "run", "--json"),
+                *("--replay", str(ROOT / "tests" / "data" / "captures" / "capture.jsonl")),
+                *("--consumer", "clickstream", "--config", str(tmp_path / "consumers.json")),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=terminal_fd,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        os.close(terminal_fd)
+        terminal = b""
+        while True:
+            try:
+                chunk = os.read(main_fd, 65536)
+            except OSError:  # EIO: the terminal's other end is closed and drained
+                break
+            if not chunk:
+                break
+            terminal += chunk
+    finally:
+        os.close(main_fd)
+    assert proc.returncode == 0, terminal.decode(errors="replace")
+    assert json.loads(proc.stdout)["ok"] is True
+    text = terminal.decode(errors="replace")
+    assert "streamkit run" in text  # the progress line is there
+    assert "batch seen" not in text and "handler module imported" not in text

@@ -24,7 +24,8 @@ def add_parser(sub: Any) -> None:
             "every check holds. With AWS_ENDPOINT_URL or --endpoint-url it runs against "
             "that endpoint instead (resources are created if missing). stdout carries only "
             "the summary (with --json exactly one JSON document); what the handlers print "
-            "and log is kept off the terminal unless --logs says where it goes."
+            "and log goes to stderr, except on a terminal, where the live progress line "
+            "stands in for it unless --logs says where it goes."
         ),
     )
     run.add_argument(
@@ -91,7 +92,8 @@ def add_parser(sub: Any) -> None:
         "--logs",
         metavar="FILE",
         help="write what the handlers print and log (Powertools logs, EMF metrics) to FILE, "
-        "or to stderr with `-` (default: nowhere; the progress line counts their batches)",
+        "or to stderr with `-` (default: stderr, or nowhere when stderr is a terminal, "
+        "where the live progress line counts their batches instead)",
     )
     run.set_defaults(func=main)
 
@@ -108,16 +110,20 @@ def main(args: argparse.Namespace) -> int:
     rates = None
     if args.rate is not None:
         rates = {"clickstream": float(args.rate), "iot": float(args.rate)}
+    logs = args.logs
+    if logs is None and not sys.stderr.isatty():
+        logs = "-"  # scripts and CI see the handlers' logs on stderr, never on stdout
     try:
-        redirect = handler_output(args.logs)
+        redirect = handler_output(logs)
     except OSError as e:
         print(
-            f"streamkit run: error: --logs {args.logs}: cannot write: {e.strerror or e}",
+            f"streamkit run: error: --logs {logs}: cannot write: {e.strerror or e}",
             file=sys.stderr,
         )
         return 2
     try:
-        # The handlers' own output never reaches stdout: it goes to --logs or nowhere.
+        # The handlers' own output never reaches stdout: it goes to stderr, --logs or
+        # (on a terminal, by default) nowhere.
         with redirect as output:
             return run_main(
                 seed=args.seed,
@@ -131,7 +137,7 @@ def main(args: argparse.Namespace) -> int:
                 config_path=args.config,
                 as_json=args.json,
                 out=output.result,
-                logs=output.logs if args.logs else None,
+                logs=output.logs if logs else None,
                 execution=args.execution,
             )
     except (ConfigError, CaptureError, ReplayError, ValueError) as e:
