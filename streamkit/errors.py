@@ -168,8 +168,8 @@ def classify(exc: BaseException, *, invalid_input: InvalidInput = INVALID_INPUT_
     everything else, streamkit's other errors included -> transient.
     """
     if isinstance(exc, PermanentError):
-        return Verdict(True, exc.reason, str(exc))
-    detail = f"{type(exc).__name__}: {exc}"
+        return Verdict(True, exc.reason, _message(exc))
+    detail = f"{type(exc).__name__}: {_message(exc)}"
     if (
         invalid_input == "dead_letter"
         and isinstance(exc, INVALID_INPUT_ERRORS)
@@ -177,6 +177,21 @@ def classify(exc: BaseException, *, invalid_input: InvalidInput = INVALID_INPUT_
     ):
         return Verdict(True, INVALID_REASON, detail)
     return Verdict(False, "transient", detail)
+
+
+def _message(exc: BaseException) -> str:
+    """``str(exc)``, which never raises: user code's ``__str__`` may (a broken
+    ``__str__`` must not crash the invocation), so fall back to ``repr`` and then to
+    ``"<unprintable TypeName>"``.
+    """
+    try:
+        return str(exc)
+    except Exception:
+        pass
+    try:
+        return f"<unprintable {type(exc).__name__}: {exc!r}>"
+    except Exception:
+        return f"<unprintable {type(exc).__name__}>"
 
 
 def check_invalid_input(value: object) -> InvalidInput:

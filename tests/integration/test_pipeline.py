@@ -309,6 +309,16 @@ def test_a_sum_beyond_38_digits_stays_exact_in_one_item(stores: Any) -> None:
 # ------------------------------------------------------------- one error rule
 
 
+class UnprintableValueError(ValueError):
+    def __str__(self) -> str:
+        raise RuntimeError("__str__ of user code fails")
+
+
+class UnprintableError(Exception):
+    def __str__(self) -> str:
+        raise RuntimeError("__str__ of user code fails")
+
+
 USER_ERRORS: dict[str, BaseException] = {
     "KeyError": KeyError("user_id"),
     "ValueError": ValueError("not a number: 'x'"),
@@ -317,12 +327,19 @@ USER_ERRORS: dict[str, BaseException] = {
     "PermanentError": PermanentError("page is required", reason="schema"),
     "TransientError": TransientError("downstream 503"),
     "RuntimeError": RuntimeError("boom"),
+    # A broken __str__ in user code must not crash the invocation (classify falls back).
+    "UnprintableValueError": UnprintableValueError("x"),
+    "UnprintableError": UnprintableError("x"),
 }
 
 #: (exception, invalid_input) -> dead-letter reason, or None: stop and retry.
 EXPECTED: dict[tuple[str, InvalidInput], str | None] = {
     **{(name, "dead_letter"): "invalid" for name in ("KeyError", "ValueError", "TypeError")},
     **{(name, "retry"): None for name in ("KeyError", "ValueError", "TypeError")},
+    ("UnprintableValueError", "dead_letter"): "invalid",
+    ("UnprintableValueError", "retry"): None,
+    ("UnprintableError", "dead_letter"): None,
+    ("UnprintableError", "retry"): None,
     ("JSONDecodeError", "dead_letter"): "invalid",
     ("JSONDecodeError", "retry"): None,
     ("PermanentError", "dead_letter"): "schema",

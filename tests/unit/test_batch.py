@@ -524,3 +524,34 @@ def test_clock_client_context_round_trips_through_invocation_clock() -> None:
     ctx = FakeContext()
     ctx.client_context = type("ClientContext", (), doc)()  # type: ignore[attr-defined]
     assert InvocationClock.of(ctx).offset_ms == -500_000.0
+
+
+class _UnprintableValueError(ValueError):
+    def __str__(self) -> str:
+        raise RuntimeError("broken __str__")
+
+
+class _UnprintableError(Exception):
+    def __str__(self) -> str:
+        raise RuntimeError("broken __str__")
+
+
+def test_an_exception_whose_str_raises_is_still_classified() -> None:
+    """Describing user code's exception never raises: the dead letter's text falls
+    back to the type name and repr; a transient one is still reported for retry."""
+    event = kinesis_event(docs({"a": 1}, {"a": 2}))
+
+    def bad_value(record: Record) -> None:
+        raise _UnprintableValueError("x")
+
+    result = run(event, bad_value)
+    assert result.counts.dead_lettered == 2
+    assert result.dead_letters[0].reason == "invalid"
+    assert result.dead_letters[0].error.startswith("_UnprintableValueError: <unprintable ")
+
+    def bad_other(record: Record) -> None:
+        raise _UnprintableError("x")
+
+    result = run(event, bad_other)
+    assert result.counts.retried == 2
+    assert result.response == {"batchItemFailures": [{"itemIdentifier": seqs(event)[0]}]}
