@@ -67,7 +67,8 @@ class Window:
 def window_of(event_time: float, size_s: int) -> Window:
     """The tumbling window of ``size_s`` seconds (aligned to the epoch) holding ``event_time``.
 
-    Event times are epoch seconds; before 1970 raises :class:`InvalidValueError`.
+    Event times are epoch seconds; before 1970, or in a window ending after year 9999,
+    raises :class:`InvalidValueError`.
 
     >>> window_of(600, 300) == Window(600, 300) and 599.999 in window_of(599.999, 300)
     True
@@ -76,4 +77,10 @@ def window_of(event_time: float, size_s: int) -> Window:
     if type(size_s) is not int or size_s <= 0:
         raise ValueError(f"window size must be a positive int of seconds, got {size_s!r}")
     start = (math.floor(t) // size_s) * size_s
+    if start + size_s >= MAX_EVENT_TIME:
+        # The item names its window's end (an ISO 8601 time): a window reaching year
+        # 10000 has none, so its event times are out of range like later ones.
+        raise InvalidValueError(
+            f"event time {event_time!r} is in a {size_s} s window that ends after year 9999"
+        )
     return Window(start, size_s)

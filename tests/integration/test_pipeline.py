@@ -233,6 +233,42 @@ def test_records_that_would_break_a_write_are_dead_lettered(
     assert views(stores) == {"views#/p0": 1}
 
 
+@pytest.mark.parametrize("invalid_input", ["dead_letter", "retry"])
+@pytest.mark.parametrize(
+    ("window_s", "ts"),
+    [(60, 253402300740.0), (60, 253402300799.0), (86400, 253402214400.0), (3600, 253402297200.5)],
+)
+def test_an_event_time_whose_window_ends_after_9999_is_dead_lettered(
+    stores: Any, window_s: int, ts: float, invalid_input: InvalidInput
+) -> None:
+    """A window ending in year 10000 has no ISO end: its records are out of range like
+    later event times (bad_value), whatever invalid_input says, and never stall the shard."""
+    p = Pipeline(
+        f"end-{window_s}-{invalid_input}",
+        event_time=lambda d, r: d["ts"],
+        aggregates=[Aggregate("views", key=lambda d: d["page"], window_s=window_s)],
+        table="aggs",
+        ledger_table="ledger",
+        invalid_input=invalid_input,
+        clients=stores,
+        metrics=False,
+    )
+    ok = {"page": "/p0", "ts": 1_764_000_000}
+    result = run(p, kinesis_event([orjson.dumps({"page": "/p0", "ts": ts}), orjson.dumps(ok)]))
+    assert result.response == {"batchItemFailures": []}
+    assert [d.reason for d in result.dead_letters] == ["bad_value"]
+    assert "after year 9999" in result.dead_letters[0].error
+    assert views(stores) == {"views#/p0": 1}
+
+
+def test_the_last_window_ending_before_10000_still_counts(stores: Any) -> None:
+    p = pipeline(stores)
+    p.validate = None
+    result = run(p, kinesis_event([orjson.dumps({"page": "/p0", "ts": 253402300739.0})]))
+    assert (result.succeeded, result.dead_lettered) == (1, 0)
+    assert views(stores) == {"views#/p0": 1}
+
+
 def test_unusable_arrival_timestamp_is_a_dead_letter_not_a_crash(stores: Any) -> None:
     event = kinesis_event(docs(2))
     event["Records"][0]["kinesis"]["approximateArrivalTimestamp"] = "yesterday"
