@@ -447,3 +447,56 @@ def test_a_pending_intent_of_a_closed_shard_is_rolled_forward(
         for a in planned.aggregates
     }
     assert got == want
+
+
+def test_malformed_messages_are_reported_and_left_while_the_rest_is_recovered(
+    aws: LocalAWS, capsys: pytest.CaptureFixture[str]
+) -> None:
+    provision(load_consumers(CONFIG), aws.clients)
+    consumer = open_consumer("clickstream", CONFIG)
+    shard = consumer.kinesis.list_shards(StreamName=consumer.stream)["Shards"][0]
+    first = int(shard["SequenceNumberRange"]["StartingSequenceNumber"])
+    info = {
+        "shardId": shard["ShardId"],
+        "startSequenceNumber": str(first + 10),
+        "endSequenceNumber": str(first + 20),
+        "batchSize": 3,
+        "streamArn": consumer.stream_arn,
+    }
+    bad = {
+        "not json": "not JSON",
+        "null": "not an object",
+        "[]": "not an object",
+        '{"foo": 1}': "no KinesisBatchInfo",
+        json.dumps({"KinesisBatchInfo": {**info, "startSequenceNumber": "abc"}}): "'abc'",
+    }
+    sqs = aws.clients("sqs")
+    queue = sqs.get_queue_url(QueueName="clickstream-failures")["QueueUrl"]
+    ids = {
+        sqs.send_message(QueueUrl=queue, MessageBody=b)["MessageId"]: why for b, why in bad.items()
+    }
+    sqs.send_message(QueueUrl=queue, MessageBody=json.dumps({"KinesisBatchInfo": info}))
+    result = recover_cli(capsys, "clickstream")  # one JSON document, exit 1
+    assert not result["ok"]
+    # The valid range was still worked on (its records are gone: trimmed) ...
+    assert result["ranges"] == {"trimmed": 1}
+    # ... and every malformed message is named with why.
+    reported = {m["source"]: m["reason"] for m in result["malformed"]}
+    assert set(reported) == set(ids)
+    for message_id, why in ids.items():
+        assert why in reported[message_id], reported[message_id]
+    # They stay in the queue (visible again), for a person to look at.
+    left: set[str] = set()
+    for _ in range(5):
+        got = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, VisibilityTimeout=60)
+        left |= {m["MessageId"] for m in got.get("Messages", [])}
+    assert set(ids) <= left
+    # The text summary says it too.
+    sqs.purge_queue(QueueUrl=queue)
+    message_id = sqs.send_message(QueueUrl=queue, MessageBody="null")["MessageId"]
+    capsys.readouterr()
+    code = main(["recover", "--consumer", "clickstream", "--config", CONFIG])
+    out, err = capsys.readouterr()
+    assert code == 1 and "Traceback" not in err
+    assert f"malformed (left in place): {message_id}" in out
+    assert "NOT everything was recovered" in out

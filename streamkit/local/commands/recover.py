@@ -28,8 +28,9 @@ _HOW = (
 _AWS = (
     "AWS settings come from the usual environment (AWS_REGION, AWS_ENDPOINT_URL, "
     "credentials); --region and --endpoint-url override them. Exit status 0 when every "
-    "range is recovered (or was before), 1 when one is trimmed or still failing, 2 for bad "
-    "arguments or an unknown consumer."
+    "range is recovered (or was before), 1 when one is trimmed or still failing or a "
+    "message at the destination is not an on-failure document (reported with its id and "
+    "why, and left there), 2 for bad arguments or an unknown consumer."
 )
 
 

@@ -31,7 +31,12 @@ from typing import Any
 from streamkit.local.filters import FilterSet, compile_filters
 from streamkit.local.intents.store import pending_intents
 from streamkit.local.recover.consumer import Consumer, RecoverError
-from streamkit.local.recover.failures import DiscardedRange, delete_message, read_failures
+from streamkit.local.recover.failures import (
+    DiscardedRange,
+    MalformedFailure,
+    delete_message,
+    read_failures,
+)
 from streamkit.local.recover.stream import read_range
 from streamkit.records import iter_records
 
@@ -104,11 +109,15 @@ class RecoverSummary:
     intents: list[IntentOutcome] = field(default_factory=list)
     #: Pending intents of open shards, left to the shard's next invocation.
     left_pending: list[str] = field(default_factory=list)
+    #: Messages / objects that are not on-failure documents, left at the destination.
+    malformed: list[MalformedFailure] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return all(r.ok for r in self.ranges) and all(
-            i.status == "rolled_forward" for i in self.intents
+        return (
+            not self.malformed
+            and all(r.ok for r in self.ranges)
+            and all(i.status == "rolled_forward" for i in self.intents)
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -131,6 +140,7 @@ class RecoverSummary:
             "left_pending": self.left_pending,
             "range_details": [r.to_dict() for r in self.ranges],
             "intent_details": [i.to_dict() for i in self.intents],
+            "malformed": [{"source": m.source, "reason": m.reason} for m in self.malformed],
         }
 
 
@@ -156,9 +166,14 @@ def recover(
     seen: set[tuple[str, str]] = set()
     # Messages to make visible again at the end (kept, duplicate or not recovered):
     # releasing one at once would let this run receive it again.
-    kept: list[DiscardedRange] = []
+    kept: list[DiscardedRange | MalformedFailure] = []
     try:
         for discarded in read_failures(consumer.clients, kind, target, consumer.stream_arn):
+            if isinstance(discarded, MalformedFailure):
+                summary.malformed.append(discarded)
+                kept.append(discarded)
+                say(f"{discarded.source}: malformed, left in place: {discarded.reason}")
+                continue
             if (discarded.shard_id, discarded.start) in seen:
                 kept.append(discarded)
                 continue
@@ -301,7 +316,7 @@ def _process(
             return
 
 
-def _release(consumer: Consumer, target: str, discarded: DiscardedRange) -> None:
+def _release(consumer: Consumer, target: str, discarded: DiscardedRange | MalformedFailure) -> None:
     """Make a range's SQS message visible again (for a later run, or a person)."""
     if discarded.receipt is not None:
         consumer.clients("sqs").change_message_visibility(

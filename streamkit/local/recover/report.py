@@ -42,6 +42,8 @@ def write_summary(summary: RecoverSummary, out: TextIO, *, as_json: bool) -> Non
             out.write(
                 f"  {r.status}: {r.range.shard_id} {r.range.start}..{r.range.end}: {r.detail}\n"
             )
+    for m in summary.malformed:
+        out.write(f"  malformed (left in place): {m.source}: {m.reason}\n")
     for i in summary.intents:
         if i.status != "rolled_forward":
             out.write(f"  still pending: {i.ledger_id} generation {i.generation}: {i.detail}\n")
