@@ -4,14 +4,19 @@ Local tooling, never on a Lambda's import path. Builds one zip holding
 
 * the runtime dependencies of ``pyproject.toml`` (``[project].dependencies``) as
   **binary wheels for the Lambda platform** (``manylinux`` for ``arm64`` or
-  ``x86_64``, CPython of the chosen runtime version), installed with
-  ``pip install --target`` from a local wheel cache (``.streamkit/wheels``; filled by
-  ``pip download`` on first use, so repeated builds need no network);
-* the Lambda import path of ``streamkit/`` (the pure core, the ledger and sinks,
-  observability), without the local tooling (``local/``, ``testing/``,
-  ``commands/``, ``generators/``, ``cli.py``, ``demo.py``, ``capture.py``, ``replay.py``,
-  ``localrun.py``);
+  ``x86_64`` no newer than the runtime's glibc allows, see :func:`platform_tags`;
+  CPython of the chosen runtime version), installed with ``pip install --target``
+  from a local wheel cache (``.streamkit/wheels``; filled by ``pip download`` on first
+  use, so repeated builds need no network);
+* the Lambda import path of ``streamkit/``: everything except exactly
+  ``streamkit/local/`` (the local tooling) and ``streamkit/testing/`` (the pytest
+  plugin);
 * ``handlers/``.
+
+Only source files ship (:func:`collect_sources`): in a git checkout the files git
+tracks (``git ls-files``; ``git add`` a new module before packaging), elsewhere the
+regular ``.py``/``.json``/``py.typed`` files of packages (folders with
+``__init__.py``). Hidden files, editor leftovers and symlinks never ship.
 
 ``boto3``/``botocore`` are **not** bundled: every Lambda Python runtime ships them
 (the sinks only use long-standing DynamoDB, S3 and SQS calls) and bundling them would
@@ -57,18 +62,21 @@ __all__ = [
     "PackagingError",
     "build_package",
     "collect_sources",
+    "platform_tags",
     "runtime_requirements",
     "write_deterministic_zip",
 ]
 
-#: Lambda architecture -> manylinux platform tags pip may pick wheels for. Lambda's
-#: Python 3.12/3.13 runtimes run on Amazon Linux 2023 (glibc 2.34).
-ARCHITECTURES: Final[dict[str, tuple[str, ...]]] = {
-    "arm64": ("manylinux_2_28_aarch64", "manylinux2014_aarch64"),
-    "x86_64": ("manylinux_2_28_x86_64", "manylinux2014_x86_64"),
-}
+#: Lambda architecture -> the machine name in manylinux platform tags.
+ARCHITECTURES: Final[dict[str, str]] = {"arm64": "aarch64", "x86_64": "x86_64"}
 #: Python runtimes Lambda offers that streamkit supports (requires-python >= 3.11).
 PYTHON_VERSIONS: Final = ("3.11", "3.12", "3.13")
+#: Lambda Python runtime -> the newest ``manylinux_2_N`` glibc minor its wheels may need.
+#: ``python3.11`` runs on Amazon Linux 2 (glibc 2.26): a ``manylinux_2_28`` wheel fails
+#: to import there (``GLIBC_2.28 not found``), so only manylinux2014 (= 2_17) and older,
+#: as AWS's packaging guide says for that runtime. ``python3.12``/``3.13`` run on Amazon
+#: Linux 2023 (glibc 2.34), which loads every wheel up to ``manylinux_2_34``.
+RUNTIME_GLIBC_MINOR: Final[dict[str, int]] = {"3.11": 17, "3.12": 34, "3.13": 34}
 
 #: Dependencies the Lambda Python runtime already provides (see the module docstring).
 PROVIDED_BY_RUNTIME: Final = frozenset({"boto3", "botocore"})
@@ -79,6 +87,8 @@ PROVIDED_BY_RUNTIME: Final = frozenset({"boto3", "botocore"})
 EXCLUDED_STREAMKIT: Final = frozenset({"local", "testing"})
 #: Top-level directories of the project copied into the zip.
 SOURCE_PACKAGES: Final = ("streamkit", "handlers")
+#: Outside a git checkout, the file names that count as sources (PEP 561's marker too).
+SOURCE_SUFFIXES: Final = (".py", ".json", "py.typed")
 
 ZIP_EPOCH: Final = (1980, 1, 1, 0, 0, 0)
 FILE_MODE: Final = 0o100644  # regular file, rw-r--r--
@@ -129,21 +139,73 @@ def runtime_requirements(pyproject: str | os.PathLike[str]) -> list[str]:
 
 
 def collect_sources(root: str | os.PathLike[str]) -> dict[str, Path]:
-    """Archive name -> file for the project's own code on the Lambda import path."""
+    """Archive name -> file for the project's own code on the Lambda import path.
+
+    Only source files: when ``root`` is a git checkout, the files git tracks under
+    ``streamkit/`` and ``handlers/`` (so a local ``.env``, ``*.orig``, swap files or a
+    stray folder never ship); otherwise the regular files with a source suffix
+    (:data:`SOURCE_SUFFIXES`) inside packages (every folder on the way has an
+    ``__init__.py``), none hidden. Symlinks are never followed (nor shipped): their
+    target could be anything on the machine. ``streamkit/local/`` and
+    ``streamkit/testing/`` are left out in both cases.
+    """
     base = Path(root)
-    files: dict[str, Path] = {}
     for package in SOURCE_PACKAGES:
         top = base / package
         if not top.is_dir():
             raise PackagingError(f"{top} is missing: run from the project root (or pass --root)")
-        for path in top.rglob("*"):
-            rel = path.relative_to(base)
-            if not path.is_file() or _skipped(rel.parts):
-                continue
-            if package == "streamkit" and len(rel.parts) > 1 and rel.parts[1] in EXCLUDED_STREAMKIT:
-                continue
-            files[rel.as_posix()] = path
+    tracked = _git_tracked(base)
+    candidates = tracked if tracked is not None else _source_files(base)
+    files: dict[str, Path] = {}
+    for rel in candidates:
+        path = base / rel
+        if path.is_symlink() or not path.is_file() or _skipped(rel.parts):
+            continue
+        if (
+            rel.parts[0] == "streamkit"
+            and len(rel.parts) > 1
+            and rel.parts[1] in EXCLUDED_STREAMKIT
+        ):
+            continue
+        files[rel.as_posix()] = path
     return files
+
+
+def _git_tracked(base: Path) -> list[Path] | None:
+    """The files git tracks under the source packages, or None outside a checkout."""
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(base), "ls-files", "-z", "--", *SOURCE_PACKAGES],
+            capture_output=True,
+            check=False,
+        )
+    except OSError:  # no git on the machine: not a checkout we can read
+        return None
+    names = [n for n in done.stdout.decode("utf-8", "surrogateescape").split("\0") if n]
+    # Empty: root sits inside some other repository that does not track these folders.
+    if done.returncode != 0 or not names:
+        return None
+    return [Path(n) for n in names]
+
+
+def _source_files(base: Path) -> list[Path]:
+    """Regular, non-hidden source files inside packages (no git to ask)."""
+    out: list[Path] = []
+    for package in SOURCE_PACKAGES:
+        for dirpath, dirnames, filenames in os.walk(base / package):  # never follows links
+            here = Path(dirpath)
+            # Only descend into packages: a folder without __init__.py is no module.
+            dirnames[:] = sorted(
+                d
+                for d in dirnames
+                if not d.startswith(".") and (here / d / "__init__.py").is_file()
+            )
+            out.extend(
+                (here / name).relative_to(base)
+                for name in filenames
+                if not name.startswith(".") and name.endswith(SOURCE_SUFFIXES)
+            )
+    return out
 
 
 def _skipped(parts: Sequence[str]) -> bool:
@@ -191,9 +253,26 @@ def _pip(args: Sequence[str]) -> subprocess.CompletedProcess[str]:
         raise PackagingError(f"cannot run pip ({sys.executable} -m pip): {exc}") from exc
 
 
+def platform_tags(arch: str, python: str) -> tuple[str, ...]:
+    """The manylinux tags whose wheels load on Lambda's ``python`` runtime on ``arch``.
+
+    Newest first (pip prefers earlier tags), capped by :data:`RUNTIME_GLIBC_MINOR`; pip
+    widens ``manylinux2014`` to ``manylinux2010``/``manylinux1`` itself.
+
+    >>> platform_tags("arm64", "3.11")
+    ('manylinux_2_17_aarch64', 'manylinux2014_aarch64')
+    """
+    machine = ARCHITECTURES[arch]
+    newest = RUNTIME_GLIBC_MINOR[python]
+    return (
+        *(f"manylinux_2_{minor}_{machine}" for minor in range(newest, 16, -1)),
+        f"manylinux2014_{machine}",
+    )
+
+
 def _platform_args(arch: str, python: str) -> list[str]:
     args: list[str] = []
-    for tag in ARCHITECTURES[arch]:
+    for tag in platform_tags(arch, python):
         args += ["--platform", tag]
     return [*args, "--implementation", "cp", "--python-version", python, "--only-binary=:all:"]
 

@@ -14,7 +14,8 @@ def add_parser(sub: Any) -> None:
         description=(
             "Build the Lambda deployment zip: the project's runtime dependencies as "
             "binary wheels for the Lambda platform (boto3 comes with the runtime), the "
-            "Lambda import path of streamkit/ (no local tooling) and handlers/. Entries "
+            "Lambda import path of streamkit/ (all but local/ and testing/) and handlers/, "
+            "source files only (git-tracked in a checkout). Entries "
             "are sorted with fixed timestamps and permissions, so the same inputs give "
             "the same bytes. Wheels are cached under .streamkit/wheels. Prints the zip "
             "path, size and sha256; Terraform (infra/) deploys that file."
@@ -30,7 +31,11 @@ def add_parser(sub: Any) -> None:
         "--python",
         choices=("3.11", "3.12", "3.13"),
         default="3.13",
-        help="Lambda Python runtime version (default 3.13, as infra/ deploys)",
+        help=(
+            "Lambda Python runtime version (default 3.13, as infra/ deploys); picks wheels "
+            "its OS loads: manylinux2014 for 3.11 (Amazon Linux 2), up to manylinux_2_34 "
+            "for 3.12/3.13 (Amazon Linux 2023)"
+        ),
     )
     package.add_argument(
         "--out", default=None, help="zip to write (default dist/lambda-<arch>.zip)"
