@@ -6,7 +6,9 @@ A consumer is a few declarative lines::
 
     pipeline = Pipeline(
         "clickstream",
-        validate=check_click,                      # doc -> doc, or raise PermanentError
+        validate=check_click,                      # doc -> None/True (keep), False
+                                                   # (dead letter "invalid"), a new doc,
+                                                   # or raise PermanentError
         event_time=lambda doc, record: doc["ts"] / 1000,
         aggregates=[
             Aggregate("page_views", key=lambda d: d["page"], window_s=60,

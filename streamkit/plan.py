@@ -36,7 +36,7 @@ from streamkit.aggregate import (
 )
 from streamkit.deadletter import DeadLetter
 from streamkit.deadline import NO_DEADLINE, Deadline
-from streamkit.errors import InvalidInput, PermanentError, classify
+from streamkit.errors import INVALID_REASON, InvalidInput, PermanentError, classify
 from streamkit.ledger import Intent, LedgerState, Position
 from streamkit.records import Record, batch_bounds, iter_records
 from streamkit.sinks.dlq import dead_letter_object
@@ -246,7 +246,12 @@ def _stage_record(spec: PipelineSpec, record: Record, position: Position, batch:
     doc = spec.decode(record)
     if spec.validate is not None:
         checked = spec.validate(doc)
-        doc = doc if checked is None else checked
+        # True/None keep the document, False dead-letters it, anything else replaces
+        # it (so a predicate such as ``lambda d: "page" in d`` works as one).
+        if checked is False:
+            raise PermanentError("validate returned False", reason=INVALID_REASON)
+        if checked is not None and checked is not True:
+            doc = checked
     ts = spec.event_time(doc, record) if spec.event_time else None
     if ts is None:
         ts = record.approximate_arrival_timestamp

@@ -269,6 +269,27 @@ def test_the_last_window_ending_before_10000_still_counts(stores: Any) -> None:
     assert views(stores) == {"views#/p0": 1}
 
 
+def test_validate_may_be_a_predicate_or_return_a_new_document(stores: Any) -> None:
+    """True/None keep the document, False dead-letters it as invalid, anything else
+    replaces it."""
+
+    def check(doc: Any) -> Any:
+        if doc["page"] == "/p1":
+            return "page" in doc and doc["ts"] < 0  # False
+        if doc["page"] == "/p2":
+            return {**doc, "page": "/renamed"}
+        return None if doc["ts"] % 2 else True
+
+    p = pipeline(stores)
+    p.validate = check
+    result = run(p, kinesis_event(docs(6)))
+    assert [(d.reason, d.error) for d in result.dead_letters] == [
+        ("invalid", "validate returned False")
+    ] * 2
+    assert result.succeeded == 4
+    assert views(stores) == {"views#/p0": 2, "views#/renamed": 2}
+
+
 def test_unusable_arrival_timestamp_is_a_dead_letter_not_a_crash(stores: Any) -> None:
     event = kinesis_event(docs(2))
     event["Records"][0]["kinesis"]["approximateArrivalTimestamp"] = "yesterday"
