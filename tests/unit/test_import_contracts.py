@@ -45,9 +45,29 @@ def test_the_tree_keeps_every_contract() -> None:
     assert f"Contracts: {len(_contracts())} kept, 0 broken" in result.stdout
 
 
+def folders_that_are_not_packages(top: Path) -> list[str]:
+    """Folders under ``top`` without ``__init__.py`` (``__pycache__`` aside).
+
+    pkgutil and import-linter's grimp only walk packages, so code in such a folder
+    escapes every contract while ``streamkit package`` would still ship it.
+    """
+    return sorted(
+        path.relative_to(top.parent).as_posix()
+        for path in top.rglob("*")
+        if path.is_dir()
+        and "__pycache__" not in path.relative_to(top).parts
+        and not (path / "__init__.py").is_file()
+    )
+
+
 def test_every_streamkit_module_is_in_a_layer() -> None:
     layers = _contracts()["layers"]["layers"]
     assert isinstance(layers, list)
+    top = Path(streamkit.__file__).parent
+    assert folders_that_are_not_packages(top) == [], (
+        "every folder of streamkit/ must be a package (add __init__.py), or the layer "
+        "checks cannot see its modules"
+    )
     named = {name.strip() for layer in layers for name in layer.split(":")}
     children = {m.name for m in pkgutil.iter_modules(streamkit.__path__)}
     assert children - named == set(), "classify new modules in pyproject's layers contract"
@@ -76,3 +96,15 @@ def test_a_lambda_path_module_importing_local_tooling_breaks_the_contracts(
     # Reached from a handler too, through streamkit's lazy names -> batch.
     assert "handlers is not allowed to import streamkit.local" in result.stdout
     assert "streamkit.batch -> streamkit.local.cli" in result.stdout
+
+
+def test_a_folder_without_init_is_caught(tmp_path: Path) -> None:
+    """pkgutil (what the layer check lists) does not see such a folder; this check does."""
+    top = tmp_path / "streamkit"
+    (top / "aggregate" / "__pycache__").mkdir(parents=True)
+    (top / "aggregate" / "__init__.py").write_text("")
+    (top / "__init__.py").write_text("")
+    (top / "extras" / "deep").mkdir(parents=True)
+    (top / "extras" / "helpers.py").write_text("import boto3\n")
+    assert {m.name for m in pkgutil.iter_modules([str(top)])} == {"aggregate"}
+    assert folders_that_are_not_packages(top) == ["streamkit/extras", "streamkit/extras/deep"]
