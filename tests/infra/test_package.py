@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import shutil
 import subprocess
 import zipfile
@@ -318,3 +319,13 @@ def _git_ls(root: Path) -> set[str]:
         ["git", "-C", str(root), "ls-files", "-z"], capture_output=True, check=True
     ).stdout.decode()
     return set(filter(None, out.split("\0")))
+
+
+def test_the_docstring_names_exactly_what_the_zip_leaves_out() -> None:
+    import streamkit.local.packaging as packaging
+
+    doc = packaging.__doc__ or ""
+    bullet = doc[doc.index("* the Lambda import path of ``streamkit/``") :].split("\n* ")[0]
+    literals = set(re.findall(r"``([^`]+)``", bullet)) - {"streamkit/"}
+    excluded = {f"streamkit/{d}/" for d in packaging.EXCLUDED_STREAMKIT}
+    assert literals == excluded == {"streamkit/local/", "streamkit/testing/"}, bullet

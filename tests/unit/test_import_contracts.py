@@ -108,3 +108,22 @@ def test_a_folder_without_init_is_caught(tmp_path: Path) -> None:
     (top / "extras" / "helpers.py").write_text("import boto3\n")
     assert {m.name for m in pkgutil.iter_modules([str(top)])} == {"aggregate"}
     assert folders_that_are_not_packages(top) == ["streamkit/extras", "streamkit/extras/deep"]
+
+
+def test_the_architecture_map_lists_every_module_in_its_layer() -> None:
+    """docs/architecture.md's layers table names each module of pyproject's layers."""
+    layers = _contracts()["layers"]["layers"]
+    assert isinstance(layers, list)
+    rows = {
+        line.split("|")[1].strip(" *"): line.split("|")[2]
+        for line in (ROOT / "docs" / "architecture.md").read_text().splitlines()
+        if line.startswith("| **")
+    }
+    for row, layer in (("effects", layers[2]), ("pure core", layers[3])):
+        for name in (n.strip() for n in layer.split(":")):
+            is_package = (Path(streamkit.__file__).parent / name).is_dir()
+            assert f"`{name}{'/' if is_package else ''}`" in rows[row], (row, name)
+    tree = (ROOT / "docs" / "architecture.md").read_text()
+    for module in pkgutil.iter_modules(streamkit.__path__):
+        entry = f"  {module.name}{'/' if module.ispkg else '.py'} "
+        assert entry in tree, f"docs/architecture.md's tree lacks streamkit/{module.name}"
