@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import gzip
+import json
 import zlib
 from typing import Any
 
@@ -133,3 +134,38 @@ def test_decode_event_never_raises_on_arbitrary_data_text(texts: list[str]) -> N
             else:
                 assert error.reason == "kpl_corrupt"
                 assert record.data == b64decode(text)
+
+
+BIG_INTS = st.integers(min_value=-(10**60), max_value=10**60) | st.integers()
+JSON_WITH_BIG_INTS = st.recursive(
+    st.none()
+    | st.booleans()
+    | BIG_INTS
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+@SETTINGS
+@given(JSON_WITH_BIG_INTS, st.booleans(), st.booleans())
+def test_json_with_big_integers_decodes_exactly_like_the_stdlib(
+    doc: Any, pretty: bool, compressed: bool
+) -> None:
+    """Integers beyond 64 bits stay exact ints (orjson alone makes them floats), and
+    everything else decodes as json.loads decodes it."""
+    text = json.dumps(doc, indent=2 if pretty else None).encode()
+    data = gzip.compress(text) if compressed else text
+    assert decode_json(data) == json.loads(text)
+    assert _types(decode_json(data)) == _types(json.loads(text))
+
+
+def _types(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_types(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _types(v) for k, v in value.items()}
+    return type(value).__name__

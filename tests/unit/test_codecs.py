@@ -327,3 +327,28 @@ def test_decode_text_compressed_but_not_utf8_is_not_utf8() -> None:
     with pytest.raises(DecodeError) as info:
         decode_text(gzip.compress(b"latin-1 caf\xe9"))
     assert reason(info) == "not_utf8"
+
+
+def test_integers_beyond_64_bits_stay_exact() -> None:
+    """orjson alone turns them into floats: two ids would become one aggregate key."""
+    a, b = decode_json(b"[12345678901234567890123, 12345678901234567890124]")
+    assert (a, b) == (12345678901234567890123, 12345678901234567890124) and a != b
+    big = "12345678901234567890123456789012345678"
+    assert decode_json(b'{"x": %s, "y": 1.5}' % big.encode()) == {"x": int(big), "y": 1.5}
+    assert decode_json(b"1" + b"0" * 400) == 10**400  # beyond the float range
+    assert decode_json(gzip.compress(b"[-18446744073709551617]")) == [-18446744073709551617]
+    assert decode_json(b'{"id": "12345678901234567890123"}') == {"id": "12345678901234567890123"}
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"[NaN, 12345678901234567890123]",
+        b"\xff 12345678901234567890123",
+        b"[1" + b"0" * 5000 + b"]",
+    ],
+)
+def test_the_exact_path_is_as_strict_as_orjson(data: bytes) -> None:
+    with pytest.raises(DecodeError) as info:
+        decode_json(data)
+    assert info.value.reason == "bad_json"
