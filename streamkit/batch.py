@@ -50,7 +50,13 @@ from streamkit.errors import (
     classify,
 )
 from streamkit.observability import BatchSummary, InvocationClock, emit_batch, iterator_age_ms
-from streamkit.records import Record, batch_bounds, event_records, iter_records
+from streamkit.records import (
+    Record,
+    batch_bounds,
+    check_sequence_numbers,
+    event_records,
+    iter_records,
+)
 
 #: A record handler: called once per record; its return value is ignored.
 RecordHandler = Callable[[Record], object]
@@ -151,6 +157,7 @@ def run_batch(
     """
     started = time.perf_counter()
     raw_records = event_records(event)
+    check_sequence_numbers(raw_records)  # refused whole, like Pipeline.run
     sink: DeadLetterSink = dead_letters if dead_letters is not None else LoggingDeadLetters()
     deadline = Deadline.start(context, deadline_margin_ms)
     handler_name = _handler_name(record_handler)

@@ -38,7 +38,7 @@ from streamkit.deadletter import DeadLetter
 from streamkit.deadline import NO_DEADLINE, Deadline
 from streamkit.errors import INVALID_REASON, InvalidInput, PermanentError, classify
 from streamkit.ledger import Intent, LedgerState, Position
-from streamkit.records import Record, batch_bounds, iter_records
+from streamkit.records import Record, batch_bounds, check_sequence_numbers, iter_records
 from streamkit.sinks.dlq import dead_letter_object
 from streamkit.sinks.s3 import ArchiveLine, archive_objects
 from streamkit.spec import Aggregate, Archive, Decoded, Message
@@ -143,6 +143,7 @@ def plan_batch(
     the deadline (or ``max_records`` planned records), whichever comes first, and
     creates generation ``state.generation + 1``.
     """
+    check_sequence_numbers(raw_records)
     plan = BatchPlan()
     bounds = batch_bounds(raw_records)
     batch = _Staging(state.watermark)

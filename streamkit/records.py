@@ -375,6 +375,27 @@ def _raw_sequence_number(record: Record) -> str | None:
     return None if seq is None else str(seq)
 
 
+def check_sequence_numbers(raw_records: Iterable[Mapping[str, Any]]) -> None:
+    """InvalidEventError naming the first record whose ``kinesis.sequenceNumber`` is
+    missing or not a decimal string: such a record can be neither retried (it is the
+    batchItemFailures identifier, spec 2.2.5) nor dead-lettered with an identity, so
+    the whole event is refused before any of it is handled.
+    """
+    for i, rec in enumerate(raw_records):
+        try:
+            seq = rec["kinesis"]["sequenceNumber"]
+        except Exception:
+            raise InvalidEventError(
+                f"Records[{i}].kinesis.sequenceNumber is missing: "
+                "the record can be neither retried nor dead-lettered"
+            ) from None
+        # isascii: str.isdigit() also accepts superscripts and other scripts' digits
+        if type(seq) is not str or not (seq.isdigit() and seq.isascii()):
+            raise InvalidEventError(
+                f"Records[{i}].kinesis.sequenceNumber must be a decimal string, got {seq!r}"
+            )
+
+
 def event_records(event: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     """The ``Records`` list of a Lambda Kinesis event, or InvalidEventError."""
     try:

@@ -14,7 +14,7 @@ import orjson
 import pytest
 
 from streamkit import InMemoryDeadLetters, PermanentError, Record, TransientError, run_batch
-from streamkit.errors import InvalidInput
+from streamkit.errors import InvalidEventError, InvalidInput
 from streamkit.ledger import Intent, LedgerState
 from streamkit.local.aws import DynamoDbTable, LocalAWS, S3Bucket
 from streamkit.local.faults import SimulatedCrash
@@ -288,6 +288,17 @@ def test_validate_may_be_a_predicate_or_return_a_new_document(stores: Any) -> No
     ] * 2
     assert result.succeeded == 4
     assert views(stores) == {"views#/p0": 2, "views#/renamed": 2}
+
+
+@pytest.mark.parametrize("seq", [None, 123, "abc", "", "-5", "1e5"])
+def test_an_invalid_sequence_number_refuses_the_event_naming_the_field(
+    stores: Any, seq: Any
+) -> None:
+    event = kinesis_event(docs(2))
+    event["Records"][1]["kinesis"]["sequenceNumber"] = seq
+    with pytest.raises(InvalidEventError, match=r"Records\[1\]\.kinesis\.sequenceNumber"):
+        run(pipeline(stores), event)
+    assert views(stores) == {}
 
 
 def test_unusable_arrival_timestamp_is_a_dead_letter_not_a_crash(stores: Any) -> None:

@@ -555,3 +555,18 @@ def test_an_exception_whose_str_raises_is_still_classified() -> None:
     result = run(event, bad_other)
     assert result.counts.retried == 2
     assert result.response == {"batchItemFailures": [{"itemIdentifier": seqs(event)[0]}]}
+
+
+@pytest.mark.parametrize("seq", [None, 123, "abc", "", "-5", "1e5", " 12", "\u0663"])
+def test_an_invalid_sequence_number_refuses_the_event_like_the_pipeline(seq: Any) -> None:
+    """A record without a usable sequence number can be neither retried (it would be
+    reported as itemIdentifier None) nor dead-lettered: the whole event is refused,
+    before the handler sees any record, naming the field."""
+    event = kinesis_event(docs({"a": 1}, {"a": 2}))
+    event["Records"][1]["kinesis"]["sequenceNumber"] = seq
+    seen: list[Record] = []
+    with pytest.raises(InvalidEventError, match=r"Records\[1\]\.kinesis\.sequenceNumber"):
+        run(event, seen.append)
+    with pytest.raises(InvalidEventError, match=r"Records\[1\]\.kinesis\.sequenceNumber"):
+        process_batch(event, seen.append, FakeContext(), metrics=False)
+    assert seen == []
