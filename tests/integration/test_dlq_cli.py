@@ -461,3 +461,66 @@ def test_failed_put_record_leaves_a_pending_marker_never_redriven_again(
     assert Counter(r["Data"] for r in stream_records(dlq.kinesis)) == Counter(
         e.payload for e in entries[1:]
     )
+
+
+# --------------------------------------------------------------- malformed objects
+
+MALFORMED_KEY = f"dlq/{CONSUMER}/{SHARD}/5-0.json"
+
+
+@pytest.mark.parametrize(
+    ("body", "why"),
+    [
+        pytest.param(b"not json", "not JSON", id="not-json"),
+        pytest.param(b"\xff\xfe", "not JSON", id="not-utf8"),
+        pytest.param(b"", "not JSON", id="empty"),
+        pytest.param(b"null", "not a dead-letter object", id="null"),
+        pytest.param(b"[1,2]", "not a dead-letter object", id="array"),
+        pytest.param(
+            b'{"id":"s/shardId-0/1/0","reason":5,"data":"!!notb64","record":null}',
+            "not valid base64",
+            id="bad-base64",
+        ),
+        pytest.param(b'{"garbage": true}', "no base64 `data`", id="garbage-object"),
+    ],
+)
+def test_a_malformed_object_is_listed_shown_and_never_redriven(
+    dlq: DeadLetters, capsys: pytest.CaptureFixture[str], body: bytes, why: str
+) -> None:
+    dlq.clients("s3").put_object(Bucket=BUCKET, Key=MALFORMED_KEY, Body=body)
+
+    rc, out, err = cli(capsys, "list", "--bucket", BUCKET, "--json")
+    assert rc == 0 and "Traceback" not in err
+    doc = json.loads(out)  # still exactly one document
+    rows = {row["key"]: row for row in doc["dead_letters"]}
+    assert set(rows) == {*dlq.letters, MALFORMED_KEY}
+    assert why in rows[MALFORMED_KEY]["malformed"]
+    assert all(rows[k]["malformed"] is None for k in dlq.letters)
+    assert doc["malformed"] == 1 and sum(doc["reasons"].values()) == len(dlq.letters)
+
+    rc, out, err = cli(capsys, "list", "--bucket", BUCKET)
+    assert rc == 0 and "Traceback" not in err
+    [line] = [line for line in out.splitlines() if line.startswith(MALFORMED_KEY)]
+    assert line.split()[1] == "MALFORMED" and why in line
+    assert "1 malformed object under the prefix" in out
+
+    rc, out, err = cli(capsys, "show", "--bucket", BUCKET, MALFORMED_KEY)
+    assert rc == 1 and "Traceback" not in err
+    assert "malformed: not a valid dead letter: " in out and why in out
+
+    rc, out, err = cli(capsys, "redrive", "--bucket", BUCKET, "--stream", STREAM, "--yes")
+    assert rc == 1 and "Traceback" not in err
+    assert f"skip     {MALFORMED_KEY}: malformed" in out
+    assert out.splitlines()[-1] == f"redriven {len(dlq.letters)}, skipped 0 (already redriven)"
+    # Only the valid dead letters went back; the malformed one got no marker.
+    records = stream_records(dlq.kinesis)
+    assert Counter(r["Data"] for r in records) == Counter(v[1] for v in dlq.letters.values())
+    assert markers(dlq) == sorted(k.replace("dlq/", "dlq-redriven/", 1) for k in dlq.letters)
+
+
+def test_an_invalid_endpoint_is_an_error_naming_it(
+    dlq: DeadLetters, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rc, out, err = cli(capsys, "list", "--bucket", BUCKET, "--endpoint-url", "notaurl")
+    assert rc == 2 and out == "" and "Traceback" not in err
+    assert "notaurl" in err and "--endpoint-url" in err and "--region" not in err

@@ -500,3 +500,17 @@ def test_malformed_messages_are_reported_and_left_while_the_rest_is_recovered(
     assert code == 1 and "Traceback" not in err
     assert f"malformed (left in place): {message_id}" in out
     assert "NOT everything was recovered" in out
+
+
+def test_an_invalid_endpoint_is_named_without_blaming_the_region(
+    aws: LocalAWS, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # recover exports --endpoint-url to its environment: restore it after the test.
+    monkeypatch.setenv("AWS_ENDPOINT_URL", aws.endpoint_url)
+    capsys.readouterr()
+    code = main(
+        ["recover", "--consumer", "clickstream", "--config", CONFIG, "--endpoint-url", "notaurl"]
+    )
+    out, err = capsys.readouterr()
+    assert code == 2 and out == "" and "Traceback" not in err
+    assert "notaurl" in err and "--endpoint-url" in err and "--region" not in err

@@ -23,12 +23,14 @@ _LAYOUT = (
     "text, handler, consumer and time. Keys are deterministic, so a record is stored "
     "once whatever Lambda retries. A redrive writes <prefix>-redriven/<same path> "
     "(state pending, with IfNoneMatch) before putting the record back into its stream "
-    "and marks it done afterwards: each dead letter is redriven at most once. "
+    "and marks it done afterwards: each dead letter is redriven at most once. An object "
+    "under the prefix that is not a valid dead letter (not JSON, no base64 data, no "
+    "partitionKey...) is listed as MALFORMED with why, and never redriven. "
 )
 _AWS = (
     "AWS settings come from the usual environment (AWS_REGION, AWS_ENDPOINT_URL, "
     "credentials); --region and --endpoint-url override them. Exit status 2 for bad "
-    "arguments, a missing bucket, key or stream."
+    "arguments, a missing bucket, key or stream, an invalid endpoint."
 )
 
 
@@ -105,7 +107,9 @@ def add_parser(sub: Any) -> None:
         help="print one dead letter, payload decoded",
         description="Print one dead letter: the stored document pretty-printed, its "
         "redrive state, and the payload decoded (as text when it is UTF-8, else a hex "
-        "preview). " + _LAYOUT + _AWS,
+        "preview). A malformed object is shown with what is wrong with it, exit status 1. "
+        + _LAYOUT
+        + _AWS,
     )
     show.add_argument(
         "ref",
@@ -129,8 +133,10 @@ def add_parser(sub: Any) -> None:
         "key, in shard order. Each dead letter is redriven at most once: entries "
         "redriven before are skipped and counted. Without --yes, prints the plan and "
         "asks for confirmation on a terminal; refuses when stdin is not a terminal. "
-        "Exit status 1 when not confirmed or when a PutRecord failed (that entry keeps a "
-        "pending marker: see `list --redriven`). " + _LAYOUT + _AWS,
+        "Exit status 1 when not confirmed, when a PutRecord failed (that entry keeps a "
+        "pending marker: see `list --redriven`) or when a malformed object was skipped. "
+        + _LAYOUT
+        + _AWS,
     )
     redrive.add_argument("--reason", metavar="R", help="only dead letters with this reason")
     redrive.add_argument(

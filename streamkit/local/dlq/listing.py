@@ -1,8 +1,10 @@
 """``streamkit dlq list``: one line per dead letter or redrive marker, or one JSON document.
 
 ``--json`` prints exactly one document: ``{"dead_letters": [...], "count": N,
-"reasons": {reason: n}}``, or with ``--redriven`` ``{"markers": [...], "count": N,
-"done": n, "pending": n}``.
+"reasons": {reason: n}, "malformed": n}``, or with ``--redriven`` ``{"markers": [...], "count": N,
+"done": n, "pending": n}``. An object under the prefix that is not a valid dead
+letter is listed too, with reason ``MALFORMED`` (``malformed``: what is wrong, in
+``--json``), and counted apart from the reasons.
 """
 
 from __future__ import annotations
@@ -32,7 +34,14 @@ def list_dead_letters(args: argparse.Namespace, store: DeadLetterStore) -> int:
     markers = store.redrive_markers()
     entries = selected(store, args.consumer, args.reason)
     if args.since is not None:
-        entries = [e for e in entries if e.time is not None and e.time.timestamp() >= args.since]
+        # A malformed object has no time to judge: it stays listed, not hidden.
+        entries = [
+            e
+            for e in entries
+            if e.problem is not None or (e.time is not None and e.time.timestamp() >= args.since)
+        ]
+    valid = [e for e in entries if e.problem is None]
+    malformed = len(entries) - len(valid)
     if args.json:
         rows = [
             {
@@ -49,33 +58,44 @@ def list_dead_letters(args: argparse.Namespace, store: DeadLetterStore) -> int:
                 "stream": e.stream,
                 "payloadBytes": len(e.payload),
                 "redriven": markers.get(e.key),
+                "malformed": e.problem,
             }
             for e in entries
         ]
-        doc = {"dead_letters": rows, "count": len(rows), "reasons": count_reasons(entries)}
+        doc = {
+            "dead_letters": rows,
+            "count": len(rows),
+            "reasons": count_reasons(valid),
+            "malformed": malformed,
+        }
         out.write(orjson.dumps(doc).decode() + "\n")
         return 0
     table = [
         (
             e.key,
-            e.reason,
+            "MALFORMED" if e.problem is not None else e.reason,
             e.shard_id,
             f"{e.sequence_number}/{e.sub_sequence_number}",
             str(e.doc.get("time", "")),
             markers.get(e.key, "-"),
-            _truncate(str(e.doc.get("error", "")), 80),
+            _truncate(e.problem or str(e.doc.get("error", "")), 80),
         )
         for e in entries
     ]
     header = ("KEY", "REASON", "SHARD", "SEQUENCE/SUB", "TIME", "REDRIVEN", "ERROR")
     _table(out, header, table)
-    counts = count_reasons(entries)
+    counts = count_reasons(valid)
     where = f"s3://{store.bucket}/{store.prefix}/" + (f"{args.consumer}/" if args.consumer else "")
     if not entries:
         out.write(f"no dead letters under {where}\n")
         return 0
     by_reason = ", ".join(f"{reason} {n}" for reason, n in sorted(counts.items()))
-    out.write(f"{len(entries)} dead letter{'s' if len(entries) != 1 else ''}: {by_reason}\n")
+    out.write(f"{len(valid)} dead letter{'s' if len(valid) != 1 else ''}: {by_reason}\n")
+    if malformed:
+        out.write(
+            f"{malformed} malformed object{'s' if malformed != 1 else ''} under the prefix "
+            "(not valid dead letters, never redriven; ERROR says why)\n"
+        )
     return 0
 
 

@@ -3,7 +3,9 @@
 The plan (what would be redriven, what was redriven before) is printed first; a
 real run asks for confirmation on a terminal unless ``--yes``, and refuses without
 one. The at-most-once guarantee itself is the store's
-(:meth:`~streamkit.local.dlq.store.DeadLetterStore.redrive`).
+(:meth:`~streamkit.local.dlq.store.DeadLetterStore.redrive`). An object under the
+prefix that is not a valid dead letter is reported and skipped, never redriven; the
+exit status is then 1.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ def redrive_dead_letters(args: argparse.Namespace, store: DeadLetterStore, endpo
         entries: list[DeadLetterEntry] = []
         for ref in args.keys:
             entry = find(store, ref, args.consumer)
-            if args.consumer and entry.consumer != args.consumer:
+            if args.consumer and entry.problem is None and entry.consumer != args.consumer:
                 raise DlqCommandError(
                     f"{entry.key} belongs to consumer {entry.consumer!r}, not {args.consumer!r}"
                 )
@@ -38,6 +40,19 @@ def redrive_dead_letters(args: argparse.Namespace, store: DeadLetterStore, endpo
     if not entries:
         out.write("no dead letters match: nothing to redrive\n")
         return 0
+    bad = {e.key: e.problem for e in entries if e.problem is not None}
+    for key, problem in bad.items():
+        out.write(f"skip     {key}: malformed, not a valid dead letter: {problem}\n")
+    entries = [e for e in entries if e.problem is None]
+    if bad:
+        print(
+            f"streamkit dlq redrive: {len(bad)} malformed object(s) skipped, never redriven "
+            "(see `streamkit dlq show KEY`)",
+            file=sys.stderr,
+        )
+    if not entries:
+        out.write("no valid dead letters: nothing to redrive\n")
+        return 1
 
     targets = {e.key: args.stream or e.stream for e in entries}
     missing = [e.key for e in entries if not targets[e.key]]
@@ -63,10 +78,10 @@ def redrive_dead_letters(args: argparse.Namespace, store: DeadLetterStore, endpo
             f"dry run: would redrive {len(result.redriven)}, skip {len(result.skipped)} "
             "(already redriven); nothing written\n"
         )
-        return 0
+        return 1 if bad else 0
     if not todo:
         out.write(f"redriven 0, skipped {len(entries)} (already redriven)\n")
-        return 0
+        return 1 if bad else 0
     if not args.yes:
         if not sys.stdin.isatty():
             raise DlqCommandError(
@@ -107,7 +122,7 @@ def redrive_dead_letters(args: argparse.Namespace, store: DeadLetterStore, endpo
                 file=sys.stderr,
             )
         return 1
-    return 0
+    return 1 if bad else 0
 
 
 def _kinesis_endpoint(args: argparse.Namespace, s3_endpoint: str) -> str:

@@ -36,8 +36,12 @@ def open_store(args: argparse.Namespace) -> tuple[DeadLetterStore, str]:
         )
     try:
         clients = aws_clients(endpoint_url=args.endpoint_url, region=args.region)
-    except ValueError as e:
+    except ValueError as e:  # no region anywhere
         raise DlqCommandError(f"{e} (or pass --region)") from None
+    try:  # boto3 checks the endpoint when it builds a client: fail here, not mid-command
+        clients("s3")
+    except ValueError as e:
+        raise DlqCommandError(f"{e} (check --endpoint-url / AWS_ENDPOINT_URL)") from None
     endpoint = args.endpoint_url or endpoint_from_env("s3") or f"AWS ({clients.region})"
     return DeadLetterStore(bucket, clients, prefix=args.prefix), endpoint
 

@@ -7,6 +7,7 @@ import sys
 
 import orjson
 
+from streamkit.local.dlq.errors import DlqCommandError
 from streamkit.local.dlq.select import find
 from streamkit.local.dlq.store import DeadLetterStore
 
@@ -14,9 +15,26 @@ from streamkit.local.dlq.store import DeadLetterStore
 def show_dead_letter(args: argparse.Namespace, store: DeadLetterStore) -> int:
     """Print the document, then the payload as text (UTF-8) or a hex preview.
 
-    With ``--payload`` only the raw payload bytes go to stdout.
+    With ``--payload`` only the raw payload bytes go to stdout. An object that is not
+    a valid dead letter is shown with what is wrong with it, exit status 1 (with
+    ``--payload``: an error, exit status 2, since it has no payload to write).
     """
     entry = find(store, args.ref, args.consumer)
+    if entry.problem is not None:
+        if args.payload:
+            raise DlqCommandError(
+                f"s3://{store.bucket}/{entry.key} is not a valid dead letter: {entry.problem}"
+            )
+        sys.stdout.write(
+            f"s3://{store.bucket}/{entry.key}\nmalformed: not a valid dead letter: "
+            f"{entry.problem}; it is never redriven\n"
+        )
+        if entry.doc:
+            sys.stdout.write(
+                orjson.dumps(entry.doc, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode()
+                + "\n"
+            )
+        return 1
     payload = entry.payload
     if args.payload:
         sys.stdout.flush()

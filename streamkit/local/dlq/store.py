@@ -17,11 +17,16 @@ redrive stops there and that marker stays ``pending`` with the error text.
 line over :class:`DeadLetterStore`: :meth:`~DeadLetterStore.find` takes a key or a
 record id, ``redrive(..., dry_run=True)`` reports already-redriven entries as
 skipped without writing anything.
+
+An object under the prefix that is not a valid dead letter (not JSON, not an object,
+no base64 ``data``, no ``partitionKey``...) is still listed, as an entry whose
+:attr:`~DeadLetterEntry.problem` says what is wrong; it is never redriven.
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
 import contextlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -55,6 +60,21 @@ class DeadLetterEntry:
 
     key: str
     doc: dict[str, Any]
+    #: Why the object is not a valid dead letter (None when it is one): such an entry
+    #: is listed and shown as malformed, and never redriven.
+    problem: str | None = None
+
+    @classmethod
+    def parse(cls, key: str, body: bytes) -> DeadLetterEntry:
+        """The entry stored at ``key``: valid, or with :attr:`problem` set."""
+        try:
+            doc = orjson.loads(body)
+        except orjson.JSONDecodeError as e:
+            return cls(key, {}, f"not JSON ({e})")
+        if not isinstance(doc, dict):
+            kind = "null" if doc is None else "an array" if isinstance(doc, list) else "a scalar"
+            return cls(key, {}, f"JSON {kind}, not a dead-letter object")
+        return cls(key, doc, _problem(doc))
 
     @property
     def reason(self) -> str:
@@ -62,7 +82,10 @@ class DeadLetterEntry:
 
     @property
     def payload(self) -> bytes:
-        return base64.b64decode(self.doc.get("data", ""))
+        """The record's raw bytes (empty for a malformed entry)."""
+        if self.problem is not None:
+            return b""
+        return base64.b64decode(self.doc["data"], validate=True)
 
     @property
     def stream(self) -> str:
@@ -86,7 +109,8 @@ class DeadLetterEntry:
 
     @property
     def sub_sequence_number(self) -> int:
-        return int(self.doc.get("subSequenceNumber") or 0)
+        sub = self.doc.get("subSequenceNumber")
+        return sub if isinstance(sub, int) and not isinstance(sub, bool) else 0
 
     @property
     def time(self) -> datetime | None:
@@ -115,6 +139,8 @@ class RedriveResult:
 
     redriven: list[str]
     skipped: list[str]  # already redriven (or pending) before
+    #: key -> why the entry is not a valid dead letter: never redriven, no marker written
+    malformed: dict[str, str] = field(default_factory=dict)
     #: key -> error of the PutRecord that failed (its marker stays ``pending``); the
     #: redrive stops at the first failure, so later entries are in neither list.
     failed: dict[str, str] = field(default_factory=dict)
@@ -149,8 +175,9 @@ class DeadLetterStore:
     ) -> Iterator[DeadLetterEntry]:
         s3 = self.clients("s3")
         for key in self.keys(consumer):
-            doc = orjson.loads(s3.get_object(Bucket=self.bucket, Key=key)["Body"].read())
-            entry = DeadLetterEntry(key, doc)
+            entry = DeadLetterEntry.parse(
+                key, s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+            )
             if reason is None or entry.reason == reason:
                 yield entry
 
@@ -160,7 +187,7 @@ class DeadLetterStore:
             body = s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
         except s3.exceptions.NoSuchKey:
             raise DeadLetterNotFound(f"no dead letter s3://{self.bucket}/{key}") from None
-        return DeadLetterEntry(key, orjson.loads(body))
+        return DeadLetterEntry.parse(key, body)
 
     def find(self, ref: str, consumer: str | None = None) -> DeadLetterEntry:
         """The dead letter at key ``ref``, or of the record with id ``ref``.
@@ -230,6 +257,9 @@ class DeadLetterStore:
         kinesis = self.clients("kinesis")
         result = RedriveResult([], [])
         for entry in entries:
+            if entry.problem is not None:
+                result.malformed[entry.key] = entry.problem
+                continue
             marker = self.marker_key(entry.key)
             if dry_run:
                 if self._exists(marker):
@@ -291,6 +321,30 @@ class DeadLetterStore:
                 return False
             raise
         return True
+
+
+def _problem(doc: dict[str, Any]) -> str | None:
+    """What keeps ``doc`` from being a dead letter that can be redriven, or None."""
+    data = doc.get("data")
+    if not isinstance(data, str):
+        return "no base64 `data` (the record's payload)"
+    try:
+        base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError):
+        return "`data` is not valid base64"
+    key = doc.get("partitionKey")
+    if not isinstance(key, str) or not key:
+        return "no `partitionKey` (needed to put the record back)"
+    hash_key = doc.get("explicitHashKey")
+    if hash_key is not None and not (isinstance(hash_key, str) and hash_key.isdigit()):
+        return f"`explicitHashKey` is {hash_key!r}, not a decimal number"
+    for name in ("reason", "shardId"):
+        if not isinstance(doc.get(name), str) or not doc[name]:
+            return f"no `{name}`"
+    seq = doc.get("sequenceNumber")
+    if not isinstance(seq, str) or not seq.isdigit():
+        return f"`sequenceNumber` is {seq!r}, not a decimal sequence number"
+    return None
 
 
 def _marker(state: str, **extra: str) -> bytes:

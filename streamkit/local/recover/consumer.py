@@ -82,9 +82,12 @@ def open_consumer(
         os.environ["AWS_REGION"] = os.environ["AWS_DEFAULT_REGION"] = region
     try:
         clients = aws_clients()
+    except ValueError as e:  # no region anywhere
+        raise RecoverError(f"{e} (or pass --region)") from None
+    try:  # boto3 checks the endpoint when it builds a client
         kinesis = aws_clients(numeric_timestamps=True)("kinesis")
     except ValueError as e:
-        raise RecoverError(f"{e} (or pass --region)") from None
+        raise RecoverError(f"{e} (check --endpoint-url / AWS_ENDPOINT_URL)") from None
     queue_url = None
     if config.resources.alerts_queue:
         queue_url = clients("sqs").get_queue_url(QueueName=config.resources.alerts_queue)[

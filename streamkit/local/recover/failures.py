@@ -137,7 +137,8 @@ def _json_object(text: bytes | str, what: str) -> dict[str, Any]:
     except orjson.JSONDecodeError as e:
         raise _Malformed(f"{what} is not JSON ({e})") from None
     if not isinstance(doc, dict):
-        raise _Malformed(f"{what} is JSON {type(doc).__name__}, not an object")
+        kind = "null" if doc is None else "an array" if isinstance(doc, list) else "a scalar"
+        raise _Malformed(f"{what} is JSON {kind}, not an object")
     return doc
 
 
