@@ -570,3 +570,24 @@ def test_an_invalid_sequence_number_refuses_the_event_like_the_pipeline(seq: Any
     with pytest.raises(InvalidEventError, match=r"Records\[1\]\.kinesis\.sequenceNumber"):
         process_batch(event, seen.append, FakeContext(), metrics=False)
     assert seen == []
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        IndexError(0),
+        AttributeError("x"),
+        ExceptionGroup("g", [ValueError("v")]),
+        InvalidEventError("streamkit's own"),
+    ],
+)
+def test_what_the_readme_says_is_transient_is_retried(exc: Exception) -> None:
+    """README's rules table: these are not invalid input, whatever they look like."""
+    event = kinesis_event(docs({"a": 1}))
+
+    def handler(record: Record) -> None:
+        raise exc
+
+    result = run(event, handler)
+    assert (result.counts.retried, result.counts.dead_lettered) == (1, 0)
+    assert result.failure is exc
