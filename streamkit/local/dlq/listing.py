@@ -75,7 +75,7 @@ def list_dead_letters(args: argparse.Namespace, store: DeadLetterStore) -> int:
             e.key,
             "MALFORMED" if e.problem is not None else e.reason,
             e.shard_id,
-            f"{e.sequence_number}/{e.sub_sequence_number}",
+            f"{e.sequence_number}/{e.sub_sequence_number}" if e.problem is None else "-",
             str(e.doc.get("time", "")),
             markers.get(e.key, "-"),
             _truncate(e.problem or str(e.doc.get("error", "")), 80),
@@ -90,7 +90,10 @@ def list_dead_letters(args: argparse.Namespace, store: DeadLetterStore) -> int:
         out.write(f"no dead letters under {where}\n")
         return 0
     by_reason = ", ".join(f"{reason} {n}" for reason, n in sorted(counts.items()))
-    out.write(f"{len(valid)} dead letter{'s' if len(valid) != 1 else ''}: {by_reason}\n")
+    out.write(
+        f"{len(valid)} dead letter{'s' if len(valid) != 1 else ''}"
+        + (f": {by_reason}\n" if by_reason else "\n")
+    )
     if malformed:
         out.write(
             f"{malformed} malformed object{'s' if malformed != 1 else ''} under the prefix "
