@@ -465,8 +465,8 @@ def test_malformed_messages_are_reported_and_left_while_the_rest_is_recovered(
     }
     bad = {
         "not json": "not JSON",
-        "null": "not an object",
-        "[]": "not an object",
+        "null": "is null, not a JSON object",
+        "[]": "is an array, not a JSON object",
         '{"foo": 1}': "no KinesisBatchInfo",
         json.dumps({"KinesisBatchInfo": {**info, "startSequenceNumber": "abc"}}): "'abc'",
     }

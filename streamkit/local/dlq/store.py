@@ -73,7 +73,7 @@ class DeadLetterEntry:
             return cls(key, {}, f"not JSON ({e})")
         if not isinstance(doc, dict):
             kind = "null" if doc is None else "an array" if isinstance(doc, list) else "a scalar"
-            return cls(key, {}, f"JSON {kind}, not a dead-letter object")
+            return cls(key, {}, f"{kind}, not a dead-letter object")
         return cls(key, doc, _problem(doc))
 
     @property

@@ -138,7 +138,7 @@ def _json_object(text: bytes | str, what: str) -> dict[str, Any]:
         raise _Malformed(f"{what} is not JSON ({e})") from None
     if not isinstance(doc, dict):
         kind = "null" if doc is None else "an array" if isinstance(doc, list) else "a scalar"
-        raise _Malformed(f"{what} is JSON {kind}, not an object")
+        raise _Malformed(f"{what} is {kind}, not a JSON object")
     return doc
 
 
