@@ -30,6 +30,7 @@ def _exception_classes() -> dict[str, type[BaseException]]:
                 inspect.isclass(obj)
                 and issubclass(obj, BaseException)
                 and obj.__module__ == module.__name__
+                and not name.startswith("_")  # private signals between two functions
             ):
                 found[f"{module.__name__}.{name}"] = obj
     return found
