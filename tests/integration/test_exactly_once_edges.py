@@ -25,7 +25,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from streamkit.aggregate import stats_from_item
-from streamkit.local.aws import DynamoDbTable, LocalAWS, S3Bucket
+from streamkit.local.aws import DynamoDbTable
 from streamkit.pipeline import Aggregate, Archive, Message, Pipeline
 from streamkit.sinks.s3 import read_archive
 from streamkit.testing import FakeContext, kinesis_event
@@ -34,18 +34,6 @@ pytestmark = pytest.mark.integration
 
 TS = 1_764_000_000  # event times of the records
 ARRIVAL = TS + 5.0  # and when they reached the stream
-
-
-@pytest.fixture
-def stores(aws: LocalAWS) -> Any:
-    for r in (
-        DynamoDbTable.ledger("ledger"),
-        DynamoDbTable.aggregates("aggs"),
-        S3Bucket("archive-bucket"),
-        S3Bucket("dlq-bucket"),
-    ):
-        r.create(aws.clients)
-    return aws.clients
 
 
 def run(p: Pipeline, event: dict[str, Any]) -> Any:

@@ -20,7 +20,7 @@ import orjson
 import pytest
 
 from streamkit.ledger import LedgerState
-from streamkit.local.aws import DynamoDbTable, LocalAWS, S3Bucket, provision
+from streamkit.local.aws import DynamoDbTable, LocalAWS, provision
 from streamkit.local.cli import main
 from streamkit.local.config import load_consumers
 from streamkit.local.dlq.store import DeadLetterStore
@@ -37,18 +37,6 @@ from streamkit.testing import FakeContext, kinesis_event
 pytestmark = pytest.mark.integration
 
 SHARD = "shardId-000000000000"
-
-
-@pytest.fixture
-def stores(aws: LocalAWS) -> Any:
-    for r in (
-        DynamoDbTable.ledger("ledger"),
-        DynamoDbTable.aggregates("aggs"),
-        S3Bucket("archive-bucket"),
-        S3Bucket("dlq-bucket"),
-    ):
-        r.create(aws.clients)
-    return aws.clients
 
 
 def pipeline(clients: Any, *, metrics: bool = False) -> Pipeline:

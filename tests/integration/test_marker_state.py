@@ -14,7 +14,7 @@ import orjson
 import pytest
 
 from streamkit.ledger import LedgerState
-from streamkit.local.aws import DynamoDbTable, LocalAWS, S3Bucket
+from streamkit.local.aws import DynamoDbTable
 from streamkit.pipeline import Aggregate, Archive, LedgerReset, Pipeline
 from streamkit.sinks.dynamodb import AggregateTable, MarkerPruned
 from streamkit.sinks.s3 import read_archive
@@ -25,18 +25,6 @@ pytestmark = pytest.mark.integration
 
 DAY = 24 * 3600.0
 SHARD = "shardId-000000000000"
-
-
-@pytest.fixture
-def stores(aws: LocalAWS) -> Any:
-    for r in (
-        DynamoDbTable.ledger("ledger"),
-        DynamoDbTable.aggregates("aggs"),
-        S3Bucket("archive-bucket"),
-        S3Bucket("dlq-bucket"),
-    ):
-        r.create(aws.clients)
-    return aws.clients
 
 
 def pipeline(clients: Any, window_s: int | None = 60, **kw: Any) -> Pipeline:

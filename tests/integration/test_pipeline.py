@@ -16,7 +16,6 @@ import pytest
 from streamkit import InMemoryDeadLetters, PermanentError, Record, TransientError, run_batch
 from streamkit.errors import InvalidEventError, InvalidInput
 from streamkit.ledger import Intent, LedgerState
-from streamkit.local.aws import DynamoDbTable, LocalAWS, S3Bucket
 from streamkit.local.faults import SimulatedCrash
 from streamkit.pipeline import Aggregate, Archive, Pipeline
 from streamkit.sinks.s3 import read_archive
@@ -24,18 +23,6 @@ from streamkit.testing import FakeContext, kinesis_event
 from streamkit.testing.awsfaults import WRITE_OPERATIONS, WriteFaults
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def stores(aws: LocalAWS) -> Any:
-    for r in (
-        DynamoDbTable.ledger("ledger"),
-        DynamoDbTable.aggregates("aggs"),
-        S3Bucket("archive-bucket"),
-        S3Bucket("dlq-bucket"),
-    ):
-        r.create(aws.clients)
-    return aws.clients
 
 
 def pipeline(clients: Any, **kw: Any) -> Pipeline:

@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any, TextIO
 
-from streamkit.local.commands.common import positive, timestamp
+from streamkit.local.commands.common import add_aws_options, positive, timestamp
 from streamkit.local.console import StatusLine
 
 
@@ -61,12 +61,7 @@ def add_parser(sub: Any) -> None:
         metavar="FILE",
         help="capture file to write; gzip-compressed when it ends in .gz",
     )
-    capture.add_argument("--region", help="AWS region (default: AWS_REGION, then boto3's chain)")
-    capture.add_argument(
-        "--endpoint-url",
-        metavar="URL",
-        help="Kinesis endpoint, e.g. http://127.0.0.1:4566 (default: AWS_ENDPOINT_URL)",
-    )
+    add_aws_options(capture, services="Kinesis")
     capture.set_defaults(func=run, parser=capture)
 
 

@@ -11,7 +11,7 @@ import argparse
 import sys
 from typing import Any
 
-from streamkit.local.commands.common import timestamp
+from streamkit.local.commands.common import add_aws_options, timestamp
 
 _LAYOUT = (
     "The dead-letter store is an S3 bucket (a consumer's resources.dead_letter_bucket in "
@@ -63,13 +63,7 @@ def add_parser(sub: Any) -> None:
         metavar="PATH",
         help="consumer config (default: infra/consumers.json found from the current directory)",
     )
-    where.add_argument("--region", help="AWS region (default: AWS_REGION, then boto3's chain)")
-    where.add_argument(
-        "--endpoint-url",
-        metavar="URL",
-        help="AWS endpoint for S3 and Kinesis, e.g. http://127.0.0.1:4566 "
-        "(default: AWS_ENDPOINT_URL)",
-    )
+    add_aws_options(where, services="S3 and Kinesis")
 
     listing = actions.add_parser(
         "list",

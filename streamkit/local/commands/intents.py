@@ -11,6 +11,8 @@ import argparse
 import sys
 from typing import Any
 
+from streamkit.local.commands.common import add_aws_options
+
 _WHAT = (
     "A pending intent is a batch whose writes are decided and recorded in the consumer's "
     "ledger table but not yet applied. Normally the shard's next invocation rolls it "
@@ -44,12 +46,7 @@ def add_parser(sub: Any) -> None:
         metavar="PATH",
         help="consumer config (default: infra/consumers.json found from the current directory)",
     )
-    where.add_argument("--region", help="AWS region (default: AWS_REGION, then boto3's chain)")
-    where.add_argument(
-        "--endpoint-url",
-        metavar="URL",
-        help="AWS endpoint, e.g. http://127.0.0.1:4566 (default: AWS_ENDPOINT_URL)",
-    )
+    add_aws_options(where)
     where.add_argument("--json", action="store_true", help="print one JSON document")
 
     listing = actions.add_parser(

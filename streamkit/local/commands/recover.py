@@ -10,6 +10,8 @@ import argparse
 import sys
 from typing import Any
 
+from streamkit.local.commands.common import add_aws_options
+
 _HOW = (
     "With finite MaximumRetryAttempts / MaximumRecordAgeInSeconds, Lambda discards a batch "
     "that keeps failing and sends its description to the mapping's on-failure destination "
@@ -59,12 +61,7 @@ def add_parser(sub: Any) -> None:
         action="store_true",
         help="leave recovered ranges' SQS messages in the queue (a second run is a no-op anyway)",
     )
-    p.add_argument("--region", help="AWS region (default: AWS_REGION, then boto3's chain)")
-    p.add_argument(
-        "--endpoint-url",
-        metavar="URL",
-        help="AWS endpoint, e.g. http://127.0.0.1:4566 (default: AWS_ENDPOINT_URL)",
-    )
+    add_aws_options(p)
     p.add_argument(
         "--logs",
         metavar="PATH",
