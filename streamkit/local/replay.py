@@ -223,10 +223,35 @@ def _load_stream(
     """
     client.create_stream(StreamName=name, ShardCount=len(shards))
     client.get_waiter("stream_exists").wait(StreamName=name, WaiterConfig={"Delay": 0.1})
+    return put_captures(client, name, shards)
+
+
+def put_captures(
+    client: Any, name: str, shards: Sequence[ShardCapture]
+) -> dict[tuple[str, str], CapturedIdentity]:
+    """Put the i-th captured shard on the i-th open shard of stream ``name`` (in hash
+    key order), each in its captured order; ``streamkit run --replay`` uses it too.
+
+    Returns (local shard id, local sequence number) -> the record's captured identity,
+    the simulator's ``identities``, in the order put: shard by shard, each in captured
+    (sequence number) order. ReplayError when the stream has fewer open shards
+    than there are captured shards (one local shard must not mix two captured ones:
+    their sequence numbers would not increase along it).
+    """
     local = sorted(
-        client.list_shards(StreamName=name)["Shards"],
+        (
+            s
+            for s in client.list_shards(StreamName=name)["Shards"]
+            if "EndingSequenceNumber" not in s["SequenceNumberRange"]
+        ),
         key=lambda s: int(s["HashKeyRange"]["StartingHashKey"]),
     )
+    if len(shards) > len(local):
+        raise ReplayError(
+            f"the captures hold {len(shards)} shards but stream {name!r} has "
+            f"{len(local)} open shards: replay at most {len(local)} captured shards, "
+            "or give the stream more (stream.shard_count in the consumer config)"
+        )
     identities: dict[tuple[str, str], CapturedIdentity] = {}
     for captured, target in zip(shards, local, strict=False):
         # ExplicitHashKey pins every record to this shard whatever its partition key.

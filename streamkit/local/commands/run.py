@@ -89,6 +89,14 @@ def add_parser(sub: Any) -> None:
         "(awslambdaric), killed at the function timeout; inline: in this process",
     )
     run.add_argument(
+        "--read-limits",
+        action="store_true",
+        help="enforce Kinesis's per-shard read limits on the virtual clock (5 GetRecords "
+        "calls/s and 2 MB/s, shared by a stream's standard consumers; a consumer with "
+        "stream.enhanced_fan_out has its own 2 MB/s); the summary shows each consumer's "
+        "reads and throttles",
+    )
+    run.add_argument(
         "--logs",
         metavar="FILE",
         help="write what the handlers print and log (Powertools logs, EMF metrics) to FILE, "
@@ -139,6 +147,7 @@ def main(args: argparse.Namespace) -> int:
                 out=output.result,
                 logs=output.logs if logs else None,
                 execution=args.execution,
+                read_limits=args.read_limits,
             )
     except (ConfigError, CaptureError, ReplayError, ValueError) as e:
         print(f"streamkit run: error: {e}", file=sys.stderr)

@@ -15,12 +15,12 @@ resumes it from its checkpoint. ``enhanced_fan_out=True`` reads through a
 registered stream consumer (spec 4.2): with ``read_limits`` it gets a dedicated
 2 MB/s per shard and is not counted against the stream's shared limits. Its events
 name the stream ARN as ``eventSourceARN`` (spec 9.9 unconfirmed; the stream ARN is
-what handlers parse the stream name from), :attr:`event_source_arn` the consumer's.
+what handlers parse the stream name from), :attr:`event_source_arn` the consumer's
+(``consumer_arn``, as RegisterStreamConsumer returned it, or one built like AWS's).
 """
 
 from __future__ import annotations
 
-import hashlib
 import math
 import time
 from collections.abc import Callable, Mapping
@@ -32,10 +32,10 @@ from streamkit.local.destinations import DestinationSender
 from streamkit.local.esm.batching import BatchCutter
 from streamkit.local.esm.events import EventEncoder, IdentityMap
 from streamkit.local.esm.invoker import Execution, Handler, Invoker, RequestIds, executor_for
-from streamkit.local.esm.limits import POLL_INTERVAL, READ_BYTES_PER_SECOND
+from streamkit.local.esm.limits import POLL_INTERVAL
 from streamkit.local.esm.lineage import ShardLineage
 from streamkit.local.esm.outcomes import RecordOutcomes
-from streamkit.local.esm.read_limits import StreamReadLimits, shared_read_limits
+from streamkit.local.esm.read_limits import StreamReadLimits, mapping_read_limits
 from streamkit.local.esm.reads import Retention, ShardReads
 from streamkit.local.esm.responses import classify_response
 from streamkit.local.esm.retries import RetryPolicy
@@ -76,6 +76,7 @@ class EventSourceMapping:
         log_sink: Callable[[str], None] | None = None,
         write_faults: WriteFaults | None = None,
         enhanced_fan_out: bool = False,
+        consumer_arn: str | None = None,
     ) -> None:
         self.settings = settings
         #: Spec 0.7: a disabled mapping neither reads nor invokes (see :meth:`disable`).
@@ -83,6 +84,7 @@ class EventSourceMapping:
         self._enable_at: float | None = None
         #: Spec 4.2: read through a registered stream consumer, named like the function.
         self.enhanced_fan_out = enhanced_fan_out
+        self._consumer_arn = consumer_arn  # the registered consumer's, when known
         self._created = 0.0  # the stream's creation time (Unix s), read at the start
         self.stream_name = stream_name
         self.function_name = function_name
@@ -186,7 +188,7 @@ class EventSourceMapping:
         arn = self._encoder.stream_arn
         if not self.enhanced_fan_out:
             return arn
-        return f"{arn}/consumer/{self.function_name}:{int(self._created)}"
+        return self._consumer_arn or f"{arn}/consumer/{self.function_name}:{int(self._created)}"
 
     def close(self) -> None:
         """Stop the worker processes (execution="process"); a later run starts new ones."""
@@ -288,13 +290,10 @@ class EventSourceMapping:
         self._encoder.stream_arn = summary.arn
         self._retention.seconds = summary.retention_hours * 3600.0
         self._created = summary.created
-        if self.read_limits and self.enhanced_fan_out:
-            # Spec 4.2/7.6: a dedicated 2 MB/s per shard, pushed (no GetRecords calls
-            # to count), never counted against the stream's shared limits.
-            self._reads.limits = StreamReadLimits(10**9, READ_BYTES_PER_SECOND)
-        elif self.read_limits:
+        if self.read_limits:  # spec 7.2; 4.2/7.6: an EFO mapping's own 2 MB/s per shard
             endpoint = getattr(getattr(self.reader.client, "meta", None), "endpoint_url", "")
-            self._reads.limits = shared_read_limits((endpoint, summary.arn, summary.created))
+            key = (endpoint, summary.arn, summary.created)
+            self._reads.limits = mapping_read_limits(key, enhanced_fan_out=self.enhanced_fan_out)
         self._lineage.start()
 
     # ------------------------------------------------------------------ polling
@@ -355,13 +354,7 @@ class EventSourceMapping:
             self.stats.filtered_out += 1
             self.stats.outcomes[self._encoder.key(rec)] = FILTERED
             return
-        lanes = shard.lanes
-        if len(lanes) == 1:
-            lanes[0].queue.append(rec)
-        else:
-            # Spec 4.7: same partition key, same lane, in order.
-            key_hash = int.from_bytes(hashlib.md5(rec.partition_key.encode()).digest()[:8], "big")
-            lanes[key_hash % len(lanes)].queue.append(rec)
+        shard.lane_for(rec.partition_key).queue.append(rec)  # spec 4.7
 
     def _idle(self) -> bool:
         for shard in self._shards.values():

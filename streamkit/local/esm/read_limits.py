@@ -60,9 +60,13 @@ class StreamReadLimits:
         self,
         calls_per_second: int = GET_RECORDS_PER_SECOND,
         bytes_per_second: int = READ_BYTES_PER_SECOND,
+        *,
+        dedicated: bool = False,
     ) -> None:
         self.calls_per_second = calls_per_second
         self.bytes_per_second = bytes_per_second
+        #: One mapping's own (enhanced fan-out, spec 4.2), not the stream's shared reads.
+        self.dedicated = dedicated
         self._shards: dict[str, _ShardUsage] = {}
         self._lock = threading.Lock()
 
@@ -120,3 +124,17 @@ def shared_read_limits(stream_key: Hashable) -> StreamReadLimits:
             limits = StreamReadLimits()
             _REGISTRY[stream_key] = limits
         return limits
+
+
+#: Calls per second of a dedicated (enhanced fan-out) budget: records are pushed over
+#: SubscribeToShard, so no GetRecords call rate applies (spec 4.2); only bytes count.
+PUSHED_CALLS_PER_SECOND = 10**9
+
+
+def mapping_read_limits(stream_key: Hashable, *, enhanced_fan_out: bool) -> StreamReadLimits:
+    """The read limits one mapping obeys: through enhanced fan-out its own 2 MB/s per
+    shard (spec 4.2, 7.6), never counted against the stream's; else the stream's
+    shared limits (:func:`shared_read_limits`, spec 7.2)."""
+    if enhanced_fan_out:
+        return StreamReadLimits(PUSHED_CALLS_PER_SECOND, READ_BYTES_PER_SECOND, dedicated=True)
+    return shared_read_limits(stream_key)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections import deque
 from dataclasses import dataclass
 from typing import Any
@@ -95,6 +96,14 @@ class ShardState:
         self.read_failures = 0
         self.read_backoff_until = 0.0
         self.lanes: list[Lane] = []
+
+    def lane_for(self, partition_key: str) -> Lane:
+        """The lane a record of ``partition_key`` goes to: with ParallelizationFactor > 1,
+        the same key always the same lane, so its records stay in order (spec 4.7)."""
+        if len(self.lanes) == 1:
+            return self.lanes[0]
+        key_hash = int.from_bytes(hashlib.md5(partition_key.encode()).digest()[:8], "big")
+        return self.lanes[key_hash % len(self.lanes)]
 
     @property
     def finished(self) -> bool:

@@ -14,6 +14,14 @@ Local tooling: never imported by a Lambda handler.
    and the aggregates equal an exactly-once reference computed from the inputs
    by the pure core. ``--faults`` injects crashes, throttles and duplicate
    deliveries; the check must still hold.
+
+With ``--replay`` each captured shard goes on its own shard of the consumer's stream,
+and the handler sees each record's captured identity (sequence number, partition key,
+arrival time; the explicit hash key is kept, Lambda's event has none), as with
+``streamkit replay``; the reference is computed with the same identities. A consumer
+with ``stream.enhanced_fan_out`` reads through a stream consumer registered on the
+endpoint (RegisterStreamConsumer, named like its function), with its own read budget
+under ``--read-limits`` (spec 4.2, 7.2, 7.6).
 """
 
 from __future__ import annotations
@@ -37,9 +45,11 @@ from streamkit.local.clock import VirtualClock
 from streamkit.local.config import ConsumerConfig, load_consumers
 from streamkit.local.console import StatusLine
 from streamkit.local.esm import EsmStats, EventSourceMapping
+from streamkit.local.esm.events import CapturedIdentity
 from streamkit.local.esm.invoker import Execution
 from streamkit.local.faults import FaultPlan
-from streamkit.local.replay import put_in_order
+from streamkit.local.replay import put_captures, put_in_order
+from streamkit.local.run.fan_out import ReadSource, register_stream_consumer
 from streamkit.local.run.report import build_summary, progress_text, write_summary
 from streamkit.local.shards import KinesisShardReader
 from streamkit.local.writefaults import WriteFaults
@@ -66,6 +76,11 @@ class ConsumerRun:
     placed: dict[str, list[tuple[int, str, bytes, float]]] = field(default_factory=dict)
     #: (shard id, sequence number) -> the generated arrival time, for the simulator.
     arrivals: dict[tuple[str, str], float] = field(default_factory=dict)
+    #: With --replay: (local shard id, local sequence number) -> the captured identity
+    #: the handler sees (and the reference uses).
+    identities: dict[tuple[str, str], CapturedIdentity] | None = None
+    #: How the mapping read the stream: its source ARN and read budget.
+    source: ReadSource | None = None
     stats: EsmStats | None = None
     #: Totals of the pipeline's committed "batch processed" log lines.
     succeeded: int = 0
@@ -113,12 +128,14 @@ def run_main(
     err: TextIO | None = None,
     logs: TextIO | None = None,
     execution: Execution = "inline",
+    read_limits: bool = False,
 ) -> int:
     """Run the local system; 0 when every check holds, 1 when one fails.
 
     ``execution="process"`` runs each consumer's handler in Lambda-like execution
     environments (worker processes under awslambdaric, spec 10); ``"inline"`` in
-    this process.
+    this process. ``read_limits`` enforces Kinesis's per-shard read limits (spec 7.2):
+    shared by a stream's standard consumers, an enhanced fan-out consumer's own.
 
     Progress goes to ``err`` (stderr), the summary (text, or JSON with ``as_json``)
     to ``out`` (stdout), what the handlers print and log to ``logs`` (default:
@@ -175,12 +192,11 @@ def run_main(
         if start is None:
             start = time.time() - duration
         for run in runs:
-            traffic = (
-                _replayed_traffic(replayed)
-                if replayed is not None
-                else _generated_traffic(run.name, seed, rates.get(run.name, 50.0), duration, start)
-            )
-            _put(kinesis, run, traffic)
+            if replayed is not None:
+                _put_captured(kinesis, run, replayed)
+            else:
+                rate = rates.get(run.name, 50.0)
+                _put(kinesis, run, _generated_traffic(run.name, seed, rate, duration, start))
             status.say(
                 f"{run.name}: {sum(run.generated.values()):,} records on stream "
                 f"{run.consumer.stream.name}",
@@ -196,6 +212,7 @@ def run_main(
                 status=status,
                 logs=logs,
                 execution=execution,
+                read_limits=read_limits,
             )
         summary = build_summary(runs, clients, faults=faults)
     finally:
@@ -232,11 +249,20 @@ def _generated_traffic(name: str, seed: int, rate: float, duration: float, start
     return ((r.partition_key, r.data, r.arrival, r.kind) for r in records)
 
 
-def _replayed_traffic(shards: list[ShardCapture]) -> Traffic:
-    """The records of loaded captures, as traffic of kind ``replayed``."""
-    for shard in shards:
-        for r in shard.records:
-            yield r.partition_key, r.data, r.arrival, "replayed"
+def _put_captured(kinesis: Any, run: ConsumerRun, shards: list[ShardCapture]) -> None:
+    """Put each captured shard on its own shard of the consumer's stream, in captured
+    order (as ``streamkit replay`` does); note each record's captured identity."""
+    captured = [s for s in shards if s.records]
+    run.identities = put_captures(kinesis, run.consumer.stream.name, captured)
+    run.generated = Counter(replayed=len(run.identities))
+    # put_captures lists the records in the order it put them: shard by shard, each in
+    # captured (sequence number) order.
+    ordered = [r for s in captured for r in sorted(s.records, key=lambda r: int(r.sequence_number))]
+    for (key, ident), rec in zip(run.identities.items(), ordered, strict=True):
+        run.arrivals[key] = ident.arrival
+        # The reference sees what the handler sees: the captured identity.
+        placed = (int(ident.sequence_number), ident.partition_key, rec.data, ident.arrival)
+        run.placed.setdefault(key[0], []).append(placed)
 
 
 def _put(kinesis: Any, run: ConsumerRun, traffic: Traffic) -> None:
@@ -263,12 +289,14 @@ def _drive(
     status: StatusLine,
     logs: TextIO | None = None,
     execution: Execution = "inline",
+    read_limits: bool = False,
 ) -> None:
     """Run the consumer's real handler over its stream with the ESM simulator.
 
     The handler module is imported under the consumer's environment and reset; with
     ``faults``, invocations crash, time out, throttle and report partial failures,
-    and a few single AWS writes crash or throttle. Fills ``run.stats`` and the counts.
+    and a few single AWS writes crash or throttle. Fills ``run.stats``, ``run.source``
+    and the counts.
     """
     env = run.env
     batch_log = _BatchLogCounter(run, logs)
@@ -315,11 +343,18 @@ def _drive(
         run.consumer.stream.name,
         arrival_override=lambda shard, seq, a: arrivals.get((shard, seq), a),
     )
+    efo = run.consumer.stream.enhanced_fan_out
+    # Spec 4.2: an enhanced fan-out consumer reads through a registered stream consumer,
+    # named like its function, as Terraform registers it.
+    consumer_arn = (
+        register_stream_consumer(kinesis, run.consumer.stream.name, run.name) if efo else None
+    )
     esm = EventSourceMapping(
         invoke,
         run.consumer.esm,
         kinesis,
         run.consumer.stream.name,
+        identities=run.identities,
         function_name=run.name,
         function_timeout_s=float(run.consumer.function.timeout_seconds),
         memory_mb=run.consumer.function.memory_mb,
@@ -333,6 +368,9 @@ def _drive(
         environment=env,
         log_sink=batch_log.line,
         write_faults=write_faults if execution == "process" else None,
+        read_limits=read_limits,
+        enhanced_fan_out=efo,
+        consumer_arn=consumer_arn,
     )
 
     def progress(stats: EsmStats) -> None:
@@ -343,6 +381,7 @@ def _drive(
 
     try:
         run.stats = esm.run(progress=progress, progress_every=0.2)
+        run.source = ReadSource.of(esm)
     finally:
         esm.close()
         status.done()

@@ -106,6 +106,10 @@ def build_summary(runs: list[ConsumerRun], clients: Any, *, faults: bool) -> dic
             "aggregates_match_reference": matches_reference,
             "faults_injected": dict(sorted(run.faults_fired.items())),
         }
+        if run.source is not None:
+            info["enhanced_fan_out"] = run.source.enhanced_fan_out
+            info["event_source_arn"] = run.source.event_source_arn
+            info["reads"] = run.source.to_dict()
         if archived:
             info["archived"] = archived
         info.update(_consumer_details(run.name, items, clients, run))
@@ -212,6 +216,8 @@ def _print_text(s: dict[str, Any], out: TextIO) -> None:
             f"invocations {c['invocations']:,}  deliveries {c['records_delivered']:,}",
             file=out,
         )
+        if "reads" in c:
+            print(f"  reads: {_reads_text(c)}", file=out)
         if "top_pages" in c:
             pages = ", ".join(f"{p} {n}" for p, n in c["top_pages"])
             print(f"  top pages: {pages}", file=out)
@@ -243,4 +249,20 @@ def _print_text(s: dict[str, Any], out: TextIO) -> None:
         if s["ok"]
         else "\nFAILED: see the check lines above",
         file=out,
+    )
+
+
+def _reads_text(c: dict[str, Any]) -> str:
+    """How the consumer read its stream, for the text summary."""
+    reads = c["reads"]
+    via = "enhanced fan-out" if c["enhanced_fan_out"] else "standard"
+    if reads["budget"] == "unlimited":
+        budget = "no read limits"
+    else:
+        mib = f"{reads['bytes_per_second'] / 2**20:g} MiB/s per shard"
+        calls = reads["calls_per_second"]
+        budget = f"own {mib}" if reads["budget"] == "own" else f"shared {calls} calls/s, {mib}"
+    return (
+        f"{via} from {c['event_source_arn']} ({budget}), "
+        f"{reads['get_records_calls']:,} reads, {reads['read_throttles']:,} throttled"
     )
