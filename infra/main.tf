@@ -66,6 +66,9 @@ module "ledger_table" {
   hash_key            = "id"
   kms_key_arn         = aws_kms_key.streamkit.arn
   deletion_protection = var.deletion_protection
+  # Commit journal entries (<consumer>#<shard>#commit#<generation>) expire: streamkit
+  # recover reads them to skip what a shard committed before Lambda discarded it.
+  ttl_attribute = "expires_at"
 }
 
 module "aggregate_table" {

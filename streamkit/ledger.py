@@ -46,6 +46,10 @@ from streamkit.write_checks import float_text
 #: Intents above this size (gzip) go to S3; a DynamoDB item holds at most 400 KB.
 INLINE_LIMIT = 300_000
 
+#: Days each commit's journal entry (:meth:`Ledger.journal`) is kept: how long after a
+#: discard ``streamkit recover`` can still tell what the shard's ledger committed.
+DEFAULT_JOURNAL_DAYS = 14.0
+
 Position = tuple[int, int]  # (sequence number, sub-sequence number)
 
 
@@ -166,8 +170,12 @@ class Ledger:
         *,
         intent_bucket: str | None = None,
         intent_prefix: str = "streamkit/intents",
+        journal_days: float | None = DEFAULT_JOURNAL_DAYS,
     ) -> None:
         self.table = table
+        #: Days a commit's journal entry is kept (None: no journal; ``streamkit
+        #: recover`` then cannot tell a discarded range the shard committed).
+        self.journal_days = journal_days
         self.consumer = consumer
         self.clients = clients
         self.intent_bucket = intent_bucket
@@ -249,7 +257,13 @@ class Ledger:
         self._conditional_update(intent.shard_id, update, condition, values)
 
     def commit(self, intent: Intent) -> None:
-        """Mark ``intent`` committed: new generation and position, intent removed."""
+        """Mark ``intent`` committed: new generation and position, intent removed.
+
+        First journals the span the intent covers (:meth:`journal`), so what the shard
+        committed stays known after its position moves on.
+        """
+        if self.journal_days is not None:
+            self.journal(intent)
         values: dict[str, Any] = {
             ":iid": {"S": intent.intent_id},
             ":g": {"N": str(intent.generation)},
@@ -263,6 +277,80 @@ class Ledger:
             values[":wm"] = {"N": float_text(intent.watermark, "watermark")}
         update += " REMOVE intent, intent_s3, intent_id, intent_time"
         self._conditional_update(intent.shard_id, update, "intent_id = :iid", values)
+
+    def journal(self, intent: Intent) -> None:
+        """Record that generation ``intent.generation`` covers ``intent.start..end``.
+
+        One item per commit, ``<consumer>#<shard>#commit#<generation>``, expiring after
+        ``journal_days`` (TTL attribute ``expires_at``). ``streamkit recover`` reads it:
+        Lambda may discard a batch the ledger already committed (the invocation timed
+        out or crashed after the commit, and its retries did too until the records
+        aged out), and only the journal tells those records from ones never committed
+        (:meth:`committed_span`). Written before the commit, unconditionally: one
+        generation is only ever one intent (the intent write is conditional), so a
+        repeat writes the same values.
+        """
+        days = self.journal_days if self.journal_days is not None else DEFAULT_JOURNAL_DAYS
+        self.clients("dynamodb").update_item(
+            TableName=self.table,
+            Key=self._journal_key(intent.shard_id, intent.generation),
+            UpdateExpression=(
+                "SET start_seq = :ss, start_sub = :su, end_seq = :es, end_sub = :eu, "
+                "expires_at = :exp"
+            ),
+            ExpressionAttributeValues={
+                ":ss": {"S": str(intent.start[0])},
+                ":su": {"N": str(intent.start[1])},
+                ":es": {"S": str(intent.end[0])},
+                ":eu": {"N": str(intent.end[1])},
+                ":exp": {"N": str(int(time.time() + days * 86_400))},
+            },
+        )
+
+    def committed_span(self, shard_id: str, generation: int) -> tuple[Position, Position] | None:
+        """The (start, end) positions generation ``generation`` of ``shard_id``
+        committed, from the journal; None when it has no entry (expired, or committed
+        before the journal existed)."""
+        item = (
+            self.clients("dynamodb")
+            .get_item(
+                TableName=self.table,
+                Key=self._journal_key(shard_id, generation),
+                ConsistentRead=True,
+            )
+            .get("Item")
+        )
+        if not item:
+            return None
+        return (
+            (int(item["start_seq"]["S"]), int(item["start_sub"]["N"])),
+            (int(item["end_seq"]["S"]), int(item["end_sub"]["N"])),
+        )
+
+    def seed(self, shard_id: str, position: Position) -> bool:
+        """Create ``shard_id``'s ledger item at generation 0, committed up to
+        ``position``, unless it exists. True when it was created.
+
+        ``streamkit recover`` seeds a discarded range's lane with what the shard's own
+        ledger committed of it, so the lane processes only the rest.
+        """
+        try:
+            self._conditional_update(
+                shard_id,
+                "SET generation = :g, position_seq = :seq, position_sub = :sub",
+                "attribute_not_exists(generation)",
+                {
+                    ":g": {"N": "0"},
+                    ":seq": {"S": str(position[0])},
+                    ":sub": {"N": str(position[1])},
+                },
+            )
+        except LedgerConflict:
+            return False
+        return True
+
+    def _journal_key(self, shard_id: str, generation: int) -> dict[str, Any]:
+        return {"id": {"S": f"{self.consumer}#{shard_id}#commit#{generation}"}}
 
     def _conditional_update(
         self, shard_id: str, update: str, condition: str, values: Mapping[str, Any]

@@ -130,7 +130,8 @@ def test_transient_failure_mid_batch_commits_the_prefix_only(stores: Any) -> Non
 
 def test_writes_per_batch_are_distinct_keys_plus_a_constant(stores: Any) -> None:
     """Issue 4 cost bound, checked with botocore hooks on the real calls: one write
-    per distinct (key, window) item, plus the two ledger writes."""
+    per distinct (key, window) item, plus the three ledger writes (intent, commit
+    journal entry, commit)."""
     writes = Counter[str]()
 
     def count(model: Any, params: Any, **_: Any) -> None:
@@ -145,8 +146,8 @@ def test_writes_per_batch_are_distinct_keys_plus_a_constant(stores: Any) -> None
     finally:
         stores("dynamodb").meta.events.unregister("before-call.*.*", count)
     assert 20 < len(distinct) < 500  # several windows, far fewer items than records
-    assert sum(writes.values()) == len(distinct) + 2, writes
-    assert writes["UpdateItem"] == 2  # intent + commit on the ledger
+    assert sum(writes.values()) == len(distinct) + 3, writes
+    assert writes["UpdateItem"] == 3  # intent, journal entry and commit on the ledger
 
 
 def test_late_records_are_dead_lettered_with_reason_late(stores: Any) -> None:

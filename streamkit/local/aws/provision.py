@@ -259,7 +259,7 @@ class DynamoDbTable:
 
     @classmethod
     def ledger(cls, name: str) -> DynamoDbTable:
-        return cls(name, "id")
+        return cls(name, "id", ttl_attribute="expires_at")  # commit journal entries
 
     @classmethod
     def aggregates(cls, name: str) -> DynamoDbTable:

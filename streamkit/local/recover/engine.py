@@ -10,7 +10,10 @@ pipeline under the range's own ledger lane (``<consumer>#<shard>#recover#<first
 sequence>``): the shard's ledger is already past the range and would reject it, while
 the lane starts empty, commits like any shard (so every effect happens once) and
 makes a second recovery a no-op. The pipeline never asks Lambda to retry records an
-intent holds, so a discarded range never overlaps what the shard's ledger committed.
+intent holds, yet a discarded range can overlap what the shard's ledger committed (an
+invocation that committed and then timed out or crashed, until Lambda gave up): the
+ledger's commit journal (:mod:`~streamkit.local.recover.committed`) gives the lane
+that prefix as committed, so only the rest is processed.
 
 Pending intents of closed shards (after resharding) are rolled forward first: no
 invocation of those shards will ever come to do it.
@@ -28,8 +31,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from streamkit.ledger import Ledger
 from streamkit.local.filters import FilterSet, compile_filters
 from streamkit.local.intents.store import pending_intents
+from streamkit.local.recover.committed import JournalGap, committed_prefix, shard_ledger
 from streamkit.local.recover.consumer import Consumer, RecoverError
 from streamkit.local.recover.failures import (
     DiscardedRange,
@@ -49,7 +54,8 @@ class RangeOutcome:
     """What recovery did with one discarded range."""
 
     range: DiscardedRange
-    #: recovered | already_recovered | partly_trimmed | trimmed | failed
+    #: recovered | already_recovered | committed_by_shard (the shard's ledger had
+    #: committed all of it before Lambda discarded it) | partly_trimmed | trimmed | failed
     status: str = "recovered"
     records: int = 0
     succeeded: int = 0
@@ -60,7 +66,7 @@ class RangeOutcome:
 
     @property
     def ok(self) -> bool:
-        return self.status in ("recovered", "already_recovered")
+        return self.status in ("recovered", "already_recovered", "committed_by_shard")
 
     def to_dict(self) -> dict[str, Any]:
         r = self.range
@@ -272,13 +278,29 @@ def _recover_range(
     if not records:
         return outcome
     status = outcome.status
+    # What the shard's own ledger committed of the range (it committed, then the
+    # invocation failed until Lambda gave up) starts the lane as committed.
+    journal = Ledger(consumer.ledger_table, consumer.name, consumer.clients)
+    try:
+        prefix = committed_prefix(
+            journal, shard_ledger(journal, discarded.shard_id, _stream_name(discarded)), records
+        )
+    except JournalGap as e:
+        outcome.status, outcome.detail = "failed", str(e)
+        return outcome
+    seeded = prefix is not None and journal.seed(ledger_shard, prefix)
     _process(consumer, records, discarded.lane, outcome)
     if outcome.status == "recovered":
         if outcome.succeeded + outcome.dead_lettered == 0:
-            outcome.status = "already_recovered"
+            outcome.status = "committed_by_shard" if seeded else "already_recovered"
         if status != "recovered":
             outcome.status = status  # trimmed in part: say so even when the rest is done
     return outcome
+
+
+def _stream_name(discarded: DiscardedRange) -> str:
+    """The stream's name as the pipeline records it (from the event source ARN)."""
+    return discarded.stream_arn.rpartition("/")[2]
 
 
 def _process(
