@@ -15,6 +15,7 @@ exactly the bytes Lambda would send. Where it runs is the execution mode:
 
 from __future__ import annotations
 
+import os
 import random
 import time
 import uuid
@@ -258,6 +259,7 @@ def executor_for(
     environment: Mapping[str, str] | None = None,
     log_sink: Callable[[str], None] | None = None,
     write_faults: WriteFaults | None = None,
+    task_root: str | None = None,
 ) -> tuple[Handler, EnvironmentPool | None]:
     """The in-process handler and, for ``process``, the pool of environments.
 
@@ -266,7 +268,8 @@ def executor_for(
     function's variables) and ``log_sink`` (called with each line the runtime
     prints; default: this process's stdout) apply to worker processes, and so do
     ``write_faults``, injected by a proxy in front of the AWS endpoint (inline, attach
-    them to the handler's clients instead).
+    them to the handler's clients instead). ``task_root``: the directory worker
+    processes import the handler from (their working directory; default: this one).
     """
     if execution not in EXECUTIONS:
         raise ValueError(f"execution must be one of {', '.join(EXECUTIONS)}, got {execution!r}")
@@ -281,6 +284,7 @@ def executor_for(
         region,
         dict(environment or {}),
         write_faults=ProxyFaults(write_faults) if write_faults is not None else None,
+        task_root=task_root or os.getcwd(),
     )
     return _not_inline, EnvironmentPool(spec, log_sink=log_sink)
 

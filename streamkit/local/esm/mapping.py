@@ -75,6 +75,7 @@ class EventSourceMapping:
         environment: Mapping[str, str] | None = None,
         log_sink: Callable[[str], None] | None = None,
         write_faults: WriteFaults | None = None,
+        task_root: str | None = None,
         enhanced_fan_out: bool = False,
         consumer_arn: str | None = None,
     ) -> None:
@@ -111,6 +112,7 @@ class EventSourceMapping:
             environment=environment,
             log_sink=log_sink,
             write_faults=write_faults,
+            task_root=task_root,
         )
         self.role_arn = f"arn:aws:iam::{account_id}:role/{function_name}-role"
         self.filters: FilterSet = compile_filters(
