@@ -42,6 +42,7 @@ import orjson
 
 from streamkit.errors import StreamkitError
 from streamkit.write_checks import float_text
+from streamkit.writes import AggregateWrite, MessageWrite, ObjectWrite
 
 #: Intents above this size (gzip) go to S3; a DynamoDB item holds at most 400 KB.
 INLINE_LIMIT = 300_000
@@ -67,12 +68,12 @@ class Intent:
     start: Position  # first record covered
     end: Position  # last record covered (the new committed position)
     watermark: float | None
-    #: DynamoDB aggregate deltas: {"table", "key": {pk, sk}, "stats": item attrs, "extra": {...}}
-    aggregates: list[dict[str, Any]] = field(default_factory=list)
-    #: S3 objects written verbatim: {"bucket", "key", "body" (bytes), "content_type"}
-    objects: list[dict[str, Any]] = field(default_factory=list)
-    #: SQS messages: {"queue_url", "body", "group_id", "dedup_id"}
-    messages: list[dict[str, Any]] = field(default_factory=list)
+    #: DynamoDB aggregate item deltas (to :attr:`table`).
+    aggregates: list[AggregateWrite] = field(default_factory=list)
+    #: S3 objects written verbatim (archive, dead letters).
+    objects: list[ObjectWrite] = field(default_factory=list)
+    #: SQS FIFO messages (alerts).
+    messages: list[MessageWrite] = field(default_factory=list)
     #: Records the intent covers (succeeded + dead-lettered).
     record_count: int = 0
     #: The aggregate table the deltas were planned for: a pending intent is applied
@@ -100,9 +101,10 @@ class Intent:
             "start": [str(self.start[0]), self.start[1]],
             "end": [str(self.end[0]), self.end[1]],
             "watermark": self.watermark,
-            "aggregates": self.aggregates,
-            "objects": self.objects,
-            "messages": self.messages,
+            # The writes' wire forms: field names and order are part of version 1.
+            "aggregates": [a.to_wire() for a in self.aggregates],
+            "objects": [o.to_wire() for o in self.objects],
+            "messages": [m.to_wire() for m in self.messages],
             # "records": the wire name since version 1 (pending intents must still
             # decode after an upgrade).
             "records": self.record_count,
@@ -124,9 +126,9 @@ class Intent:
             start=(int(doc["start"][0]), int(doc["start"][1])),
             end=(int(doc["end"][0]), int(doc["end"][1])),
             watermark=doc["watermark"],
-            aggregates=doc["aggregates"],
-            objects=doc["objects"],
-            messages=doc["messages"],
+            aggregates=[AggregateWrite.from_wire(a) for a in doc["aggregates"]],
+            objects=[ObjectWrite.from_wire(o) for o in doc["objects"]],
+            messages=[MessageWrite.from_wire(m) for m in doc["messages"]],
             record_count=doc["records"],
             intent_id=doc["intent_id"],
             table=doc.get("table"),  # absent in intents of earlier versions

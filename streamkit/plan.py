@@ -55,6 +55,7 @@ from streamkit.write_checks import (
     float_text,
     json_bytes,
 )
+from streamkit.writes import AggregateWrite, MessageWrite, ObjectWrite
 
 #: The one "window" of an all-time aggregate (``Aggregate(window_s=None)``).
 ALL_TIME = Window(0, 4_102_444_800)  # 1970 .. 2100
@@ -232,8 +233,8 @@ class _Staging:
     watermark: float | None
     deltas: Deltas = field(default_factory=Deltas)
     lines: list[ArchiveLine] = field(default_factory=list)
-    messages: list[dict[str, Any]] = field(default_factory=list)
-    dead_letter_objects: list[dict[str, Any]] = field(default_factory=list)
+    messages: list[MessageWrite] = field(default_factory=list)
+    dead_letter_objects: list[ObjectWrite] = field(default_factory=list)
 
 
 def _stage_record(spec: PipelineSpec, record: Record, position: Position, batch: _Staging) -> None:
@@ -290,15 +291,13 @@ def _stage_record(spec: PipelineSpec, record: Record, position: Position, batch:
         for name, body in message.build(doc, record):
             group = message.group_id(doc, record)
             new_messages.append(
-                {
-                    "queue_url": message.queue_url,
+                MessageWrite(
+                    queue_url=message.queue_url,
                     # The exact text sent: serialised and checked once, here.
-                    "body": check_message(group, body),
-                    "group_id": group,
-                    "dedup_id": check_fifo_id(
-                        "deduplication id", _dedup_id(spec.name, record, name)
-                    ),
-                }
+                    body=check_message(group, body),
+                    group_id=group,
+                    dedup_id=check_fifo_id("deduplication id", _dedup_id(spec.name, record, name)),
+                )
             )
     line = None
     if spec.archive is not None:
@@ -387,18 +386,21 @@ def _add_all(deltas: Deltas, staged: list[StagedStats]) -> None:
 
 def aggregate_delta(
     name: str, ttl_s: int | None, key: str, window: Window, stats: Stats
-) -> dict[str, Any]:
-    """One intent aggregate delta: ``{"key": {pk, sk}, "stats", "extra"}``."""
-    extra: dict[str, Any] = {"aggregate": name, "key": key}
+) -> AggregateWrite:
+    """One intent aggregate delta: the item of (``name``, ``key``, ``window``)."""
+    pk, item = f"{name}#{key}", stats_to_item(stats)
     if window == ALL_TIME:
-        sk = "all"
-    else:
-        sk = window.key
-        extra["window_start"] = window.key
-        extra["window_end"] = _iso(window.end)
-        if ttl_s:
-            extra["ttl"] = int(window.end + ttl_s)
-    return {"key": {"pk": f"{name}#{key}", "sk": sk}, "stats": stats_to_item(stats), "extra": extra}
+        return AggregateWrite(pk, "all", item, aggregate=name, key=key)
+    return AggregateWrite(
+        pk,
+        window.key,
+        item,
+        aggregate=name,
+        key=key,
+        window_start=window.key,
+        window_end=_iso(window.end),
+        ttl=int(window.end + ttl_s) if ttl_s else None,
+    )
 
 
 #: Stand-in applied markers and version for the up-front item check (the sink adds
@@ -415,11 +417,11 @@ def _aggregate_item(
     agg: Aggregate, key: str, window: Window, stats: Stats, markers: dict[str, Any]
 ) -> dict[str, Any]:
     delta = aggregate_delta(agg.name, agg.ttl_s, key, window, stats)
-    return {**delta["key"], **delta["extra"], **delta["stats"], **markers}
+    return {**delta.attributes(), **delta.stats, **markers}
 
 
-def aggregate_items(aggregates: Sequence[Aggregate], deltas: Deltas) -> list[dict[str, Any]]:
-    """The intent's aggregate deltas: ``{"key": {pk, sk}, "stats", "extra"}`` per item."""
+def aggregate_items(aggregates: Sequence[Aggregate], deltas: Deltas) -> list[AggregateWrite]:
+    """The intent's aggregate deltas, one per distinct item."""
     ttl = {a.name: a.ttl_s for a in aggregates}
     return [aggregate_delta(name, ttl.get(name), key, w, stats) for name, key, w, stats in deltas]
 

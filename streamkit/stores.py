@@ -33,10 +33,9 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-import orjson
-
 from streamkit.ledger import Intent, LedgerState
 from streamkit.sinks.s3 import put_objects
+from streamkit.writes import AggregateWrite, MessageWrite, ObjectWrite
 
 
 class LedgerStore(Protocol):
@@ -54,7 +53,7 @@ class AggregateStore(Protocol):
         self,
         ledger_id: str,
         generation: int,
-        deltas: Sequence[dict[str, Any]],
+        deltas: Sequence[AggregateWrite],
         intent_id: str | None = None,
         written_at: float | None = None,
     ) -> int: ...
@@ -63,13 +62,13 @@ class AggregateStore(Protocol):
 class ObjectStore(Protocol):
     """Archive, dead-letter and large-intent objects (:class:`S3Objects` on S3)."""
 
-    def put_objects(self, objects: Iterable[dict[str, Any]]) -> int: ...
+    def put_objects(self, objects: Iterable[ObjectWrite]) -> int: ...
 
 
 class MessageQueue(Protocol):
     """Alert messages to SQS FIFO queues (:class:`SqsQueue` on SQS)."""
 
-    def send(self, messages: Iterable[dict[str, Any]]) -> int: ...
+    def send(self, messages: Iterable[MessageWrite]) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -83,33 +82,29 @@ class Stores:
 
 
 class S3Objects:
-    """:class:`ObjectStore` on S3: object specs ``{bucket, key, body, content_type}``."""
+    """:class:`ObjectStore` on S3."""
 
     def __init__(self, clients: Callable[[str], Any]) -> None:
         self.clients = clients
 
-    def put_objects(self, objects: Iterable[dict[str, Any]]) -> int:
+    def put_objects(self, objects: Iterable[ObjectWrite]) -> int:
         return put_objects(objects, self.clients("s3"))
 
 
 class SqsQueue:
-    """:class:`MessageQueue` on SQS: ``{queue_url, body, group_id, dedup_id}`` messages.
-
-    A body that is not a string is sent as its JSON text.
-    """
+    """:class:`MessageQueue` on SQS FIFO queues: each message's body text as planned."""
 
     def __init__(self, clients: Callable[[str], Any]) -> None:
         self.clients = clients
 
-    def send(self, messages: Iterable[dict[str, Any]]) -> int:
+    def send(self, messages: Iterable[MessageWrite]) -> int:
         n = 0
         for m in messages:
-            body = m["body"]
             self.clients("sqs").send_message(
-                QueueUrl=m["queue_url"],
-                MessageBody=body if isinstance(body, str) else orjson.dumps(body).decode(),
-                MessageGroupId=m["group_id"],
-                MessageDeduplicationId=m["dedup_id"],
+                QueueUrl=m.queue_url,
+                MessageBody=m.body,
+                MessageGroupId=m.group_id,
+                MessageDeduplicationId=m.dedup_id,
             )
             n += 1
         return n

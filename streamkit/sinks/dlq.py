@@ -17,6 +17,7 @@ import orjson
 
 from streamkit.deadletter import DeadLetter
 from streamkit.write_checks import check_s3_key
+from streamkit.writes import ObjectWrite
 
 
 def dead_letter_key(
@@ -30,23 +31,19 @@ def dead_letter_key(
 
 def dead_letter_object(
     letter: DeadLetter, *, bucket: str, prefix: str, consumer: str
-) -> dict[str, Any]:
-    """The S3 object spec ``{bucket, key, body, content_type}`` of one dead letter."""
+) -> ObjectWrite:
+    """The S3 object of one dead letter."""
     r = letter.record
     doc = {"consumer": consumer, **letter.to_dict()}
-    return {
-        "bucket": bucket,
-        "key": dead_letter_key(
-            prefix,
-            consumer,
-            r.shard_id,
-            r.sequence_number,
-            r.sub_sequence_number,
-            stream=r.stream_name or "stream",
-        ),
-        "body": _json_body(doc),
-        "content_type": "application/json",
-    }
+    key = dead_letter_key(
+        prefix,
+        consumer,
+        r.shard_id,
+        r.sequence_number,
+        r.sub_sequence_number,
+        stream=r.stream_name or "stream",
+    )
+    return ObjectWrite(bucket, key, _json_body(doc), "application/json")
 
 
 def _json_body(doc: dict[str, Any]) -> bytes:

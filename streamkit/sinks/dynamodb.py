@@ -50,6 +50,7 @@ from boto3.dynamodb.types import TypeDeserializer
 from streamkit.aggregate import merge, stats_from_item, stats_to_item
 from streamkit.errors import StreamkitError
 from streamkit.write_checks import attribute_values
+from streamkit.writes import AggregateWrite
 
 _DE = TypeDeserializer()
 _MAX_ATTEMPTS = 12
@@ -119,7 +120,7 @@ class AggregateTable:
         self,
         ledger_id: str,
         generation: int,
-        deltas: Sequence[dict[str, Any]],
+        deltas: Sequence[AggregateWrite],
         intent_id: str | None = None,
         written_at: float | None = None,
     ) -> int:
@@ -127,16 +128,15 @@ class AggregateTable:
         (``<consumer>#<shard id>``) by intent ``intent_id``, written to the ledger at
         ``written_at`` (epoch seconds; None: just now); return the items written.
 
-        Each delta is ``{"key": {"pk", "sk"}, "stats": <stats item>, "extra": {...}}``.
         Raises :class:`MarkerAhead` for an item whose marker is ahead (module docstring).
         """
         if not deltas:
             return 0
         mark = _Mark(ledger_id, generation, intent_id, written_at)
-        current = self._batch_get([d["key"] for d in deltas])
-        puts: list[tuple[dict[str, Any], dict[str, Any]]] = []
+        current = self._batch_get([d.item_key for d in deltas])
+        puts: list[tuple[AggregateWrite, dict[str, Any]]] = []
         for delta in deltas:
-            put = self._conditional_put(mark, delta, current.get(_item_key(delta["key"])))
+            put = self._conditional_put(mark, delta, current.get((delta.pk, delta.sk)))
             if put is not None:
                 puts.append((delta, put))
         if len(puts) <= 1:
@@ -146,7 +146,7 @@ class AggregateTable:
             futures = [pool.submit(self._put, mark, d, p) for d, p in puts]
             return sum(f.result() for f in futures)
 
-    def _put(self, mark: _Mark, delta: dict[str, Any], put: dict[str, Any]) -> int:
+    def _put(self, mark: _Mark, delta: AggregateWrite, put: dict[str, Any]) -> int:
         ddb = self.clients("dynamodb")
         try:
             ddb.put_item(**put)
@@ -155,11 +155,11 @@ class AggregateTable:
             # Another shard wrote the item since we read it: read again and merge.
             return self._merge_after_conflict(mark, delta)
 
-    def _merge_after_conflict(self, mark: _Mark, delta: dict[str, Any]) -> int:
+    def _merge_after_conflict(self, mark: _Mark, delta: AggregateWrite) -> int:
         ddb = self.clients("dynamodb")
         for _ in range(_MAX_ATTEMPTS):
             got = ddb.get_item(
-                TableName=self.table, Key=_to_attribute_values(delta["key"]), ConsistentRead=True
+                TableName=self.table, Key=_to_attribute_values(delta.item_key), ConsistentRead=True
             ).get("Item")
             put = self._conditional_put(mark, delta, _from_attribute_values(got) if got else None)
             if put is None:
@@ -170,11 +170,11 @@ class AggregateTable:
             except ddb.exceptions.ConditionalCheckFailedException:
                 continue  # someone wrote in between: read again
         raise AggregateWriteError(
-            f"{self.table} item {delta['key']} still contended after {_MAX_ATTEMPTS} attempts"
+            f"{self.table} item {delta.item_key} still contended after {_MAX_ATTEMPTS} attempts"
         )
 
     def _conditional_put(
-        self, mark: _Mark, delta: dict[str, Any], current: dict[str, Any] | None
+        self, mark: _Mark, delta: AggregateWrite, current: dict[str, Any] | None
     ) -> dict[str, Any] | None:
         """The conditional Put for ``delta`` on top of ``current``; None if applied."""
         ledger_id, generation = mark.ledger_id, mark.generation
@@ -185,7 +185,7 @@ class AggregateTable:
         if marker >= generation:
             if marker == generation and by.get(ledger_id) in (None, mark.intent_id):
                 return None  # applied by this intent (or by a marker without its id)
-            raise MarkerAhead(self.table, delta["key"], ledger_id, marker, generation)
+            raise MarkerAhead(self.table, delta.item_key, ledger_id, marker, generation)
         pruned_at = float(current.get("pruned_at", 0)) if current else 0.0
         if (
             mark.written_at is not None
@@ -194,7 +194,7 @@ class AggregateTable:
             and pruned_at >= mark.written_at - CLOCK_MARGIN_S
         ):
             raise MarkerPruned(
-                f"{self.table} item {delta['key']} dropped markers applied at {pruned_at:.0f}, "
+                f"{self.table} item {delta.item_key} dropped markers applied at {pruned_at:.0f}, "
                 f"after intent {mark.intent_id} (generation {generation} of {ledger_id}) was "
                 f"written at {mark.written_at:.0f}: it may already count this intent; settle "
                 "it with `streamkit intents resolve`"
@@ -212,7 +212,7 @@ class AggregateTable:
             at.pop(name)
         for name in set(by) - set(applied):
             by.pop(name)
-        stats = stats_from_item(delta["stats"])
+        stats = stats_from_item(delta.stats)
         if current is not None:
             # Exact with as many digits as needed (sum_exact): the merge never depends
             # on what the item holds, so every apply of this delta writes the same.
@@ -225,8 +225,7 @@ class AggregateTable:
             by.pop(ledger_id, None)
         version = int(current.get("version", 0)) if current else 0
         item = {
-            **delta["key"],
-            **delta.get("extra", {}),
+            **delta.attributes(),
             **stats_to_item(stats),
             "applied": applied,
             "applied_at": at,

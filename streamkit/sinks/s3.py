@@ -24,6 +24,7 @@ from typing import Any
 import orjson
 
 from streamkit.write_checks import check_s3_key
+from streamkit.writes import ObjectWrite
 
 #: One archived line: (position (seq, sub), event time, the document's JSON bytes as
 #: :func:`streamkit.write_checks.json_bytes` serialised and checked it).
@@ -44,8 +45,8 @@ def archive_objects(
     stream: str,
     shard_id: str,
     consumer: str,
-) -> list[dict[str, Any]]:
-    """Group lines by partition into object specs ``{bucket, key, body, content_type}``."""
+) -> list[ObjectWrite]:
+    """Group lines by partition into one gzip JSON Lines object each."""
     groups: dict[str, list[ArchiveLine]] = {}
     for line in lines:
         groups.setdefault(partition_of(line[1]), []).append(line)
@@ -59,27 +60,20 @@ def archive_objects(
         key = f"{prefix.strip('/')}/{partition}/{name}"
         body = b"".join(line + b"\n" for _, _, line in group)
         out.append(
-            {
-                "bucket": bucket,
-                "key": check_s3_key(key),
-                "body": gzip.compress(body, mtime=0),
-                "content_type": "application/x-ndjson",
-            }
+            ObjectWrite(
+                bucket, check_s3_key(key), gzip.compress(body, mtime=0), "application/x-ndjson"
+            )
         )
     return out
 
 
-def put_objects(objects: Iterable[dict[str, Any]], s3: Any) -> int:
-    """Write object specs; same spec, same key and bytes: safe to repeat."""
+def put_objects(objects: Iterable[ObjectWrite], s3: Any) -> int:
+    """Write objects; same object, same key and bytes: safe to repeat."""
     n = 0
     for obj in objects:
-        extra = {"ContentEncoding": "gzip"} if obj["key"].endswith(".gz") else {}
+        extra = {"ContentEncoding": "gzip"} if obj.key.endswith(".gz") else {}
         s3.put_object(
-            Bucket=obj["bucket"],
-            Key=obj["key"],
-            Body=obj["body"],
-            ContentType=obj.get("content_type", "application/octet-stream"),
-            **extra,
+            Bucket=obj.bucket, Key=obj.key, Body=obj.body, ContentType=obj.content_type, **extra
         )
         n += 1
     return n

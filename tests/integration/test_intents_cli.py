@@ -255,7 +255,7 @@ def test_intents_list_and_show_name_the_pending_intent(
     assert code == 0
     shown = json.loads(out)
     assert {(a["pk"], a["sk"]) for a in shown["aggregates"]} == {
-        (a["key"]["pk"], a["key"]["sk"]) for a in planned.aggregates
+        (a.pk, a.sk) for a in planned.aggregates
     }
 
 

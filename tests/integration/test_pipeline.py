@@ -21,6 +21,7 @@ from streamkit.pipeline import Aggregate, Archive, Pipeline
 from streamkit.sinks.s3 import read_archive
 from streamkit.testing import FakeContext, kinesis_event
 from streamkit.testing.awsfaults import WRITE_OPERATIONS, WriteFaults
+from streamkit.writes import AggregateWrite
 
 pytestmark = pytest.mark.integration
 
@@ -313,8 +314,9 @@ def test_aggregate_names_must_be_unique_and_without_hash(stores: Any) -> None:
 
 def test_intent_encoding_keeps_user_dicts_that_look_like_tags() -> None:
     body = {"$d": "not a number", "nested": [{"$b": "x"}]}
-    intent = Intent("c", "s", 1, (1, 0), (2, 0), None, messages=[{"body": body}])
-    assert Intent.from_bytes(intent.to_bytes()).messages == [{"body": body}]
+    delta = AggregateWrite(pk="a#k", sk="all", stats={"last": body}, aggregate="a", key="k")
+    intent = Intent("c", "s", 1, (1, 0), (2, 0), None, aggregates=[delta])
+    assert Intent.from_bytes(intent.to_bytes()).aggregates == [delta]
 
 
 def test_counts_add_up_on_every_path(stores: Any) -> None:
@@ -481,12 +483,12 @@ def test_planning_is_public_and_does_no_io() -> None:
     assert (plan.received, plan.succeeded, plan.dead_lettered, plan.retried) == (8, 6, 2, 0)
     assert [d.reason for d in plan.dead_letters] == ["bad_json", "schema"]
     assert plan.intent is not None and plan.intent.generation == 1
-    assert {a["key"]["pk"] for a in plan.intent.aggregates} == {
+    assert {a.pk for a in plan.intent.aggregates} == {
         "views#/p0",
         "views#/p1",
         "views#/p2",
     }
-    keys = [o["key"] for o in plan.intent.objects]
+    keys = [o.key for o in plan.intent.objects]
     assert sum(k.startswith("raw/") for k in keys) == 1  # one archive object (one hour)
     assert sum(k.startswith("dlq/clicks/") for k in keys) == 2
     # Deterministic: the same records and state give the same plan (but a new intent id,
@@ -495,8 +497,8 @@ def test_planning_is_public_and_does_no_io() -> None:
     assert again is not None
 
     def content(intent: Intent) -> Any:
-        objects = [(o["key"], o["body"]) for o in intent.objects if o["key"].startswith("raw/")]
-        return intent.aggregates, [o["key"] for o in intent.objects], objects
+        objects = [(o.key, o.body) for o in intent.objects if o.key.startswith("raw/")]
+        return intent.aggregates, [o.key for o in intent.objects], objects
 
     assert content(again) == content(plan.intent)
     # Records the ledger already covers are counted, not planned again.

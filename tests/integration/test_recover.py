@@ -134,21 +134,21 @@ def reference(consumer: Consumer) -> dict[str, Any]:
         plan = pipeline.plan(records, LedgerState.new_shard())
         intent = plan.intent
         assert intent is not None
-        for spec in intent.aggregates:
-            key = (spec["key"]["pk"], spec["key"]["sk"])
-            stats = stats_from_item(spec["stats"])
+        for delta in intent.aggregates:
+            key = (delta.pk, delta.sk)
+            stats = stats_from_item(delta.stats)
             aggregates[key] = merge(aggregates[key], stats) if key in aggregates else stats
         for letter in plan.dead_letters:
             r = letter.record
             dead_letters[f"{r.shard_id}/{r.sequence_number}-{r.sub_sequence_number}"] = (
                 letter.reason
             )
-        alerts.update(m["dedup_id"] for m in intent.messages)
+        alerts.update(m.dedup_id for m in intent.messages)
     if pipeline.archive is not None:
         for records in shard_records(consumer).values():
             for obj in pipeline.plan(records, LedgerState.new_shard()).intent.objects:  # type: ignore[union-attr]
-                if obj["bucket"] == pipeline.archive.bucket:
-                    archive.update(_lines(obj["body"]))
+                if obj.bucket == pipeline.archive.bucket:
+                    archive.update(_lines(obj.body))
     return {
         "aggregates": {k: comparable(v) for k, v in aggregates.items()},
         "archive": archive,
@@ -442,10 +442,7 @@ def test_a_pending_intent_of_a_closed_shard_is_rolled_forward(
     planned = pipeline.plan(records[parent][:300], LedgerState.new_shard()).intent
     assert planned is not None
     got = effects(consumer, Counter())["aggregates"]
-    want = {
-        (a["key"]["pk"], a["key"]["sk"]): comparable(stats_from_item(a["stats"]))
-        for a in planned.aggregates
-    }
+    want = {(a.pk, a.sk): comparable(stats_from_item(a.stats)) for a in planned.aggregates}
     assert got == want
 
 

@@ -25,6 +25,7 @@ from streamkit.sinks.dynamodb import AggregateTable
 from streamkit.sinks.s3 import list_keys
 from streamkit.stores import S3Objects, SqsQueue
 from streamkit.testing.memory import MemoryAWS
+from streamkit.writes import AggregateWrite, MessageWrite, ObjectWrite
 
 pytestmark = pytest.mark.integration
 
@@ -98,14 +99,14 @@ def ledger_conditional_writes(clients: Clients) -> list[Any]:
 def ledger_large_intent(clients: Clients) -> list[Any]:
     """An intent above the inline limit goes to the intent bucket and reads back equal."""
     body = os.urandom(INLINE_LIMIT + 10_000)  # incompressible: stays above the limit
-    objects = [{"bucket": "objects", "key": "raw/a.bin", "body": body, "content_type": "x"}]
+    objects = [ObjectWrite("objects", "raw/a.bin", body, "x")]
     intent = _intent(1, 10, objects=objects, aggregates=[], messages=[])
     with pytest.raises(ValueError, match="intent bucket"):
         Ledger("ledger", "c", clients).write_intent(LedgerState.new_shard(), intent)
     ledger = Ledger("ledger", "c", clients, intent_bucket="intents")
     ledger.write_intent(LedgerState.new_shard(), intent)
     back = ledger.read("shardId-000000000000").intent
-    assert back is not None and back.objects[0]["body"] == body
+    assert back is not None and back.objects == objects
     keys = list_keys(clients("s3"), "intents", "streamkit/intents/")
     assert len(keys) == 1 and keys[0].startswith("streamkit/intents/c/shardId-000000000000/")
     return [back.intent_id == intent.intent_id, len(keys)]
@@ -118,7 +119,7 @@ def _stats(count: int, total: str) -> dict[str, Any]:
 def aggregate_version_bump(clients: Clients) -> list[Any]:
     """Applied markers make re-apply a no-op; each write bumps the item's version."""
     table = AggregateTable("aggs", clients)
-    delta = {"key": {"pk": "views#/", "sk": "w1"}, "stats": _stats(2, "3.5"), "extra": {}}
+    delta = AggregateWrite("views#/", "w1", _stats(2, "3.5"), aggregate="views", key="/")
     written = [
         table.apply("c#s0", 1, [delta]),
         table.apply("c#s0", 1, [delta]),  # a retry of the same generation
@@ -197,9 +198,9 @@ def s3_overwrite(clients: Clients) -> list[Any]:
     """A put replaces the object; listing is by prefix, in key order."""
     store = S3Objects(clients)
     for body in (b"first", b"second"):
-        store.put_objects([{"bucket": "objects", "key": "raw/b.json", "body": body}])
-    store.put_objects([{"bucket": "objects", "key": "raw/a.json", "body": b"a"}])
-    store.put_objects([{"bucket": "objects", "key": "other/c.json", "body": b"c"}])
+        store.put_objects([ObjectWrite("objects", "raw/b.json", body)])
+    store.put_objects([ObjectWrite("objects", "raw/a.json", b"a")])
+    store.put_objects([ObjectWrite("objects", "other/c.json", b"c")])
     s3 = clients("s3")
     body = s3.get_object(Bucket="objects", Key="raw/b.json")["Body"].read()
     keys = list_keys(s3, "objects", "raw/")
@@ -215,11 +216,9 @@ def sqs_fifo_dedup(clients: Clients) -> list[Any]:
         ("g1", "d1", "alert one"),
         ("g1", "d1", "alert one again"),  # a retry: deduplicated
         ("g2", "d1", "other group, same id"),  # dedup scope is the queue
-        ("g1", "d2", {"json": True}),
+        ("g1", "d2", '{"json":true}'),
     ]
-    queue.send(
-        {"queue_url": url, "group_id": g, "dedup_id": d, "body": body} for g, d, body in sends
-    )
+    queue.send(MessageWrite(url, body, g, d) for g, d, body in sends)
     got = clients("sqs").receive_message(
         QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"]
     )
@@ -326,7 +325,7 @@ def test_memory_sqs_deduplicates_for_five_minutes_only() -> None:
     now = [1_000.0]
     mem = MemoryAWS(clock=lambda: now[0])
     url = mem.sqs.create_queue(QueueName=QUEUE)["QueueUrl"]
-    message = {"queue_url": url, "group_id": "g", "dedup_id": "d", "body": "x"}
+    message = MessageWrite(url, "x", group_id="g", dedup_id="d")
     mem.sqs.send([message])
     now[0] += 299.0
     mem.sqs.send([message])  # within the window: accepted, not delivered again

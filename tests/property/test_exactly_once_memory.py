@@ -754,14 +754,11 @@ def _check(
             plan = reference.plan(raw, state)
             assert plan.stopped is None and plan.intent is not None
             for delta in plan.intent.aggregates:
-                expected.add_stats(
-                    (delta["key"]["pk"], delta["key"]["sk"]), stats_from_item(delta["stats"])
-                )
+                expected.add_stats((delta.pk, delta.sk), stats_from_item(delta.stats))
             for obj in plan.intent.objects:
-                expected.add_object(obj["bucket"], obj["key"], obj["body"])
+                expected.add_object(obj.bucket, obj.key, obj.body)
             for m in plan.intent.messages:
-                body = m["body"] if isinstance(m["body"], str) else orjson.dumps(m["body"]).decode()
-                expected.messages[(m["group_id"], body)] += 1
+                expected.messages[(m.group_id, m.body)] += 1
 
     actual = Effects()
     overflow = []

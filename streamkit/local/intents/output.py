@@ -40,12 +40,11 @@ def print_show(pending: PendingIntent, out: TextIO, *, as_json: bool) -> None:
     doc = pending.to_dict(time.time())
     intent = pending.intent
     doc["aggregates"] = [
-        {"pk": a["key"]["pk"], "sk": a["key"]["sk"], "count": a["stats"].get("count")}
-        for a in intent.aggregates
+        {"pk": a.pk, "sk": a.sk, "count": a.stats.get("count")} for a in intent.aggregates
     ]
-    doc["objects"] = [{"bucket": o["bucket"], "key": o["key"]} for o in intent.objects]
+    doc["objects"] = [{"bucket": o.bucket, "key": o.key} for o in intent.objects]
     doc["messages"] = [
-        {"queue_url": m["queue_url"], "group_id": m["group_id"], "dedup_id": m["dedup_id"]}
+        {"queue_url": m.queue_url, "group_id": m.group_id, "dedup_id": m.dedup_id}
         for m in intent.messages
     ]
     if as_json:

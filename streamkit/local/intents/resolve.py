@@ -90,9 +90,7 @@ def dead_letter(consumer: Consumer, pending: PendingIntent) -> Resolution:
             f"{read.trimmed}; its records are no longer in the stream"
         )
     prefix = pipeline.dead_letter_prefix.strip("/") + "/"
-    planned = {
-        o["key"]: o for o in intent.objects if o["bucket"] == bucket and o["key"].startswith(prefix)
-    }
+    planned = {o.key: o for o in intent.objects if o.bucket == bucket and o.key.startswith(prefix)}
     objects = []
     resolution = Resolution(pending.ledger_id, intent.generation, "dead_lettered")
     detail = (
@@ -105,11 +103,11 @@ def dead_letter(consumer: Consumer, pending: PendingIntent) -> Resolution:
             continue
         letter = DeadLetter(record, UNAPPLIABLE_INTENT, detail, pipeline.name)
         obj = dead_letter_object(letter, bucket=bucket, prefix=prefix, consumer=pipeline.name)
-        if obj["key"] in planned:  # already a dead letter of its own: keep its reason
-            obj = planned[obj["key"]]
-            resolution.dead_letters[obj["key"]] = str(orjson.loads(obj["body"]).get("reason"))
+        if obj.key in planned:  # already a dead letter of its own: keep its reason
+            obj = planned[obj.key]
+            resolution.dead_letters[obj.key] = str(orjson.loads(obj.body).get("reason"))
         else:
-            resolution.dead_letters[obj["key"]] = UNAPPLIABLE_INTENT
+            resolution.dead_letters[obj.key] = UNAPPLIABLE_INTENT
         objects.append(obj)
     pipeline.objects.put_objects(objects)
     try:

@@ -47,8 +47,8 @@ class PendingIntent:
         intent = self.intent
         return {
             "aggregate_items": len(intent.aggregates),
-            "objects": dict(Counter(o["bucket"] for o in intent.objects)),
-            "messages": dict(Counter(m["queue_url"].rsplit("/", 1)[-1] for m in intent.messages)),
+            "objects": dict(Counter(o.bucket for o in intent.objects)),
+            "messages": dict(Counter(m.queue_url.rsplit("/", 1)[-1] for m in intent.messages)),
         }
 
     def to_dict(self, now: float) -> dict[str, Any]:

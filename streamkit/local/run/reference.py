@@ -45,9 +45,9 @@ def expected_aggregates(
         intent = pipeline.plan(raw, LedgerState.new_shard()).intent
         if intent is None:
             continue
-        for spec in intent.aggregates:
-            k = (spec["key"]["pk"], spec["key"]["sk"])
-            stats = stats_from_item(spec["stats"])
+        for delta in intent.aggregates:
+            k = (delta.pk, delta.sk)
+            stats = stats_from_item(delta.stats)
             expected[k] = merge(expected[k], stats) if k in expected else stats
     return expected
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from streamkit.sinks.s3 import put_objects
 from streamkit.testing.memory.errors import client_error, exceptions
+from streamkit.writes import ObjectWrite
 
 #: S3's key length limit (bytes of UTF-8).
 MAX_KEY_BYTES = 1024
@@ -105,7 +106,7 @@ class MemoryS3:
 
     # -------------------------------------------------------- ObjectStore, tests
 
-    def put_objects(self, objects: Iterable[dict[str, Any]]) -> int:
+    def put_objects(self, objects: Iterable[ObjectWrite]) -> int:
         """:class:`~streamkit.stores.ObjectStore`: the same calls as on S3."""
         return put_objects(objects, self)
 

@@ -29,6 +29,7 @@ from botocore.exceptions import ClientError
 
 from streamkit.stores import SqsQueue
 from streamkit.testing.memory.errors import client_error, exceptions
+from streamkit.writes import MessageWrite
 
 #: SQS FIFO deduplication interval (seconds).
 DEDUP_WINDOW_S = 300.0
@@ -152,7 +153,7 @@ class MemorySQS:
 
     # ------------------------------------------------------ MessageQueue, tests
 
-    def send(self, messages: Iterable[dict[str, Any]]) -> int:
+    def send(self, messages: Iterable[MessageWrite]) -> int:
         """:class:`~streamkit.stores.MessageQueue`: the same calls as on SQS."""
         return SqsQueue(lambda service: self).send(messages)
 
