@@ -1,6 +1,9 @@
-# The bucket receiving S3 server access logs of every streamkit bucket.
+# The bucket receiving S3 server access logs of every streamkit bucket; created only
+# with access_logging (variables.tf), on by default.
 
 resource "aws_s3_bucket" "access_logs" {
+  count = var.access_logging ? 1 : 0
+
   #checkov:skip=CKV_AWS_18:This is the access-log target itself; logging it into itself would log every log delivery, endlessly.
   #checkov:skip=CKV_AWS_144:Cross-region replication is a disaster-recovery choice of the deploying account (second region and provider); streamkit deploys one region.
   #checkov:skip=CKV_AWS_145:S3 server access logging delivers only to buckets whose default encryption is SSE-S3 (AES256); AWS does not support SSE-KMS on access-log target buckets.
@@ -10,7 +13,9 @@ resource "aws_s3_bucket" "access_logs" {
 }
 
 resource "aws_s3_bucket_ownership_controls" "access_logs" {
-  bucket = aws_s3_bucket.access_logs.id
+  count = var.access_logging ? 1 : 0
+
+  bucket = aws_s3_bucket.access_logs[0].id
 
   rule {
     object_ownership = "BucketOwnerEnforced"
@@ -18,7 +23,9 @@ resource "aws_s3_bucket_ownership_controls" "access_logs" {
 }
 
 resource "aws_s3_bucket_public_access_block" "access_logs" {
-  bucket                  = aws_s3_bucket.access_logs.id
+  count = var.access_logging ? 1 : 0
+
+  bucket                  = aws_s3_bucket.access_logs[0].id
   block_public_acls       = true
   block_public_policy     = true
   ignore_public_acls      = true
@@ -26,7 +33,9 @@ resource "aws_s3_bucket_public_access_block" "access_logs" {
 }
 
 resource "aws_s3_bucket_server_side_encryption_configuration" "access_logs" {
-  bucket = aws_s3_bucket.access_logs.id
+  count = var.access_logging ? 1 : 0
+
+  bucket = aws_s3_bucket.access_logs[0].id
 
   rule {
     apply_server_side_encryption_by_default {
@@ -37,7 +46,9 @@ resource "aws_s3_bucket_server_side_encryption_configuration" "access_logs" {
 }
 
 resource "aws_s3_bucket_versioning" "access_logs" {
-  bucket = aws_s3_bucket.access_logs.id
+  count = var.access_logging ? 1 : 0
+
+  bucket = aws_s3_bucket.access_logs[0].id
 
   versioning_configuration {
     status = "Enabled"
@@ -45,7 +56,9 @@ resource "aws_s3_bucket_versioning" "access_logs" {
 }
 
 resource "aws_s3_bucket_lifecycle_configuration" "access_logs" {
-  bucket = aws_s3_bucket.access_logs.id
+  count = var.access_logging ? 1 : 0
+
+  bucket = aws_s3_bucket.access_logs[0].id
 
   rule {
     id     = "expire"
@@ -70,10 +83,12 @@ resource "aws_s3_bucket_lifecycle_configuration" "access_logs" {
 }
 
 data "aws_iam_policy_document" "access_logs" {
+  count = var.access_logging ? 1 : 0
+
   statement {
     sid       = "S3ServerAccessLogsDelivery"
     actions   = ["s3:PutObject"]
-    resources = ["${aws_s3_bucket.access_logs.arn}/*"]
+    resources = ["${aws_s3_bucket.access_logs[0].arn}/*"]
 
     principals {
       type        = "Service"
@@ -92,7 +107,7 @@ data "aws_iam_policy_document" "access_logs" {
     sid       = "DenyInsecureTransport"
     effect    = "Deny"
     actions   = ["s3:*"]
-    resources = [aws_s3_bucket.access_logs.arn, "${aws_s3_bucket.access_logs.arn}/*"]
+    resources = [aws_s3_bucket.access_logs[0].arn, "${aws_s3_bucket.access_logs[0].arn}/*"]
 
     principals {
       type        = "*"
@@ -108,8 +123,10 @@ data "aws_iam_policy_document" "access_logs" {
 }
 
 resource "aws_s3_bucket_policy" "access_logs" {
-  bucket = aws_s3_bucket.access_logs.id
-  policy = data.aws_iam_policy_document.access_logs.json
+  count = var.access_logging ? 1 : 0
+
+  bucket = aws_s3_bucket.access_logs[0].id
+  policy = data.aws_iam_policy_document.access_logs[0].json
 
   depends_on = [aws_s3_bucket_public_access_block.access_logs]
 }

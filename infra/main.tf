@@ -95,8 +95,10 @@ module "bucket" {
   expiration_days                    = contains(local.archive_buckets, each.key) ? var.archive_expiration_days : var.dead_letter_expiration_days
   transition_to_ia_days              = contains(local.archive_buckets, each.key) ? var.archive_transition_to_ia_days : null
   noncurrent_version_expiration_days = var.noncurrent_version_expiration_days
-  access_log_bucket                  = aws_s3_bucket.access_logs.id
-  force_destroy                      = var.force_destroy_buckets
+  access_logging                     = var.access_logging
+  # Through the policy: logging is configured only once delivery is allowed.
+  access_log_bucket = one(aws_s3_bucket_policy.access_logs[*].bucket)
+  force_destroy     = var.force_destroy_buckets
 }
 
 # ------------------------------------------------------ queues and topics

@@ -9,7 +9,7 @@ output "event_source_mappings" {
 }
 
 output "environments" {
-  description = "Consumer name -> the STREAMKIT_* / POWERTOOLS_* environment it runs with."
+  description = "Consumer name -> the environment its function runs with (POWERTOOLS_*, function.environment, STREAMKIT_*)."
   value       = { for name, c in module.consumer : name => c.environment }
 }
 

@@ -191,6 +191,12 @@ variable "noncurrent_version_expiration_days" {
   }
 }
 
+variable "access_logging" {
+  description = "S3 server access logging of every streamkit bucket into the access-log bucket (access_logs.tf). On by default; false creates no access-log bucket and no logging configuration. Only the local deploy against moto turns it off: moto refuses PutBucketLogging into a target that grants delivery by bucket policy, which AWS accepts and recommends (docs/deploy.md)."
+  type        = bool
+  default     = true
+}
+
 variable "access_log_bucket_prefix" {
   description = "Name prefix of the S3 access-log bucket (<prefix>-<account>-<region>)."
   type        = string

@@ -815,6 +815,10 @@ def test_consumers_sharing_a_stream_must_agree_on_it() -> None:
     ("environment", "message"),
     [
         ({"AWS_REGION": "x"}, 'variable name "AWS_REGION" is reserved by Lambda'),
+        (
+            {"STREAMKIT_LEDGER_TABLE": "x"},
+            'variable name "STREAMKIT_LEDGER_TABLE" is set by streamkit from the consumer',
+        ),
         ({"9LIVES": "x"}, 'variable name "9LIVES" is not valid'),
         ({"LEVEL": 3}, "3 is not a string (allowed: a string)"),
     ],
@@ -824,6 +828,13 @@ def test_environment_rules(environment: dict[str, Any], message: str) -> None:
     (key,) = environment
     assert len(errors) == 1
     assert errors[0].startswith(f"consumers.clickstream.function.environment.{key}: {message}")
+
+
+def test_handler_settings_named_streamkit_are_allowed() -> None:
+    # Only the names streamkit sets from resources are reserved (limits.STREAMKIT_RESOURCE_ENV).
+    env = {"STREAMKIT_IOT_THRESHOLDS": "t>1:hot", "STREAMKIT_ALLOWED_LATENESS_S": "60"}
+    consumers = parse_consumers(with_field("function", "environment", env), now=NOW)
+    assert dict(consumers["clickstream"].function.environment) == env
 
 
 def test_environment_over_4kb_is_rejected() -> None:

@@ -23,6 +23,10 @@ locals {
     POWERTOOLS_METRICS_NAMESPACE = var.metrics_namespace
   }
 
+  # Everything the function runs with. streamkit's own variables win: IAM grants
+  # exactly these resources (and the variable's validation refuses those names).
+  function_environment = merge(local.powertools_environment, var.environment, local.streamkit_environment)
+
   esm = var.event_source_mapping
 }
 
@@ -51,8 +55,7 @@ resource "aws_lambda_function" "this" {
   kms_key_arn                    = var.kms_key_arn
 
   environment {
-    # streamkit's own variables win: IAM below grants exactly these resources.
-    variables = merge(local.powertools_environment, var.environment, local.streamkit_environment)
+    variables = local.function_environment
   }
 
   tracing_config {

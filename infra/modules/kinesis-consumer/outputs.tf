@@ -29,6 +29,6 @@ output "log_group_name" {
 }
 
 output "environment" {
-  description = "The STREAMKIT_* and POWERTOOLS_* variables the function runs with."
-  value       = merge(local.powertools_environment, local.streamkit_environment)
+  description = "The environment the function runs with: POWERTOOLS_*, function.environment and streamkit's STREAMKIT_* resource variables."
+  value       = local.function_environment
 }

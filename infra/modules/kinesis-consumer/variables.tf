@@ -86,20 +86,43 @@ variable "memory_mb" {
 }
 
 variable "environment" {
-  description = "Extra environment variables (function.environment); STREAMKIT_* are set by this module."
+  description = "Extra environment variables (function.environment). The STREAMKIT_* names this module sets from the consumer's resources (local.streamkit_environment) are reserved; other STREAMKIT_* settings (STREAMKIT_IOT_THRESHOLDS, STREAMKIT_ALLOWED_LATENESS_S) are the handlers' own and pass through."
   type        = map(string)
   default     = {}
 
+  # The same rules as consumers.json (streamkit.local.config: limits.ENV_KEY,
+  # RESERVED_ENV and STREAMKIT_RESOURCE_ENV).
   validation {
-    condition = alltrue([for k in keys(var.environment) : can(regex("^[A-Za-z][A-Za-z0-9_]+$", k)) && !startswith(k, "STREAMKIT_") && !startswith(k, "AWS_") && !contains(
-      ["_HANDLER", "_X_AMZN_TRACE_ID", "LAMBDA_RUNTIME_DIR", "LAMBDA_TASK_ROOT"], k
-    )])
-    error_message = "environment keys must match [A-Za-z][A-Za-z0-9_]+ and must not be STREAMKIT_* (set here) or reserved by Lambda (AWS_*, _HANDLER, LAMBDA_TASK_ROOT, ...)."
+    condition     = alltrue([for k in keys(var.environment) : can(regex("^[A-Za-z][A-Za-z0-9_]+$", k))])
+    error_message = "environment keys must be a letter, then letters, digits and _ (at least 2 characters)."
   }
 
   validation {
-    condition     = length(jsonencode(var.environment)) <= 4096
-    error_message = "environment must stay under Lambda's 4 KB limit."
+    condition = alltrue([for k in keys(var.environment) : !contains([
+      "_HANDLER", "_X_AMZN_TRACE_ID", "AWS_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "AWS_DEFAULT_REGION",
+      "AWS_EXECUTION_ENV", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_FUNCTION_NAME",
+      "AWS_LAMBDA_FUNCTION_VERSION", "AWS_LAMBDA_INITIALIZATION_TYPE", "AWS_LAMBDA_LOG_GROUP_NAME",
+      "AWS_LAMBDA_LOG_STREAM_NAME", "AWS_LAMBDA_RUNTIME_API", "AWS_REGION", "AWS_SECRET_ACCESS_KEY",
+      "AWS_SESSION_TOKEN", "LAMBDA_RUNTIME_DIR", "LAMBDA_TASK_ROOT",
+    ], k)])
+    error_message = "environment keys must not be reserved by Lambda (_HANDLER, _X_AMZN_TRACE_ID, AWS_REGION, AWS_ACCESS_KEY_ID, AWS_LAMBDA_*, LAMBDA_TASK_ROOT, ...)."
+  }
+
+  validation {
+    condition = alltrue([for k in keys(var.environment) : !contains([
+      "STREAMKIT_CONSUMER", "STREAMKIT_LEDGER_TABLE", "STREAMKIT_DLQ_BUCKET",
+      "STREAMKIT_AGGREGATE_TABLE", "STREAMKIT_ARCHIVE_BUCKET", "STREAMKIT_ALERTS_QUEUE_URL",
+    ], k)])
+    error_message = "environment keys must not be STREAMKIT_CONSUMER, STREAMKIT_LEDGER_TABLE, STREAMKIT_DLQ_BUCKET, STREAMKIT_AGGREGATE_TABLE, STREAMKIT_ARCHIVE_BUCKET or STREAMKIT_ALERTS_QUEUE_URL: streamkit sets them from the consumer's name and resources."
+  }
+
+  validation {
+    # UTF-8 bytes of names and values: characters, plus one per character beyond
+    # U+007F, U+07FF and U+FFFF (2-, 3- and 4-byte encodings).
+    condition = sum(concat([0], [for s in flatten([for k, v in var.environment : [k, v]]) :
+      length(s) + length(regexall("[^\\x00-\\x7F]", s)) + length(regexall("[^\\x00-\\x{7FF}]", s)) + length(regexall("[^\\x00-\\x{FFFF}]", s))
+    ])) <= 4096
+    error_message = "environment must stay within Lambda's 4 KB limit (4096 bytes of names and values together)."
   }
 }
 

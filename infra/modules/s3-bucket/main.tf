@@ -1,6 +1,6 @@
 # A private S3 bucket: SSE-KMS with a customer managed key (bucket key on), every
 # public access path blocked, ACLs disabled, TLS-only bucket policy, versioning with
-# lifecycle rules, optional server access logging.
+# lifecycle rules, server access logging (access_logging, on by default).
 
 resource "aws_s3_bucket" "this" {
   #checkov:skip=CKV_AWS_144:Cross-region replication is a disaster-recovery choice of the deploying account (second region, second provider, replica key); streamkit deploys one region.
@@ -84,12 +84,21 @@ resource "aws_s3_bucket_lifecycle_configuration" "this" {
   depends_on = [aws_s3_bucket_versioning.this]
 }
 
+# count takes the access_logging flag, known at plan time: the target bucket's name
+# is known only after apply on a first deployment, so it cannot decide the count.
 resource "aws_s3_bucket_logging" "this" {
-  count = var.access_log_bucket == null ? 0 : 1
+  count = var.access_logging ? 1 : 0
 
   bucket        = aws_s3_bucket.this.id
   target_bucket = var.access_log_bucket
   target_prefix = "${var.name}/"
+
+  lifecycle {
+    precondition {
+      condition     = var.access_log_bucket != null
+      error_message = "access_log_bucket must name the access-log bucket when access_logging is true."
+    }
+  }
 }
 
 data "aws_iam_policy_document" "tls_only" {

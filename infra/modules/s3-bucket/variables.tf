@@ -51,8 +51,14 @@ variable "noncurrent_version_expiration_days" {
   }
 }
 
+variable "access_logging" {
+  description = "Deliver S3 server access logs of this bucket to access_log_bucket. A flag known at plan time (the target's name may be known only after apply). Off only where the endpoint cannot do it: the local deploy against moto, which refuses logging into a target that grants delivery by bucket policy (AWS's recommended way)."
+  type        = bool
+  default     = true
+}
+
 variable "access_log_bucket" {
-  description = "Name of the bucket receiving S3 server access logs, or null for none."
+  description = "Name of the bucket receiving S3 server access logs; required when access_logging is true."
   type        = string
   default     = null
 }

@@ -99,3 +99,19 @@ RESERVED_ENV: Final = frozenset(
         "LAMBDA_TASK_ROOT",
     }
 )
+
+# streamkit sets these from the consumer's name and resources (ResourceSettings.environment,
+# and locals.streamkit_environment of infra/modules/kinesis-consumer), so
+# function.environment must not: a value there would be silently overridden. Other
+# STREAMKIT_* names (STREAMKIT_IOT_THRESHOLDS, STREAMKIT_ALLOWED_LATENESS_S) are the
+# handlers' own settings and belong in function.environment.
+STREAMKIT_RESOURCE_ENV: Final = frozenset(
+    {
+        "STREAMKIT_CONSUMER",
+        "STREAMKIT_LEDGER_TABLE",
+        "STREAMKIT_DLQ_BUCKET",
+        "STREAMKIT_AGGREGATE_TABLE",
+        "STREAMKIT_ARCHIVE_BUCKET",
+        "STREAMKIT_ALERTS_QUEUE_URL",
+    }
+)

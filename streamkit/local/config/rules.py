@@ -219,9 +219,16 @@ def _bucket_length(name: str) -> bool:
 
 
 def not_reserved(key: str) -> str:
-    """Lambda refuses to let a function set its runtime's own variables."""
+    """Lambda refuses to let a function set its runtime's own variables; streamkit sets
+    its resource variables itself."""
     if key in limits.RESERVED_ENV:
         raise problem(f"variable name {show(key)} is reserved by Lambda")
+    if key in limits.STREAMKIT_RESOURCE_ENV:
+        raise problem(
+            f"variable name {show(key)} is set by streamkit from the consumer's name and "
+            "resources (allowed: other names, e.g. a handler setting such as "
+            "STREAMKIT_IOT_THRESHOLDS)"
+        )
     return key
 
 

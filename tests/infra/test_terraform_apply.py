@@ -1,0 +1,693 @@
+"""infra/ planned, applied and destroyed with the real Terraform CLI against moto.
+
+One apply for the module (``deployed``): ``streamkit package`` builds the zip,
+:class:`~streamkit.local.terraform.LocalDeployment` copies ``infra/`` to a temp dir
+(nothing lands in ``infra/``), writes the provider override for the session's moto
+server (the ``local_aws`` fixture) and runs ``init`` + ``plan`` + ``apply``. The tests
+then read everything back through boto3 and compare it with ``infra/consumers.json``
+as the config loader reads it (``streamkit.local.config``: defaults included) and
+with what docs/deploy.md claims. The last test destroys and checks that nothing is
+left. ``xdist_group`` keeps the module on one worker (``./dev test`` runs
+``--dist loadgroup``), so the apply happens once.
+
+Bad configs: every variable validation that mirrors a consumers.json rule gets one
+consumer of a bad consumers.json; one ``terraform plan`` of that file must fail with
+each validation's message, once per case, and the config loader must refuse each
+consumer too.
+
+Skipped, with the install hint as the reason, where ``terraform`` or a filesystem
+mirror of the hashicorp/aws provider is missing (``./dev test`` then warns).
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import hashlib
+import json
+import re
+import shutil
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import hcl2
+import pytest
+
+from streamkit.local.aws import LocalAWS
+from streamkit.local.cli import main
+from streamkit.local.config import ConfigError, load_consumers, parse_consumers
+from streamkit.local.terraform import (
+    LOCAL_VARIABLES,
+    SERVICES,
+    LocalDeployment,
+    Terraform,
+    TerraformError,
+    copy_root,
+    deployed_esm,
+    ensure_cli_config,
+    missing_reason,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+INFRA = ROOT / "infra"
+WHEEL_CACHE = ROOT / ".streamkit" / "wheels"
+CONSUMERS = load_consumers(INFRA / "consumers.json")
+RAW = json.loads((INFRA / "consumers.json").read_text())
+PREFIX = "streamkit-"  # function_name_prefix's default
+
+_MISSING = missing_reason()
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.xdist_group("terraform"),
+    pytest.mark.skipif(_MISSING is not None, reason=_MISSING or ""),
+]
+
+
+@dataclass
+class Deployed:
+    deploy: LocalDeployment
+    aws: LocalAWS
+    outputs: dict[str, Any]
+    package: Path
+
+    def client(self, service: str) -> Any:
+        return self.aws.client(service)
+
+
+def build_package(out: Path) -> Path:
+    """The real zip, built by the command users run (``streamkit package``)."""
+    args = ["package", "--root", str(ROOT), "--wheel-cache", str(WHEEL_CACHE), "--out", str(out)]
+    code = main(args)
+    if code != 0:
+        pytest.skip("`streamkit package` could not build the zip (no wheel cache, no index)")
+    return out
+
+
+@pytest.fixture(scope="module")
+def package(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_package(tmp_path_factory.mktemp("package") / "lambda-arm64.zip")
+
+
+@pytest.fixture(scope="module")
+def cli_config() -> Path:
+    return ensure_cli_config(ROOT)
+
+
+@pytest.fixture(scope="module")
+def deployed(
+    local_aws: LocalAWS, package: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Deployed]:
+    local_aws.reset()
+    deploy = LocalDeployment(
+        tmp_path_factory.mktemp("deploy") / "infra",
+        endpoint_url=local_aws.endpoint_url,
+        region=local_aws.region,
+        package_path=package,
+    ).prepare()
+    try:
+        deploy.apply()
+        yield Deployed(deploy, local_aws, deploy.outputs(), package)
+    finally:
+        if deploy.terraform.state_list():
+            deploy.destroy()
+        local_aws.reset()
+
+
+# ------------------------------------------------------------------ no endpoint
+
+
+def test_fmt_check_is_clean() -> None:
+    # -chdir=infra: fmt reads the files only, it writes nothing with -check.
+    Terraform(INFRA).fmt_check()
+
+
+def test_validate_is_clean(tmp_path: Path, cli_config: Path) -> None:
+    work = copy_root(INFRA, tmp_path / "infra")
+    tf = Terraform(work, cli_config=cli_config)
+    tf.init(backend=False)
+    assert "Success! The configuration is valid." in tf.validate().stdout
+
+
+def test_working_copy_leaves_out_state_overrides_and_dot_files(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    shutil.copytree(INFRA, src)
+    for junk in ("terraform.tfstate", "x.tfplan", "my_override.tf", ".terraform.lock.hcl"):
+        (src / junk).write_text("junk")
+    (src / ".terraform").mkdir()
+    work = copy_root(src, tmp_path / "work")
+    names = {p.relative_to(work).as_posix() for p in work.rglob("*")}
+    expected = {p.relative_to(INFRA).as_posix() for p in INFRA.rglob("*")}
+    expected = {n for n in expected if not n.startswith(".terraform")}
+    assert names == expected
+
+
+def test_override_names_every_service_infra_uses() -> None:
+    # A service without an endpoint would go to the real AWS with the test credentials.
+    service_of = {
+        "aws_cloudwatch_log_group": "logs",
+        "aws_cloudwatch_metric_alarm": "cloudwatch",
+        "aws_caller_identity": "sts",
+        "aws_dynamodb_": "dynamodb",
+        "aws_iam_role": "iam",
+        "aws_kinesis_": "kinesis",
+        "aws_kms_": "kms",
+        "aws_lambda_": "lambda",
+        "aws_s3_": "s3",
+        "aws_sns_": "sns",
+        "aws_sqs_": "sqs",
+    }
+    local_only = {"aws_iam_policy_document", "aws_partition", "aws_region"}
+    types = set()
+    for path in INFRA.rglob("*.tf"):
+        types |= set(re.findall(r'^(?:resource|data) "(aws_[a-z0-9_]+)"', path.read_text(), re.M))
+    needed = set()
+    for kind in types - local_only:
+        matches = [s for prefix, s in service_of.items() if kind.startswith(prefix)]
+        assert matches, f"{kind}: which endpoint does it use? (add it to SERVICES)"
+        needed.add(matches[0])
+    assert needed == set(SERVICES)
+
+
+# ------------------------------------------------------------------ bad configs
+
+_CLICK = RAW["consumers"]["clickstream"]
+
+
+def _esm(**fields: Any) -> Callable[[dict[str, Any]], None]:
+    return lambda c: c["event_source_mapping"].update(fields)
+
+
+def _section(section: str, **fields: Any) -> Callable[[dict[str, Any]], None]:
+    return lambda c: c[section].update(fields)
+
+
+def _env(env: dict[str, str]) -> Callable[[dict[str, Any]], None]:
+    return lambda c: c["function"].update(environment=env)
+
+
+def _no_timestamp(c: dict[str, Any]) -> None:
+    c["event_source_mapping"]["StartingPosition"] = "AT_TIMESTAMP"
+
+
+def _handler(c: dict[str, Any]) -> None:
+    c["handler"] = "not a handler"
+
+
+# (case id, consumer name, change to a copy of clickstream, the validation's message)
+BAD_CASES: list[tuple[str, str, Callable[[dict[str, Any]], None], str]] = [
+    ("env-key", "env-key", _env({"9LIVES": "x"}), "environment keys must be a letter"),
+    (
+        "env-lambda-reserved",
+        "env-lambda",
+        _env({"AWS_REGION": "x"}),
+        "environment keys must not be reserved by Lambda",
+    ),
+    (
+        "env-streamkit-reserved",
+        "env-streamkit",
+        _env({"STREAMKIT_LEDGER_TABLE": "x"}),
+        "streamkit sets them from the consumer's name and resources",
+    ),
+    # 2100 characters but 4200 bytes: the limit is in bytes, as Lambda counts it.
+    ("env-4kb", "env-size", _env({"BIG": "\u00e9" * 2100}), "within Lambda's 4 KB limit"),
+    (
+        "timeout",
+        "timeout",
+        _section("function", timeout_seconds=901),
+        "timeout_seconds must be a whole number in 1..900",
+    ),
+    (
+        "memory",
+        "memory",
+        _section("function", memory_mb=100),
+        "memory_mb must be a whole number in 128..10240",
+    ),
+    ("handler", "handler", _handler, "handler must be a dotted module.attribute path"),
+    ("consumer-name", "bad name!", lambda c: None, "name must be 1..64 characters"),
+    ("batch-size", "batch", _esm(BatchSize=20000), "BatchSize must be a whole number in 1..10000"),
+    (
+        "batching-window",
+        "window",
+        _esm(MaximumBatchingWindowInSeconds=301),
+        "MaximumBatchingWindowInSeconds must be a whole number in 0..300",
+    ),
+    (
+        "starting-position",
+        "position",
+        _esm(StartingPosition="NOW"),
+        "StartingPosition must be TRIM_HORIZON, LATEST or AT_TIMESTAMP",
+    ),
+    (
+        "at-timestamp",
+        "at-timestamp",
+        _no_timestamp,
+        "StartingPositionTimestamp (Unix seconds) is required with AT_TIMESTAMP",
+    ),
+    (
+        "retries",
+        "retries",
+        _esm(MaximumRetryAttempts=10001),
+        "MaximumRetryAttempts must be a whole number in -1..10000",
+    ),
+    (
+        "record-age",
+        "record-age",
+        _esm(MaximumRecordAgeInSeconds=30),
+        "MaximumRecordAgeInSeconds must be -1 or a whole number in 60..604800",
+    ),
+    (
+        "response-types",
+        "responses",
+        _esm(FunctionResponseTypes=[]),
+        'FunctionResponseTypes must be ["ReportBatchItemFailures"]',
+    ),
+    (
+        "tumbling-window",
+        "tumbling",
+        _esm(TumblingWindowInSeconds=901),
+        "TumblingWindowInSeconds must be a whole number in 0..900",
+    ),
+    (
+        "parallelization",
+        "parallel",
+        _esm(ParallelizationFactor=2),
+        "ParallelizationFactor must be 1",
+    ),
+    (
+        "filter-pattern",
+        "filter",
+        _esm(FilterCriteria={"Filters": [{"Pattern": "[1]"}]}),
+        "FilterCriteria.Filters must hold at most 10 filters",
+    ),
+    (
+        "fifo-destination",
+        "fifo-dest",
+        _esm(DestinationConfig={"OnFailure": {"Destination": {"type": "sqs", "name": "q.fifo"}}}),
+        "FIFO queues and topics are not supported destinations",
+    ),
+    (
+        "metrics",
+        "metrics",
+        _esm(MetricsConfig={"Metrics": ["ErrorCount"]}),
+        'MetricsConfig.Metrics must be [] or ["EventCount"]',
+    ),
+    ("kms-key", "kms", _esm(KMSKeyArn="not-an-arn"), "KMSKeyArn must be a KMS key ARN"),
+    ("tags", "tags", _esm(Tags={"aws:owner": "x"}), "Tags must hold at most 50 tags"),
+    (
+        "stream-name",
+        "stream-name",
+        _section("stream", name="bad stream!"),
+        "name must be 1..128 characters of A-Z a-z 0-9 _ . -.",
+    ),
+    (
+        "shard-count",
+        "shards",
+        _section("stream", name="bad-shards", shard_count=1.5),
+        "shard_count must be a whole number in 1..500",
+    ),
+    (
+        "retention",
+        "retention",
+        _section("stream", name="bad-retention", retention_hours=23),
+        "retention_hours must be a whole number in 24..8760",
+    ),
+    (
+        "table-name",
+        "table",
+        lambda c: c["resources"].update(ledger_table="ab"),
+        "name must be 3..255 characters of A-Z a-z 0-9 _ . -.",
+    ),
+    (
+        "bucket-name",
+        "bucket",
+        lambda c: c["resources"].update(dead_letter_bucket="Bad_Bucket"),
+        "name must be a valid S3 bucket name",
+    ),
+]
+
+
+def _bad_config() -> dict[str, Any]:
+    consumers = {}
+    for _, name, change, _message in BAD_CASES:
+        consumer = copy.deepcopy(_CLICK)
+        change(consumer)
+        consumers[name] = consumer
+    return {"consumers": consumers}
+
+
+def _squash(text: str) -> str:
+    return " ".join(text.split())
+
+
+@pytest.fixture(scope="module")
+def bad_plan(
+    local_aws: LocalAWS,
+    package: Path,
+    cli_config: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> TerraformError:
+    """One plan of the bad consumers.json: its TerraformError."""
+    source = copy_root(INFRA, tmp_path_factory.mktemp("bad-source") / "infra")
+    (source / "consumers.json").write_text(json.dumps(_bad_config(), indent=2))
+    deploy = LocalDeployment(
+        tmp_path_factory.mktemp("bad") / "infra",
+        endpoint_url=local_aws.endpoint_url,
+        region=local_aws.region,
+        package_path=package,
+        infra=source,
+        cli_config=cli_config,
+    ).prepare()
+    with pytest.raises(TerraformError) as caught:
+        deploy.plan(out=None)
+    return caught.value
+
+
+def test_bad_config_is_refused_by_the_config_loader_too() -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_consumers(_bad_config())
+    refused = {e.split(".")[1].split(":")[0] for e in caught.value.errors}
+    # "bad name!" is refused as a key; every other consumer at one of its fields.
+    assert {name for _, name, _, _ in BAD_CASES} - refused <= {"bad name!"}
+    assert any("bad name!" in e for e in caught.value.errors)
+
+
+def test_bad_config_plan_fails_once_per_case(bad_plan: TerraformError) -> None:
+    invalid = [m for m in bad_plan.messages if m.startswith("Error: Invalid value for variable")]
+    assert len(invalid) == len(BAD_CASES), "\n\n".join(bad_plan.messages)
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [(name, msg) for _, name, _, msg in BAD_CASES],
+    ids=[c[0] for c in BAD_CASES],
+)
+def test_bad_config_plan_fails_with_the_validation_message(
+    bad_plan: TerraformError, name: str, message: str
+) -> None:
+    found = [m for m in bad_plan.messages if _squash(message) in _squash(m)]
+    assert len(found) == 1, f"{name}: {message!r} in\n" + "\n\n".join(bad_plan.messages)
+    assert found[0].startswith("Error: Invalid value for variable")
+
+
+def test_shipped_config_plans_with_its_streamkit_handler_setting() -> None:
+    # The first-deployment failure: the iot consumer's STREAMKIT_IOT_THRESHOLDS is a
+    # handler setting, not one of streamkit's resource variables (test_deployed_* below
+    # apply that very file).
+    assert "STREAMKIT_IOT_THRESHOLDS" in CONSUMERS["iot"].function.environment
+
+
+# --------------------------------------------------------------------- deployed
+
+
+def test_deploy_ran_in_a_working_copy_not_in_infra(deployed: Deployed) -> None:
+    assert deployed.deploy.workdir != INFRA.resolve()
+    assert (deployed.deploy.workdir / "terraform.tfstate").is_file()
+    assert not list(INFRA.glob("*.tfstate")) and not (INFRA / ".terraform").exists()
+
+
+@pytest.mark.parametrize("name", sorted(CONSUMERS))
+def test_deployed_event_source_mapping_equals_consumers_json(deployed: Deployed, name: str) -> None:
+    lam = deployed.client("lambda")
+    mappings = lam.list_event_source_mappings()["EventSourceMappings"]
+    (mapping,) = [m for m in mappings if m["FunctionArn"].endswith(f":function:{PREFIX}{name}")]
+    assert mapping["UUID"] == deployed.outputs["event_source_mappings"][name]
+    stream = CONSUMERS[name].stream.name
+    assert mapping["EventSourceArn"] == deployed.outputs["streams"][stream]
+    assert mapping["FunctionArn"].endswith(f":function:{PREFIX}{name}")
+    # Every field, defaults included: the deployed mapping as the config's EsmSettings.
+    assert deployed_esm(mapping) == CONSUMERS[name].event_source_mapping
+    assert deployed_esm(mapping).to_api() == CONSUMERS[name].event_source_mapping.to_api()
+
+
+@pytest.mark.parametrize("name", sorted(CONSUMERS))
+def test_deployed_function_runs_the_package_with_the_handlers_environment(
+    deployed: Deployed, name: str
+) -> None:
+    consumer = CONSUMERS[name]
+    lam = deployed.client("lambda")
+    fn = lam.get_function(FunctionName=f"{PREFIX}{name}")
+    conf = fn["Configuration"]
+    queue_url = None
+    if consumer.resources and consumer.resources.alerts_queue:
+        sqs = deployed.client("sqs")
+        queue_url = sqs.get_queue_url(QueueName=consumer.resources.alerts_queue)["QueueUrl"]
+    assert consumer.resources is not None
+    expected_env = {
+        "POWERTOOLS_SERVICE_NAME": name,
+        "POWERTOOLS_METRICS_NAMESPACE": "streamkit",
+        **consumer.function.environment,
+        **consumer.resources.environment(name, queue_url),
+    }
+    assert conf["Environment"]["Variables"] == expected_env
+    assert deployed.outputs["environments"][name] == expected_env
+    assert conf["Handler"] == consumer.handler
+    assert (conf["Runtime"], conf["Architectures"]) == ("python3.13", ["arm64"])
+    assert (conf["Timeout"], conf["MemorySize"]) == (
+        consumer.function.timeout_seconds,
+        consumer.function.memory_mb,
+    )
+    # What you test is what you deploy: the code is the zip of `streamkit package`.
+    digest = base64.b64encode(hashlib.sha256(deployed.package.read_bytes()).digest()).decode()
+    assert conf["CodeSha256"] == digest
+    assert conf["TracingConfig"]["Mode"] == "Active"
+    assert conf["KMSKeyArn"] == deployed.outputs["kms_key_arn"]
+    assert conf["Role"].endswith(f":role/{PREFIX}{name}")
+    concurrency = lam.get_function_concurrency(FunctionName=f"{PREFIX}{name}")
+    assert concurrency["ReservedConcurrentExecutions"] == consumer.stream.shard_count * 2
+
+
+def _ledger_ttl_attribute() -> str | None:
+    """ttl_attribute of module "ledger_table" in infra/main.tf (None: no TTL)."""
+    with (INFRA / "main.tf").open() as f:
+        doc = hcl2.load(f)
+    for module in doc["module"]:  # python-hcl2 keeps the quotes of labels and strings
+        body = module.get('"ledger_table"')
+        if body is not None:
+            ttl = body.get("ttl_attribute")
+            return None if ttl is None else str(ttl).strip('"')
+    raise AssertionError("no module ledger_table in infra/main.tf")
+
+
+def test_tables_are_on_demand_encrypted_recoverable(deployed: Deployed) -> None:
+    ddb = deployed.client("dynamodb")
+    key_arn = deployed.outputs["kms_key_arn"]
+    tables: dict[str, tuple[list[tuple[str, str]], str | None]] = {}
+    for c in CONSUMERS.values():
+        assert c.resources is not None
+        tables[c.resources.ledger_table] = ([("id", "HASH")], _ledger_ttl_attribute())
+        if c.resources.aggregate_table:
+            tables[c.resources.aggregate_table] = ([("pk", "HASH"), ("sk", "RANGE")], "ttl")
+    assert sorted(ddb.list_tables()["TableNames"]) == sorted(tables)
+    for name, (keys, ttl) in tables.items():
+        table = ddb.describe_table(TableName=name)["Table"]
+        assert [(k["AttributeName"], k["KeyType"]) for k in table["KeySchema"]] == keys
+        assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+        assert table["SSEDescription"]["SSEType"] == "KMS"
+        assert table["SSEDescription"]["KMSMasterKeyArn"] == key_arn
+        # deletion_protection is on by default; the local deploy turns it off to destroy.
+        assert table["DeletionProtectionEnabled"] is LOCAL_VARIABLES["deletion_protection"]
+        backups = ddb.describe_continuous_backups(TableName=name)["ContinuousBackupsDescription"]
+        pitr = backups["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"]
+        assert pitr == "ENABLED"
+        described = ddb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
+        if ttl is None:
+            assert described["TimeToLiveStatus"] == "DISABLED"
+        else:
+            assert (described["TimeToLiveStatus"], described["AttributeName"]) == ("ENABLED", ttl)
+
+
+def _buckets() -> dict[str, str]:
+    """Bucket name -> archive | dead_letter | on_failure."""
+    out: dict[str, str] = {}
+    for c in CONSUMERS.values():
+        assert c.resources is not None
+        out[c.resources.dead_letter_bucket] = "dead_letter"
+        if c.resources.archive_bucket:
+            out[c.resources.archive_bucket] = "archive"
+        dest = c.event_source_mapping.on_failure
+        if dest is not None and dest.type == "s3":
+            out[dest.name] = "on_failure"
+    return out
+
+
+def _access_log_bucket(deployed: Deployed) -> str:
+    return f"streamkit-access-logs-{deployed.aws.account_id}-{deployed.aws.region}"
+
+
+def test_buckets_are_private_encrypted_versioned_expiring_and_logged(deployed: Deployed) -> None:
+    s3 = deployed.client("s3")
+    key_arn = deployed.outputs["kms_key_arn"]
+    buckets = _buckets()
+    access_logs = _access_log_bucket(deployed)
+    assert {b["Name"] for b in s3.list_buckets()["Buckets"]} == {*buckets, access_logs}
+    for name, kind in buckets.items():
+        rule = s3.get_bucket_encryption(Bucket=name)["ServerSideEncryptionConfiguration"]["Rules"][
+            0
+        ]
+        assert rule["ApplyServerSideEncryptionByDefault"] == {
+            "SSEAlgorithm": "aws:kms",
+            "KMSMasterKeyID": key_arn,
+        }
+        assert rule["BucketKeyEnabled"] is True
+        assert s3.get_bucket_versioning(Bucket=name)["Status"] == "Enabled"
+        block = s3.get_public_access_block(Bucket=name)["PublicAccessBlockConfiguration"]
+        assert block == dict.fromkeys(
+            ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets"),
+            True,
+        )
+        ownership = s3.get_bucket_ownership_controls(Bucket=name)["OwnershipControls"]
+        assert ownership["Rules"] == [{"ObjectOwnership": "BucketOwnerEnforced"}]
+        policy = json.loads(s3.get_bucket_policy(Bucket=name)["Policy"])
+        sids = {s["Sid"]: s for s in policy["Statement"]}
+        assert sids["DenyInsecureTransport"]["Effect"] == "Deny"
+        assert sids["DenyOutdatedTls"]["Condition"] == {"NumericLessThan": {"s3:TlsVersion": "1.2"}}
+        (lifecycle,) = s3.get_bucket_lifecycle_configuration(Bucket=name)["Rules"]
+        assert lifecycle["Status"] == "Enabled"
+        assert lifecycle["NoncurrentVersionExpiration"]["NoncurrentDays"] == 30
+        assert lifecycle["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"] == 7
+        if kind == "archive":  # kept, moved to STANDARD_IA after 30 days
+            assert "Expiration" not in lifecycle
+            assert lifecycle["Transitions"] == [{"Days": 30, "StorageClass": "STANDARD_IA"}]
+        else:  # dead letters and on-failure records expire after 90 days
+            assert lifecycle["Expiration"] == {"Days": 90}
+            assert "Transitions" not in lifecycle
+        logging = s3.get_bucket_logging(Bucket=name)["LoggingEnabled"]
+        assert (logging["TargetBucket"], logging["TargetPrefix"]) == (access_logs, f"{name}/")
+
+
+def test_access_log_bucket_takes_deliveries_by_policy_under_sse_s3(deployed: Deployed) -> None:
+    s3 = deployed.client("s3")
+    name = _access_log_bucket(deployed)
+    rule = s3.get_bucket_encryption(Bucket=name)["ServerSideEncryptionConfiguration"]["Rules"][0]
+    assert rule["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    policy = json.loads(s3.get_bucket_policy(Bucket=name)["Policy"])
+    delivery = next(s for s in policy["Statement"] if s["Sid"] == "S3ServerAccessLogsDelivery")
+    assert delivery["Principal"] == {"Service": "logging.s3.amazonaws.com"}
+    assert delivery["Action"] == "s3:PutObject"
+    (lifecycle,) = s3.get_bucket_lifecycle_configuration(Bucket=name)["Rules"]
+    assert lifecycle["Expiration"] == {"Days": 365}
+
+
+def test_queues_and_key(deployed: Deployed) -> None:
+    sqs, kms = deployed.client("sqs"), deployed.client("kms")
+    key_arn = deployed.outputs["kms_key_arn"]
+    key_id = key_arn.rsplit("/", 1)[1]
+    assert kms.get_key_rotation_status(KeyId=key_id)["KeyRotationEnabled"] is True
+    aliases = {a["AliasName"]: a.get("TargetKeyId") for a in kms.list_aliases()["Aliases"]}
+    assert aliases["alias/streamkit"] == key_id
+    policy = json.loads(kms.get_key_policy(KeyId=key_id, PolicyName="default")["Policy"])
+    assert {s["Sid"] for s in policy["Statement"]} == {
+        "AccountAdministersKey",
+        "CloudWatchLogsUsesKey",
+    }
+
+    expected: dict[str, dict[str, str]] = {}
+    for c in CONSUMERS.values():
+        dest = c.event_source_mapping.on_failure
+        if dest is not None and dest.type == "sqs":
+            expected[dest.name] = {"MessageRetentionPeriod": "1209600"}
+        if c.resources and c.resources.alerts_queue:
+            expected[c.resources.alerts_queue] = {
+                "MessageRetentionPeriod": "345600",
+                "FifoQueue": "true",
+                "ContentBasedDeduplication": "false",
+            }
+    urls = sqs.list_queues().get("QueueUrls", [])
+    assert sorted(u.rsplit("/", 1)[1] for u in urls) == sorted(expected)
+    for name, attrs in expected.items():
+        url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
+        got = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+        assert got["KmsMasterKeyId"] == key_arn
+        assert {k: got.get(k) for k in attrs} == attrs
+
+
+def test_streams(deployed: Deployed) -> None:
+    kinesis = deployed.client("kinesis")
+    key_arn = deployed.outputs["kms_key_arn"]
+    streams = {c.stream.name: c.stream for c in CONSUMERS.values()}
+    assert sorted(kinesis.list_streams()["StreamNames"]) == sorted(streams)
+    for name, settings in streams.items():
+        summary = kinesis.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]
+        assert summary["OpenShardCount"] == settings.shard_count
+        assert summary["RetentionPeriodHours"] == settings.retention_hours
+        assert summary["StreamModeDetails"]["StreamMode"] == "PROVISIONED"
+        assert (summary["EncryptionType"], summary["KeyId"]) == ("KMS", key_arn)
+        metrics = set(summary["EnhancedMonitoring"][0]["ShardLevelMetrics"])
+        assert metrics == {
+            "IncomingBytes",
+            "IncomingRecords",
+            "IteratorAgeMilliseconds",
+            "ReadProvisionedThroughputExceeded",
+            "WriteProvisionedThroughputExceeded",
+        }
+
+
+@pytest.mark.parametrize("name", sorted(CONSUMERS))
+def test_alarms_and_log_group(deployed: Deployed, name: str) -> None:
+    cloudwatch, logs = deployed.client("cloudwatch"), deployed.client("logs")
+    fn = f"{PREFIX}{name}"
+    alarms = {
+        a["AlarmName"]: a
+        for a in cloudwatch.describe_alarms(AlarmNamePrefix=f"{fn}-")["MetricAlarms"]
+    }
+    summary = {
+        n.removeprefix(f"{fn}-"): (
+            a["Namespace"],
+            a["MetricName"],
+            a["Statistic"],
+            a["Period"],
+            a["Threshold"],
+            {d["Name"]: d["Value"] for d in a["Dimensions"]},
+        )
+        for n, a in alarms.items()
+    }
+    assert summary == {
+        "iterator-age": ("AWS/Lambda", "IteratorAge", "Maximum", 60, 60000.0, {"FunctionName": fn}),
+        "errors": ("AWS/Lambda", "Errors", "Sum", 300, 0.0, {"FunctionName": fn}),
+        "throttles": ("AWS/Lambda", "Throttles", "Sum", 300, 0.0, {"FunctionName": fn}),
+        "dead-letters": (
+            "streamkit",
+            "RecordsDeadLettered",
+            "Sum",
+            300,
+            0.0,
+            {"Stream": CONSUMERS[name].stream.name, "service": name},
+        ),
+    }
+    age = alarms[f"{fn}-iterator-age"]
+    assert (age["EvaluationPeriods"], age["DatapointsToAlarm"]) == (5, 3)
+    groups = logs.describe_log_groups(logGroupNamePrefix=f"/aws/lambda/{fn}")["logGroups"]
+    (group,) = groups
+    assert group["logGroupName"] == f"/aws/lambda/{fn}"
+    assert group["retentionInDays"] == 365
+    assert group["kmsKeyId"] == deployed.outputs["kms_key_arn"]
+
+
+def test_second_plan_has_no_changes(deployed: Deployed) -> None:
+    result = deployed.deploy.plan(out=None)
+    assert not result.has_changes, result.stdout[-6000:]
+    assert "No changes." in result.stdout
+
+
+# Runs last in the module (file order): the deployment is gone afterwards.
+def test_destroy_leaves_nothing(deployed: Deployed) -> None:
+    deployed.deploy.destroy()
+    assert deployed.deploy.terraform.state_list() == []
+    c = deployed.client
+    assert c("lambda").list_functions()["Functions"] == []
+    assert c("lambda").list_event_source_mappings()["EventSourceMappings"] == []
+    assert c("dynamodb").list_tables()["TableNames"] == []
+    assert c("kinesis").list_streams()["StreamNames"] == []
+    assert c("s3").list_buckets()["Buckets"] == []
+    assert c("sqs").list_queues().get("QueueUrls", []) == []
+    assert c("sns").list_topics()["Topics"] == []
+    assert c("iam").list_roles()["Roles"] == []
+    assert c("logs").describe_log_groups()["logGroups"] == []
+    assert c("cloudwatch").describe_alarms()["MetricAlarms"] == []
+    # A KMS key is never deleted at once: it waits kms_deletion_window_days (spec of KMS).
+    key_id = deployed.outputs["kms_key_arn"].rsplit("/", 1)[1]
+    meta = c("kms").describe_key(KeyId=key_id)["KeyMetadata"]
+    assert meta["KeyState"] == "PendingDeletion"
+    assert "alias/streamkit" not in {a["AliasName"] for a in c("kms").list_aliases()["Aliases"]}
