@@ -22,7 +22,7 @@ Example::
     mirror = find_provider_mirror()             # Path('/opt/tf-plugins') or None
     rc = write_cli_config(".streamkit/terraform.rc", mirror)
 
-``python -m streamkit.local.terraform.setup`` (run by ``./dev setup``) writes the file
+``python -m streamkit.local.terraform`` (run by ``./dev setup``) writes the file
 and prints its path, or prints why it cannot (exit status 1) with the install hint.
 """
 
@@ -167,7 +167,3 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     print(write_cli_config(root / CLI_CONFIG_RELATIVE_PATH, mirror))
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
