@@ -25,8 +25,6 @@ import base64
 import copy
 import hashlib
 import json
-import re
-import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,7 +38,6 @@ from streamkit.local.cli import main
 from streamkit.local.config import ConfigError, load_consumers, parse_consumers
 from streamkit.local.terraform import (
     LOCAL_VARIABLES,
-    SERVICES,
     LocalDeployment,
     Terraform,
     TerraformError,
@@ -128,46 +125,6 @@ def test_validate_is_clean(tmp_path: Path, cli_config: Path) -> None:
     tf = Terraform(work, cli_config=cli_config)
     tf.init(backend=False)
     assert "Success! The configuration is valid." in tf.validate().stdout
-
-
-def test_working_copy_leaves_out_state_overrides_and_dot_files(tmp_path: Path) -> None:
-    src = tmp_path / "src"
-    shutil.copytree(INFRA, src)
-    for junk in ("terraform.tfstate", "x.tfplan", "my_override.tf", ".terraform.lock.hcl"):
-        (src / junk).write_text("junk")
-    (src / ".terraform").mkdir()
-    work = copy_root(src, tmp_path / "work")
-    names = {p.relative_to(work).as_posix() for p in work.rglob("*")}
-    expected = {p.relative_to(INFRA).as_posix() for p in INFRA.rglob("*")}
-    expected = {n for n in expected if not n.startswith(".terraform")}
-    assert names == expected
-
-
-def test_override_names_every_service_infra_uses() -> None:
-    # A service without an endpoint would go to the real AWS with the test credentials.
-    service_of = {
-        "aws_cloudwatch_log_group": "logs",
-        "aws_cloudwatch_metric_alarm": "cloudwatch",
-        "aws_caller_identity": "sts",
-        "aws_dynamodb_": "dynamodb",
-        "aws_iam_role": "iam",
-        "aws_kinesis_": "kinesis",
-        "aws_kms_": "kms",
-        "aws_lambda_": "lambda",
-        "aws_s3_": "s3",
-        "aws_sns_": "sns",
-        "aws_sqs_": "sqs",
-    }
-    local_only = {"aws_iam_policy_document", "aws_partition", "aws_region"}
-    types = set()
-    for path in INFRA.rglob("*.tf"):
-        types |= set(re.findall(r'^(?:resource|data) "(aws_[a-z0-9_]+)"', path.read_text(), re.M))
-    needed = set()
-    for kind in types - local_only:
-        matches = [s for prefix, s in service_of.items() if kind.startswith(prefix)]
-        assert matches, f"{kind}: which endpoint does it use? (add it to SERVICES)"
-        needed.add(matches[0])
-    assert needed == set(SERVICES)
 
 
 # ------------------------------------------------------------------ bad configs
