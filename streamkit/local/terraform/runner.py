@@ -259,5 +259,9 @@ class Terraform:
 
     def state_list(self) -> list[str]:
         """Addresses of every resource in the state (``terraform state list``)."""
-        result = self.run("state", "list", "-no-color")
+        result = self.run("state", "list", "-no-color", ok=(0, 1))
+        if result.returncode == 1:
+            if "No state file was found" in result.output:
+                return []  # nothing was ever applied here
+            raise TerraformError(result)
         return [line for line in result.stdout.splitlines() if line.strip()]
