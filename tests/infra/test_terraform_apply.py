@@ -127,6 +127,26 @@ def test_validate_is_clean(tmp_path: Path, cli_config: Path) -> None:
     assert "Success! The configuration is valid." in tf.validate().stdout
 
 
+def test_access_logging_off_plans_no_log_bucket_and_no_logging(
+    local_aws: LocalAWS, package: Path, cli_config: Path, tmp_path: Path
+) -> None:
+    deploy = LocalDeployment(
+        tmp_path / "infra",
+        endpoint_url=local_aws.endpoint_url,
+        region=local_aws.region,
+        package_path=package,
+        cli_config=cli_config,
+        variables={"access_logging": False},
+    ).prepare()
+    assert deploy.plan(out="off.tfplan").has_changes
+    planned = deploy.terraform.show_plan("off.tfplan")["resource_changes"]
+    types = {r["type"] for r in planned}
+    assert "aws_s3_bucket_logging" not in types
+    assert not [r["address"] for r in planned if "access_logs" in r["address"]]
+    # The switch removes only the logging: every other resource is still planned.
+    assert {"aws_s3_bucket", "aws_lambda_function", "aws_lambda_event_source_mapping"} <= types
+
+
 # ------------------------------------------------------------------ bad configs
 
 _CLICK = RAW["consumers"]["clickstream"]

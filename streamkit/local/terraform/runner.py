@@ -252,6 +252,13 @@ class Terraform:
         args += [f"-var-file={f}" for f in var_files]
         return self.run(*args, *var_args(variables))
 
+    def show_plan(self, plan_file: str | os.PathLike[str]) -> dict[str, Any]:
+        """A saved plan as ``terraform show -json`` gives it (``resource_changes``, ...)."""
+        doc: dict[str, Any] = json.loads(
+            self.run("show", "-json", "-no-color", str(plan_file)).stdout
+        )
+        return doc
+
     def output(self) -> dict[str, Any]:
         """The root outputs, name -> value (``terraform output -json``)."""
         doc = json.loads(self.run("output", "-json", "-no-color").stdout or "{}")
