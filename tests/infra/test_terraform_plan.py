@@ -5,7 +5,10 @@
 * bad configs: every variable validation that mirrors a consumers.json rule gets one
   consumer of a bad consumers.json; one ``terraform plan`` of that file must fail with
   each validation's message, once per case, and the config loader must refuse each
-  consumer too.
+  consumer too. Not planned: the alerts queue's FIFO check (its ARN is known only
+  after apply, so Terraform checks it then; the config's queue-name rule refuses a
+  non-FIFO name up front) and the validations of values derived by the root module
+  (stream ARN, on-failure destination, key ARN), which no consumers.json can break.
 
 The plans run against the session's moto server (the data sources read the account
 and region). Skipped, with the install hint as the reason, where ``terraform`` or a
