@@ -71,6 +71,17 @@ def test_tf_plugin_mirror_is_the_only_candidate_when_set(
     assert find_provider_mirror() == (tmp_path / "m").resolve()
 
 
+def test_a_mirror_one_level_below_home_is_a_candidate(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from streamkit.local.terraform import setup
+
+    mirror = _unpacked(tmp_path / "plugins")
+    monkeypatch.setattr(setup.Path, "home", classmethod(lambda cls: tmp_path))
+    assert mirror in setup._nearby_mirrors()
+    assert find_provider_mirror(setup._nearby_mirrors()) == mirror.resolve()
+
+
 def test_missing_terraform_is_the_reason_with_the_install_hint(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

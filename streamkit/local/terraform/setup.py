@@ -4,7 +4,9 @@ Nothing is ever downloaded for the local deploy: the provider comes from a
 **filesystem mirror** (Terraform's ``provider_installation`` block), found in this
 order: ``$TF_PLUGIN_MIRROR``; ``/opt/tf-plugins``; Terraform's implied local mirror
 directories (``~/.terraform.d/plugins``, ``~/.local/share/terraform/plugins``,
-``/usr/local/share/terraform/plugins``, ``/usr/share/terraform/plugins``). A mirror
+``/usr/local/share/terraform/plugins``, ``/usr/share/terraform/plugins``); then any
+directory one level below ``/opt``, ``/usr/local/share``, ``/srv`` or the home
+directory that holds ``registry.terraform.io``. A mirror
 is a directory holding ``registry.terraform.io/hashicorp/aws/<version>/<os>_<arch>/``
 (unpacked) or ``.../hashicorp/aws/terraform-provider-aws_<version>_<os>_<arch>.zip``
 (packed, as ``terraform providers mirror <dir>`` writes it).
@@ -87,15 +89,29 @@ def _holds_provider(mirror: Path, platform_dir: str) -> bool:
     return unpacked or packed
 
 
+def _nearby_mirrors() -> tuple[Path, ...]:
+    """Mirrors one level below the usual roots (``/opt/<x>/registry.terraform.io``)."""
+    roots = (Path("/opt"), Path("/usr/local/share"), Path("/srv"), Path.home())
+    found = (
+        hostname.parent
+        for root in roots
+        if root.is_dir()
+        for hostname in sorted(root.glob("*/registry.terraform.io"))
+    )
+    return tuple(found)
+
+
 def find_provider_mirror(candidates: tuple[Path, ...] | None = None) -> Path | None:
     """The first filesystem mirror holding hashicorp/aws for this platform, or None.
 
     ``$TF_PLUGIN_MIRROR``, when set, is the only candidate (a wrong path is not
-    silently replaced by another mirror).
+    silently replaced by another mirror). Otherwise :data:`DEFAULT_MIRRORS`, then any
+    ``<root>/<dir>/registry.terraform.io`` under ``/opt``, ``/usr/local/share``,
+    ``/srv`` and the home directory.
     """
     configured = os.environ.get("TF_PLUGIN_MIRROR")
     if candidates is None:
-        candidates = (Path(configured),) if configured else DEFAULT_MIRRORS
+        candidates = (Path(configured),) if configured else DEFAULT_MIRRORS + _nearby_mirrors()
     here = platform_name()
     for mirror in candidates:
         if _holds_provider(mirror, here):
