@@ -96,6 +96,7 @@ module "bucket" {
   transition_to_ia_days              = contains(local.archive_buckets, each.key) ? var.archive_transition_to_ia_days : null
   noncurrent_version_expiration_days = var.noncurrent_version_expiration_days
   access_logging                     = var.access_logging
+  tls_only_policy                    = var.tls_only_bucket_policy
   # Through the policy: logging is configured only once delivery is allowed.
   access_log_bucket = one(aws_s3_bucket_policy.access_logs[*].bucket)
   force_destroy     = var.force_destroy_buckets

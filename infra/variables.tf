@@ -197,6 +197,12 @@ variable "access_logging" {
   default     = true
 }
 
+variable "tls_only_bucket_policy" {
+  description = "Attach to every streamkit bucket the policy that denies plain HTTP and TLS older than 1.2. On by default; only the local deploy against moto turns it off: moto applies a bucket policy's Deny without evaluating its conditions, so it would refuse every object request (docs/deploy.md)."
+  type        = bool
+  default     = true
+}
+
 variable "access_log_bucket_prefix" {
   description = "Name prefix of the S3 access-log bucket (<prefix>-<account>-<region>)."
   type        = string

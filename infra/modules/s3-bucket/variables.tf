@@ -57,6 +57,12 @@ variable "access_logging" {
   default     = true
 }
 
+variable "tls_only_policy" {
+  description = "Attach the bucket policy that denies every request over plain HTTP or TLS older than 1.2. Off only where the endpoint cannot evaluate it: the local deploy against moto, which applies a bucket policy's Deny without its conditions (aws:SecureTransport, s3:TlsVersion) and so refuses every object request."
+  type        = bool
+  default     = true
+}
+
 variable "access_log_bucket" {
   description = "Name of the bucket receiving S3 server access logs; required when access_logging is true."
   type        = string
