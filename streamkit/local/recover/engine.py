@@ -39,6 +39,7 @@ from streamkit.local.recover.consumer import Consumer, RecoverError
 from streamkit.local.recover.failures import (
     DiscardedRange,
     MalformedFailure,
+    OtherStreamFailure,
     delete_message,
     read_failures,
 )
@@ -117,6 +118,8 @@ class RecoverSummary:
     left_pending: list[str] = field(default_factory=list)
     #: Messages / objects that are not on-failure documents, left at the destination.
     malformed: list[MalformedFailure] = field(default_factory=list)
+    #: On-failure documents of other streams at the destination, left for their consumers.
+    other_streams: int = 0
 
     @property
     def ok(self) -> bool:
@@ -147,6 +150,7 @@ class RecoverSummary:
             "range_details": [r.to_dict() for r in self.ranges],
             "intent_details": [i.to_dict() for i in self.intents],
             "malformed": [{"source": m.source, "reason": m.reason} for m in self.malformed],
+            "other_streams": self.other_streams,
         }
 
 
@@ -172,9 +176,16 @@ def recover(
     seen: set[tuple[str, str]] = set()
     # Messages to make visible again at the end (kept, duplicate or not recovered):
     # releasing one at once would let this run receive it again.
-    kept: list[DiscardedRange | MalformedFailure] = []
+    kept: list[DiscardedRange | MalformedFailure | OtherStreamFailure] = []
     try:
         for discarded in read_failures(consumer.clients, kind, target, consumer.stream_arn):
+            if isinstance(discarded, OtherStreamFailure):
+                # Another mapping's document (a shared destination): made visible again
+                # at the end like the kept ones (released now, this run would receive
+                # it again and again), never left hidden for the visibility timeout.
+                kept.append(discarded)
+                summary.other_streams += 1
+                continue
             if isinstance(discarded, MalformedFailure):
                 summary.malformed.append(discarded)
                 kept.append(discarded)
@@ -338,7 +349,11 @@ def _process(
             return
 
 
-def _release(consumer: Consumer, target: str, discarded: DiscardedRange | MalformedFailure) -> None:
+def _release(
+    consumer: Consumer,
+    target: str,
+    discarded: DiscardedRange | MalformedFailure | OtherStreamFailure,
+) -> None:
     """Make a range's SQS message visible again (for a later run, or a person)."""
     if discarded.receipt is not None:
         consumer.clients("sqs").change_message_visibility(

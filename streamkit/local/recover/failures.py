@@ -55,6 +55,16 @@ class DiscardedRange:
 
 
 @dataclass(frozen=True)
+class OtherStreamFailure:
+    """A valid on-failure document of another stream (a destination shared by several
+    mappings): not this consumer's to recover; its SQS message is released at once."""
+
+    source: str
+    stream_arn: str
+    receipt: str | None = None
+
+
+@dataclass(frozen=True)
 class MalformedFailure:
     """A message or object at the destination that is not an on-failure document.
 
@@ -74,9 +84,10 @@ class _Malformed(ValueError):
 
 def read_failures(
     clients: Any, kind: str, target: str, stream_arn: str
-) -> Iterator[DiscardedRange | MalformedFailure]:
+) -> Iterator[DiscardedRange | MalformedFailure | OtherStreamFailure]:
     """Every discarded range of ``stream_arn`` at the destination (``kind`` sqs or s3),
-    and every message or object there that is not an on-failure document."""
+    every message or object there that is not an on-failure document, and the
+    documents of other streams (so their messages can be made visible again)."""
     documents = _sqs_documents(clients, target) if kind == "sqs" else _s3_documents(clients, target)
     for body, source, receipt in documents:
         try:
@@ -84,8 +95,10 @@ def read_failures(
         except _Malformed as e:
             yield MalformedFailure(source, str(e), receipt)
             continue
-        if discarded.stream_arn == stream_arn:  # other streams' documents are not ours
+        if discarded.stream_arn == stream_arn:
             yield discarded
+        else:  # another mapping's document: not ours, but it must not stay hidden
+            yield OtherStreamFailure(source, discarded.stream_arn, receipt)
 
 
 def _parse(body: bytes | str, source: str, receipt: str | None) -> DiscardedRange:

@@ -44,6 +44,10 @@ def write_summary(summary: RecoverSummary, out: TextIO, *, as_json: bool) -> Non
             )
     for m in summary.malformed:
         out.write(f"  malformed (left in place): {m.source}: {m.reason}\n")
+    if summary.other_streams:
+        out.write(
+            f"  {summary.other_streams} document(s) of other streams' mappings left in place\n"
+        )
     for i in summary.intents:
         if i.status != "rolled_forward":
             out.write(f"  still pending: {i.ledger_id} generation {i.generation}: {i.detail}\n")
