@@ -12,8 +12,9 @@ against moto. Each schedule draws:
 * faults around invocations (throttles, crashes before/after the handler, timeouts,
   partial failures) and at single store writes (crash before/after the write,
   throttling), transient failures of single records (also inside KPL aggregates);
-* zombies: an invocation stops right before or right after writing its intent, Lambda
-  retries, and the stale invocation resumes its writes later (after newer commits);
+* zombies: an invocation stops right before or right after writing its intent, or
+  after applying it but before its commit; Lambda retries, and the stale invocation
+  resumes its writes (or its commit) later, after newer commits;
 * two consumers sharing the aggregate table, the archive and dead-letter buckets and
   the alert queue; alerts; KPL aggregates; intents above the inline limit (stored in
   S3); resharding; extreme values (tiny and huge numbers, 38-digit sums, far-future
@@ -178,14 +179,17 @@ class TrackingLedger:
     def __init__(self, inner: Ledger) -> None:
         self.inner = inner
         self.commits: list[tuple[str, tuple[int, int], tuple[int, int]]] = []
-        self.pause: str | None = None  # "before" / "after" the next intent write
+        #: "before" / "after" the next intent write, or "commit": before the next commit
+        self.pause: str | None = None
         self.paused: list[tuple[str, LedgerState, Intent]] = []
 
     def read(self, shard_id: str) -> LedgerState:
         return self.inner.read(shard_id)
 
     def write_intent(self, state: LedgerState, intent: Intent) -> None:
-        pause, self.pause = self.pause, None
+        pause = self.pause if self.pause in ("before", "after") else None
+        if pause is not None:
+            self.pause = None
         if pause == "before":
             self.paused.append(("before", state, intent))
             raise Paused("zombie: stopped before its intent write")
@@ -195,6 +199,10 @@ class TrackingLedger:
             raise Paused("zombie: stopped after its intent write")
 
     def commit(self, intent: Intent) -> None:
+        if self.pause == "commit":  # applied everything; the commit comes later
+            self.pause = None
+            self.paused.append(("commit", LedgerState.new_shard(), intent))
+            raise Paused("zombie: stopped before its commit")
         try:
             self.inner.commit(intent)
         except CrashAfterWrite as e:
@@ -445,7 +453,7 @@ def schedules(draw: st.DrawFn) -> Schedule:
         zombies=draw(
             st.dictionaries(
                 st.integers(1, 10),
-                st.tuples(st.sampled_from(["before", "after"]), st.integers(0, 6)),
+                st.tuples(st.sampled_from(["before", "after", "commit"]), st.integers(0, 6)),
                 max_size=3,
             )
         ),
@@ -530,6 +538,10 @@ def _run(schedule: Schedule, local_aws: LocalAWS | None = None) -> None:
         point, state, intent = ledger.paused.pop(0)
         zombies_resumed[0] += 1
         with contextlib.suppress(Exception, SimulatedCrash):
+            if point == "commit":  # its writes are done: only the (late) commit is left
+                FEATURES["zombie committed late"] += 1
+                ledger.commit(intent)  # LedgerConflict if the retry committed it first
+                return
             if point == "before":
                 ledger.inner.write_intent(state, intent)  # LedgerConflict if overtaken
             pipeline.roll_forward(intent)  # apply, then commit (conflict suppressed)
