@@ -1,0 +1,570 @@
+"""Benchmark: what exactly-once costs on realistic traffic, streamkit vs Powertools.
+
+Run: ``.venv/bin/python tests/benchmarks/bench_cost.py`` (``--no-budgets`` to only
+print; ``--help`` for the scenario and budget flags).
+
+In one run, per scenario, on a fresh embedded endpoint
+(:class:`streamkit.local.aws.LocalAWS`, moto in a child process):
+
+* scenarios: ``default``, the traffic of a default ``streamkit run`` (the consumers'
+  own generators: clickstream 100 records/s on 2 shards, iot 50 records/s on 4 shards,
+  30 s), and ``1000/s`` (both at 1,000 records/s, like ``--rate 1000``; 2 s by default,
+  ``--fast-duration``);
+* both consumers of ``infra/consumers.json``, each driven twice over the same records
+  through the ESM simulator on the virtual clock with its SHIPPED settings (batch
+  size, batching window, ...), in process (``streamkit run``'s own engine:
+  provisioning, traffic, ``_drive``): once with streamkit's pipeline
+  (``handlers/clickstream.py``, ``handlers/iot.py``), once with the Powertools
+  idempotency baseline of ``cost_powertools.py`` computing the same aggregates;
+* every AWS call of each side counted with botocore hooks (``cost_meter.py``): DynamoDB
+  item writes and write capacity units (1 KB per unit, rounded up per item write, by
+  item sizes), S3 and SQS requests by operation, and Lambda-side CPU (process time of
+  each handler invocation);
+* the final totals checked equal: count, sum, min and max of every aggregate item of
+  both tables (streamkit's unique-user sketches and "last" values have no counterpart
+  in the baseline and are not compared).
+
+Printed per 1,000 input records, with the ratios Powertools / streamkit.
+
+Budgets (issue 13's targets; exit 1 when one is missed, 2 when the totals differ):
+streamkit's aggregate item writes per record, both consumers together, at most 0.25 on
+the default traffic and 0.1 at 1,000 records/s; Powertools at least 15x streamkit's
+write units (every table: ledger and idempotency included) in both scenarios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import functools
+import math
+import os
+import sys
+import time
+import types
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # cost_meter, cost_powertools
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))  # handlers/
+
+from cost_meter import Meter  # noqa: E402
+
+CONSUMERS = ("clickstream", "iot")
+IMPLEMENTATIONS = ("streamkit", "powertools")
+
+DEFAULT_WRITES_BUDGET = 0.25
+FAST_WRITES_BUDGET = 0.1
+WCU_RATIO_BUDGET = 15.0
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    rates: Mapping[str, float]
+    duration: float
+    writes_budget: float
+
+
+@dataclass
+class Side:
+    """One implementation of one consumer in one scenario: what it cost."""
+
+    meter: Meter
+    aggregate_table: str
+    tables: frozenset[str]
+    cpu_s: float = 0.0
+    invocations: int = 0
+    records_seen: int = 0
+    wall_s: float = 0.0
+
+
+@dataclass
+class Result:
+    scenario: Scenario
+    records: dict[str, int] = field(default_factory=dict)
+    sides: dict[tuple[str, str], Side] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    #: consumer -> its shipped mapping settings, as run
+    settings: dict[str, str] = field(default_factory=dict)
+
+
+# ------------------------------------------------------------------ one scenario
+
+
+def run_scenario(scenario: Scenario, seed: int, say: Callable[[str], None], config: str) -> Result:
+    from streamkit.local.aws import LocalAWS, aws_clients, provision
+    from streamkit.local.aws.provision import DynamoDbTable, SqsQueue
+    from streamkit.local.config import load_consumers
+    from streamkit.local.run import engine
+
+    result = Result(scenario)
+    consumers = load_consumers(config)
+    missing = [n for n in CONSUMERS if n not in consumers]
+    if missing:
+        raise SystemExit(f"{config} has no consumer {missing}")
+    with LocalAWS(mode="process") as aws:
+        aws.apply_env()
+        clients = aws_clients()
+        kinesis = aws_clients(
+            endpoint_url=aws.endpoint_url, region=clients.region, numeric_timestamps=True
+        )("kinesis")
+        say(f"[{scenario.name}] provisioning {config} on {aws.endpoint_url}")
+        provisioned = provision(consumers, clients)
+        setup_ddb = clients("dynamodb")  # unmetered: key schemas, read-backs, scans
+        for name in CONSUMERS:
+            for resource in (
+                DynamoDbTable(f"bench-pt-{name}-idempotency", "id", ttl_attribute="expiration"),
+                DynamoDbTable.aggregates(f"bench-pt-{name}-aggregates"),
+                SqsQueue(f"bench-pt-{name}-alerts.fifo"),
+            ):
+                resource.ready(clients, wait=True, created=resource.create(clients))
+        key_names = functools.cache(functools.partial(_key_names, setup_ddb))
+        read_back = functools.partial(_read_back, setup_ddb)
+        start = time.time() - scenario.duration
+        for i, name in enumerate(CONSUMERS):
+            consumer = consumers[name]
+            assert consumer.resources is not None and consumer.resources.aggregate_table
+            queue_url = None
+            if consumer.resources.alerts_queue:
+                queue_url = provisioned.resource("sqs", consumer.resources.alerts_queue).target
+            env = {
+                **dict(consumer.function.environment),
+                **consumer.resources.environment(name, queue_url),
+                "POWERTOOLS_SERVICE_NAME": name,
+                "POWERTOOLS_METRICS_NAMESPACE": "streamkit",
+            }
+            sk_run = engine.ConsumerRun(name, consumer, env)
+            traffic = engine._generated_traffic(
+                name, seed, scenario.rates[name], scenario.duration, start
+            )
+            engine._put(kinesis, sk_run, traffic)
+            result.records[name] = sum(sk_run.generated.values())
+            result.settings[name] = (
+                f"{consumer.stream.shard_count} shards, BatchSize {consumer.esm.batch_size}, "
+                f"window {consumer.esm.maximum_batching_window_in_seconds:g} s"
+            )
+            n = result.records[name]
+            say(f"[{scenario.name}] {name}: {n:,} records ({result.settings[name]})")
+
+            # streamkit: the consumer's own handler module, timed, its clients metered.
+            module = _import_handler(consumer.handler)
+            with engine._Env(env):
+                if hasattr(module, "reset"):
+                    module.reset()
+                pipeline = module.pipeline()
+            sk = Side(
+                Meter(key_names, read_back),
+                consumer.resources.aggregate_table,
+                frozenset({consumer.resources.aggregate_table, consumer.resources.ledger_table}),
+            )
+            sk.meter.attach_clients(*(pipeline.clients(s) for s in ("dynamodb", "s3", "sqs")))
+            handler = getattr(module, consumer.handler.rpartition(".")[2])
+            sk_consumer = _timed_module(f"bench_cost_streamkit_{name}", handler, sk, pipeline)
+            sk_run = dataclasses.replace(
+                _same_traffic(sk_run, engine), consumer=_with_handler(consumer, sk_consumer)
+            )
+            _drive(engine, sk_run, kinesis, clients, seed + i, sk, say, scenario.name, "streamkit")
+            result.sides[(name, "streamkit")] = sk
+
+            # Powertools: the baseline over the same records (a new mapping, TRIM_HORIZON).
+            from cost_powertools import build_handler
+
+            pt_queue = f"bench-pt-{name}-alerts.fifo"
+            pt = Side(
+                Meter(key_names, read_back),
+                f"bench-pt-{name}-aggregates",
+                frozenset({f"bench-pt-{name}-aggregates", f"bench-pt-{name}-idempotency"}),
+            )
+            session = boto3.Session()
+            pt.meter.attach(session.events)
+            pt_handler = build_handler(
+                name,
+                session=session,
+                idempotency_table=f"bench-pt-{name}-idempotency",
+                aggregate_table=pt.aggregate_table,
+                env=env,
+                alerts_queue_url=provisioned_queue_url(clients, pt_queue),
+            )
+            pt_consumer = _timed_module(f"bench_cost_powertools_{name}", pt_handler, pt, None)
+            pt_run = dataclasses.replace(
+                _same_traffic(sk_run, engine), consumer=_with_handler(consumer, pt_consumer)
+            )
+            _drive(engine, pt_run, kinesis, clients, seed + i, pt, say, scenario.name, "powertools")
+            result.sides[(name, "powertools")] = pt
+
+            result.problems += compare_totals(
+                name, _scan(setup_ddb, sk.aggregate_table), _scan(setup_ddb, pt.aggregate_table)
+            )
+            for impl, side in (("streamkit", sk), ("powertools", pt)):
+                if side.records_seen < result.records[name]:
+                    result.problems.append(
+                        f"{name}/{impl}: handler saw {side.records_seen} of "
+                        f"{result.records[name]} records"
+                    )
+                elif side.records_seen > result.records[name]:
+                    result.warnings.append(
+                        f"{name}/{impl}: {side.records_seen - result.records[name]} records "
+                        "delivered again (retried invocations); its figures include them"
+                    )
+    return result
+
+
+def provisioned_queue_url(clients: Any, name: str) -> str:
+    return str(clients("sqs").get_queue_url(QueueName=name)["QueueUrl"])
+
+
+def _import_handler(handler: str) -> types.ModuleType:
+    import importlib
+
+    return importlib.import_module(handler.rpartition(".")[0])
+
+
+def _timed_module(module_name: str, handler: Callable[..., Any], side: Side, pipeline: Any) -> str:
+    """A module ``module_name`` (in ``sys.modules``) whose ``handler`` calls ``handler``
+    and adds its process time to ``side``; ``pipeline``/``reset`` keep the pipeline the
+    meter is attached to (the run engine resets and rebuilds a handler module's pipeline)."""
+
+    def timed(event: Mapping[str, Any], context: Any) -> Any:
+        t0 = time.process_time()
+        try:
+            return handler(event, context)
+        finally:
+            side.cpu_s += time.process_time() - t0
+            side.invocations += 1
+            side.records_seen += len(event.get("Records", ()))
+
+    module = types.ModuleType(module_name)
+    module.handler = timed  # type: ignore[attr-defined]
+    module.reset = lambda: None  # type: ignore[attr-defined]
+    if pipeline is not None:
+        module.pipeline = lambda: pipeline  # type: ignore[attr-defined]
+    sys.modules[module_name] = module
+    return f"{module_name}.handler"
+
+
+#: The function timeout both sides run with: Lambda's maximum. The embedded endpoint
+#: answers a write in milliseconds where DynamoDB takes a few, and this machine is
+#: shared, so the shipped timeouts (60 s, 120 s; enforced in real time in process)
+#: would cut invocations short (and retry them) that finish in time on AWS.
+TIMEOUT_S = 900
+
+
+def _with_handler(consumer: Any, handler: str) -> Any:
+    function = dataclasses.replace(consumer.function, timeout_seconds=TIMEOUT_S)
+    return dataclasses.replace(consumer, handler=handler, function=function)
+
+
+def _same_traffic(run: Any, engine: Any) -> Any:
+    """A fresh ConsumerRun over the records ``run`` put on the stream."""
+    fresh = engine.ConsumerRun(run.name, run.consumer, run.env)
+    fresh.generated, fresh.placed, fresh.arrivals = run.generated, run.placed, run.arrivals
+    return fresh
+
+
+def _drive(
+    engine: Any,
+    run: Any,
+    kinesis: Any,
+    clients: Any,
+    seed: int,
+    side: Side,
+    say: Callable[[str], None],
+    scenario: str,
+    impl: str,
+) -> None:
+    from streamkit.local.console import StatusLine
+
+    status = StatusLine(sys.stderr, prefix=f"bench_cost [{scenario}] {run.name}/{impl}: ")
+    t0 = time.perf_counter()
+    with open(os.devnull, "w") as logs:
+        engine._drive(
+            run,
+            kinesis,
+            clients,
+            faults=False,
+            seed=seed,
+            status=status,
+            logs=logs,
+            execution="inline",
+        )
+    side.wall_s = time.perf_counter() - t0
+    say(
+        f"[{scenario}] {run.name}/{impl}: {side.records_seen:,} records in "
+        f"{side.invocations} invocations, {side.wall_s:.1f} s"
+    )
+
+
+def _key_names(ddb: Any, table: str) -> tuple[str, ...]:
+    schema = ddb.describe_table(TableName=table)["Table"]["KeySchema"]
+    return tuple(k["AttributeName"] for k in schema)
+
+
+def _read_back(ddb: Any, table: str, key: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    item: Mapping[str, Any] | None = ddb.get_item(
+        TableName=table, Key=dict(key), ConsistentRead=True
+    ).get("Item")
+    return item
+
+
+# ------------------------------------------------------------------ totals
+
+
+def _scan(ddb: Any, table: str) -> list[dict[str, Any]]:
+    from boto3.dynamodb.types import TypeDeserializer
+
+    de = TypeDeserializer()
+    items = []
+    for page in ddb.get_paginator("scan").paginate(TableName=table, ConsistentRead=True):
+        items += [{k: de.deserialize(v) for k, v in item.items()} for item in page["Items"]]
+    return items
+
+
+Totals = dict[tuple[str, str], tuple[int, Decimal, Decimal | None, Decimal | None]]
+
+
+def streamkit_totals(items: list[dict[str, Any]]) -> Totals:
+    """(pk, sk) -> (count, sum, min, max) of streamkit's aggregate items."""
+    from streamkit.aggregate import stats_from_item
+
+    out: Totals = {}
+    for item in items:
+        s = stats_from_item(item)
+        out[(str(item["pk"]), str(item["sk"]))] = (s.count, Decimal(s.sum), s.min, s.max)
+    return out
+
+
+def baseline_totals(items: list[dict[str, Any]]) -> Totals:
+    """(pk, sk) -> (count, sum, min, max) of the Powertools baseline's items."""
+    out: Totals = {}
+    for item in items:
+        out[(str(item["pk"]), str(item["sk"]))] = (
+            int(item["count"]),
+            Decimal(item.get("sum", 0)),
+            item.get("min"),
+            item.get("max"),
+        )
+    return out
+
+
+def compare_totals(
+    name: str, sk_items: list[dict[str, Any]], pt_items: list[dict[str, Any]]
+) -> list[str]:
+    sk, pt = streamkit_totals(sk_items), baseline_totals(pt_items)
+    if sk == pt:
+        return []
+    only_sk, only_pt = sorted(set(sk) - set(pt)), sorted(set(pt) - set(sk))
+    differ = sorted(k for k in set(sk) & set(pt) if sk[k] != pt[k])
+    detail = [f"{len(only_sk)} items only in streamkit's table {only_sk[:3]}"] if only_sk else []
+    if only_pt:
+        detail.append(f"{len(only_pt)} only in the baseline's {only_pt[:3]}")
+    if differ:
+        k = differ[0]
+        detail.append(f"{len(differ)} differ, e.g. {k}: streamkit {sk[k]}, baseline {pt[k]}")
+    return [f"{name}: the totals differ: " + "; ".join(detail)]
+
+
+# ------------------------------------------------------------------ report
+
+
+def per_k(n: float, records: int) -> float:
+    return 1000.0 * n / records if records else math.nan
+
+
+def _ops(counter: Counter[str]) -> str:
+    return ", ".join(f"{op} {n:,}" for op, n in sorted(counter.items())) or "-"
+
+
+def print_result(result: Result) -> None:
+    sc = result.scenario
+    total = sum(result.records.values())
+    rates = ", ".join(f"{n} {sc.rates[n]:g}/s" for n in CONSUMERS)
+    print(f"\n== scenario {sc.name}: {rates}, {sc.duration:g} s, {total:,} records")
+    head = (
+        f"  {'per 1,000 records':<24}{'agg writes':>11}{'item writes':>12}{'WCU':>9}"
+        f"{'S3 req':>8}{'SQS req':>8}{'CPU ms':>9}"
+    )
+    for name in CONSUMERS:
+        print(f"  {name}: {result.settings.get(name, '?')}")
+    print(head)
+    rows: dict[tuple[str, str], tuple[float, ...]] = {}
+    for (name, impl), side in _ordered(result.sides):
+        n = result.records[name]
+        m = side.meter
+        row = (
+            per_k(m.total_item_writes(frozenset({side.aggregate_table})), n),
+            per_k(m.total_item_writes(), n),
+            per_k(m.total_write_units(), n),
+            per_k(sum(m.service_requests("s3").values()), n),
+            per_k(sum(m.service_requests("sqs").values()), n),
+            per_k(side.cpu_s * 1000, n),
+        )
+        rows[(name, impl)] = row
+        cells = "".join(f"{v:>{w},.1f}" for v, w in zip(row, _WIDTHS, strict=True))
+        print(f"  {name + ' ' + impl:<24}{cells}")
+    for name in CONSUMERS:
+        sk, pt = rows.get((name, "streamkit")), rows.get((name, "powertools"))
+        if sk and pt:
+            ratios = "".join(
+                f"{_ratio(p, s):>{w}}" for p, s, w in zip(pt, sk, _WIDTHS, strict=True)
+            )
+            print(f"  {name + ' pt/sk':<24}{ratios}")
+    for warning in result.warnings:
+        print(f"  warning: {warning}")
+    for (name, impl), side in _ordered(result.sides):
+        m = side.meter
+        print(
+            f"  {name}/{impl}: {side.invocations} invocations; DynamoDB "
+            f"{_ops(m.service_requests('dynamodb'))}; item writes by table "
+            f"{dict(m.item_writes)}; WCU by table {dict(m.write_units)}; "
+            f"S3 {_ops(m.service_requests('s3'))}; SQS {_ops(m.service_requests('sqs'))}; "
+            f"failed conditions {m.failed_conditions}"
+        )
+
+
+_WIDTHS = (11, 12, 9, 8, 8, 9)
+
+
+def _ordered(sides: Mapping[tuple[str, str], Side]) -> list[tuple[tuple[str, str], Side]]:
+    return sorted(sides.items(), key=lambda kv: (kv[0][0], IMPLEMENTATIONS.index(kv[0][1])))
+
+
+def _ratio(a: float, b: float) -> str:
+    if b == 0:
+        return "-" if a == 0 else "inf"
+    return f"{a / b:.1f}x"
+
+
+def overall(result: Result) -> dict[str, float]:
+    """Both consumers together: aggregate writes per record, WCU per side, ratio."""
+    total = sum(result.records.values())
+    sk_agg = sum(
+        s.meter.total_item_writes(frozenset({s.aggregate_table}))
+        for (n, impl), s in result.sides.items()
+        if impl == "streamkit"
+    )
+    wcu = {
+        impl: sum(s.meter.total_write_units() for (n, i), s in result.sides.items() if i == impl)
+        for impl in IMPLEMENTATIONS
+    }
+    return {
+        "records": total,
+        "sk_agg_per_record": sk_agg / total if total else math.nan,
+        "sk_wcu": wcu["streamkit"],
+        "pt_wcu": wcu["powertools"],
+        "wcu_ratio": wcu["powertools"] / wcu["streamkit"] if wcu["streamkit"] else math.inf,
+    }
+
+
+def check_budgets(result: Result, wcu_budget: float) -> list[str]:
+    """Lines saying each budget's verdict; misses start with "MISSED"."""
+    o = overall(result)
+    sc = result.scenario
+    lines = []
+    ok = o["sk_agg_per_record"] <= sc.writes_budget
+    lines.append(
+        f"{'ok' if ok else 'MISSED'}: [{sc.name}] streamkit aggregate item writes per record "
+        f"{o['sk_agg_per_record']:.3f} <= {sc.writes_budget:g}"
+    )
+    ok = o["wcu_ratio"] >= wcu_budget
+    lines.append(
+        f"{'ok' if ok else 'MISSED'}: [{sc.name}] Powertools / streamkit write units "
+        f"{o['pt_wcu']:,} / {o['sk_wcu']:,} = {o['wcu_ratio']:.1f}x >= {wcu_budget:g}x"
+    )
+    return lines
+
+
+# ------------------------------------------------------------------ main
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    ap.add_argument("--seed", type=int, default=7, help="traffic seed (default 7)")
+    ap.add_argument(
+        "--config",
+        default=str(ROOT / "infra" / "consumers.json"),
+        help="the consumers' config (default: infra/consumers.json, the shipped settings)",
+    )
+    ap.add_argument("--duration", type=float, default=30.0, help="default scenario, s (30)")
+    ap.add_argument("--fast-rate", type=float, default=1000.0, help="records/s (1000)")
+    ap.add_argument("--fast-duration", type=float, default=2.0, help="1000/s scenario, s (2)")
+    ap.add_argument(
+        "--scenario", choices=("default", "fast", "both"), default="both", help="what to run"
+    )
+    ap.add_argument("--no-budgets", action="store_true", help="print only, exit 0 unless wrong")
+    ap.add_argument(
+        "--max-writes-default",
+        type=float,
+        default=DEFAULT_WRITES_BUDGET,
+        help="budget: streamkit aggregate item writes per record, default traffic (0.25)",
+    )
+    ap.add_argument(
+        "--max-writes-fast",
+        type=float,
+        default=FAST_WRITES_BUDGET,
+        help="budget: the same at --fast-rate (0.1)",
+    )
+    ap.add_argument(
+        "--min-wcu-ratio",
+        type=float,
+        default=WCU_RATIO_BUDGET,
+        help="budget: Powertools / streamkit write units, both scenarios (15)",
+    )
+    args = ap.parse_args(argv)
+    if args.duration <= 0 or args.fast_duration <= 0 or args.fast_rate <= 0:
+        ap.error("--duration, --fast-duration and --fast-rate must be positive")
+
+    from streamkit.local.run.engine import DEFAULT_RATES
+
+    scenarios = []
+    if args.scenario in ("default", "both"):
+        rates = {n: DEFAULT_RATES[n] for n in CONSUMERS}
+        scenarios.append(Scenario("default", rates, args.duration, args.max_writes_default))
+    if args.scenario in ("fast", "both"):
+        rates = dict.fromkeys(CONSUMERS, args.fast_rate)
+        name = f"{args.fast_rate:g}/s"
+        scenarios.append(Scenario(name, rates, args.fast_duration, args.max_writes_fast))
+
+    started = time.perf_counter()
+
+    def say(text: str) -> None:
+        print(f"bench_cost {time.perf_counter() - started:6.1f}s {text}", file=sys.stderr)
+
+    results = []
+    for scenario in scenarios:
+        with contextlib.redirect_stdout(sys.stderr):  # anything a handler prints
+            results.append(run_scenario(scenario, args.seed, say, args.config))
+    verdicts: list[str] = []
+    problems: list[str] = []
+    for result in results:
+        print_result(result)
+        verdicts += check_budgets(result, args.min_wcu_ratio)
+        problems += result.problems
+    print()
+    for line in verdicts:
+        print(("budget " if not args.no_budgets else "target (not enforced) ") + line)
+    print(f"({time.perf_counter() - started:.0f} s)")
+    if problems:
+        for p in problems:
+            print(f"RESULTS DISAGREE: {p}")
+        return 2
+    print("results: streamkit and Powertools end with the same count/sum/min/max per item")
+    missed = [v for v in verdicts if v.startswith("MISSED")]
+    if missed and not args.no_budgets:
+        print(f"{len(missed)} budget(s) missed: " + " | ".join(missed))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
