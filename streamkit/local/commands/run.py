@@ -97,6 +97,23 @@ def add_parser(sub: Any) -> None:
         "reads and throttles",
     )
     run.add_argument(
+        "--terraform",
+        action="store_true",
+        help="deploy infra/ with Terraform to the endpoint first (the zip of streamkit "
+        "package; init, plan and apply with progress on stderr), then drive the deployed "
+        "functions: code unpacked from the deployed zip, deployed environment, mapping "
+        "settings read back from the Lambda API, each function with its own execution "
+        "role's credentials and every AWS call checked against that role's policies; "
+        "destroyed at the end. Needs the Terraform CLI and the hashicorp/aws provider in "
+        "a filesystem mirror (./dev setup)",
+    )
+    run.add_argument(
+        "--keep-deployed",
+        action="store_true",
+        help="with --terraform and --endpoint-url: leave the deployment in place (working "
+        "copy and state in .streamkit/run-terraform) instead of destroying it",
+    )
+    run.add_argument(
         "--logs",
         metavar="FILE",
         help="write what the handlers print and log (Powertools logs, EMF metrics) to FILE, "
@@ -109,6 +126,7 @@ def add_parser(sub: Any) -> None:
 def main(args: argparse.Namespace) -> int:
     import sys
 
+    from streamkit.errors import StreamkitError
     from streamkit.local.capture import CaptureError
     from streamkit.local.config import ConfigError
     from streamkit.local.handler_output import handler_output
@@ -148,8 +166,15 @@ def main(args: argparse.Namespace) -> int:
                 logs=output.logs if logs else None,
                 execution=args.execution,
                 read_limits=args.read_limits,
+                terraform=args.terraform,
+                keep_deployed=args.keep_deployed,
             )
     except (ConfigError, CaptureError, ReplayError, ValueError) as e:
+        print(f"streamkit run: error: {e}", file=sys.stderr)
+        return 2
+    except StreamkitError as e:  # Terraform, packaging, the deployed code (--terraform)
+        if not args.terraform:
+            raise
         print(f"streamkit run: error: {e}", file=sys.stderr)
         return 2
     except OSError as e:

@@ -22,6 +22,13 @@ arrival time; the explicit hash key is kept, Lambda's event has none), as with
 with ``stream.enhanced_fan_out`` reads through a stream consumer registered on the
 endpoint (RegisterStreamConsumer, named like its function), with its own read budget
 under ``--read-limits`` (spec 4.2, 7.2, 7.6).
+
+With ``--terraform`` step 1 is a Terraform deploy of ``infra/`` (the zip of
+``streamkit package``; :mod:`~streamkit.local.run.deploy`) and step 3 drives what was
+deployed: each function's code unpacked from its deployed zip, its deployed
+environment, its mapping's settings read back from the Lambda API, and its own
+execution role's credentials, with each AWS call checked against that role's policies
+(:mod:`~streamkit.local.iam`).
 """
 
 from __future__ import annotations
@@ -35,7 +42,8 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TextIO
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
 
 import orjson
 
@@ -53,6 +61,9 @@ from streamkit.local.run.fan_out import ReadSource, register_stream_consumer
 from streamkit.local.run.report import build_summary, progress_text, write_summary
 from streamkit.local.shards import KinesisShardReader
 from streamkit.local.writefaults import WriteFaults
+
+if TYPE_CHECKING:
+    from streamkit.local.run.deploy import TerraformRun
 
 #: Records per second of generated traffic, per consumer.
 DEFAULT_RATES = {"clickstream": 100.0, "iot": 50.0}
@@ -81,6 +92,14 @@ class ConsumerRun:
     identities: dict[tuple[str, str], CapturedIdentity] | None = None
     #: How the mapping read the stream: its source ARN and read budget.
     source: ReadSource | None = None
+    #: With --terraform: the deployed function's name, the directory its code is
+    #: imported from, and its mapping's event source (a stream or stream consumer).
+    function_name: str | None = None
+    task_root: str | None = None
+    event_source_arn: str | None = None
+    #: With --terraform: the Kinesis client the mapping reads with (the function's
+    #: execution role's credentials, as Lambda's poller reads).
+    reader_kinesis: Any = None
     stats: EsmStats | None = None
     #: Totals of the pipeline's committed "batch processed" log lines.
     succeeded: int = 0
@@ -129,6 +148,10 @@ def run_main(
     logs: TextIO | None = None,
     execution: Execution = "inline",
     read_limits: bool = False,
+    terraform: bool = False,
+    keep_deployed: bool = False,
+    terraform_variables: Mapping[str, Any] | None = None,
+    deployment: TerraformRun | None = None,
 ) -> int:
     """Run the local system; 0 when every check holds, 1 when one fails.
 
@@ -136,6 +159,13 @@ def run_main(
     environments (worker processes under awslambdaric, spec 10); ``"inline"`` in
     this process. ``read_limits`` enforces Kinesis's per-shard read limits (spec 7.2):
     shared by a stream's standard consumers, an enhanced fan-out consumer's own.
+    ``terraform`` deploys ``infra/`` with Terraform first and drives the deployed
+    functions (worker processes only), each with its own role's credentials;
+    ``terraform_variables`` are extra root variables. The deployment is destroyed at
+    the end, unless ``keep_deployed`` (with ``endpoint_url`` only; its working copy is
+    then ``.streamkit/run-terraform``). ``deployment``: drive this one (deployed to
+    ``endpoint_url`` by :func:`~streamkit.local.run.deploy.deploy_consumers`; the
+    caller destroys it) instead of deploying.
 
     Progress goes to ``err`` (stderr), the summary (text, or JSON with ``as_json``)
     to ``out`` (stdout), what the handlers print and log to ``logs`` (default:
@@ -147,6 +177,15 @@ def run_main(
     status = StatusLine(err or sys.stderr, prefix="streamkit run: ")
     started = time.perf_counter()
     consumers = load_consumers(config_path)
+    if terraform and execution != "process":
+        raise ValueError(
+            "--terraform imports the deployed code in worker processes: use --execution process"
+        )
+    if keep_deployed and not (terraform and (endpoint_url or endpoint_from_env())):
+        raise ValueError(
+            "--keep-deployed needs --terraform and --endpoint-url (an embedded endpoint "
+            "stops with the run)"
+        )
     rates = {**DEFAULT_RATES, **(rates or {})}
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
@@ -165,14 +204,36 @@ def run_main(
         endpoint = local.endpoint_url
     elif endpoint_url:
         os.environ["AWS_ENDPOINT_URL"] = endpoint_url
+    tf_run = deployment
+    terraform = terraform or deployment is not None
     try:
         clients = aws_clients()
         kinesis = aws_clients(
             endpoint_url=endpoint, region=clients.region, numeric_timestamps=True
         )("kinesis")
-        status.say(f"endpoint {endpoint} ({'embedded' if local else 'given'}); provisioning")
-        provisioned = provision(consumers, clients)
         runs: list[ConsumerRun] = []
+        if terraform:
+            from streamkit.local.run.deploy import deploy_consumers
+
+            status.say(f"endpoint {endpoint} ({'embedded' if local else 'given'}); terraform")
+            if tf_run is None:  # kept: a working copy a later terraform destroy can use
+                workdir = Path(".streamkit", "run-terraform").resolve() if keep_deployed else None
+                tf_run = deploy_consumers(
+                    consumers,
+                    endpoint,
+                    clients.region,
+                    status=status,
+                    workdir=workdir,
+                    variables=terraform_variables,
+                )
+            tf_run.start_roles(endpoint, clients.region, clients)
+            for name, fields in tf_run.run_fields().items():
+                if not replay_files or name == (replay_consumer or name):
+                    runs.append(ConsumerRun(name, **fields))
+            consumers = {}  # every run comes from the deployment
+        else:
+            status.say(f"endpoint {endpoint} ({'embedded' if local else 'given'}); provisioning")
+            provisioned = provision(consumers, clients)
         for name, consumer in consumers.items():
             if replay_files and name != (replay_consumer or name):
                 continue
@@ -215,7 +276,13 @@ def run_main(
                 read_limits=read_limits,
             )
         summary = build_summary(runs, clients, faults=faults)
+        if tf_run is not None:
+            summary["terraform"] = tf_run.summary()
     finally:
+        if tf_run is not None:
+            tf_run.close()
+            if not keep_deployed and deployment is None:
+                tf_run.teardown()
         if local is not None:
             local.stop()
         for k, v in saved_env.items():
@@ -299,6 +366,7 @@ def _drive(
     and the counts.
     """
     env = run.env
+    kinesis = run.reader_kinesis or kinesis
     batch_log = _BatchLogCounter(run, logs)
     pipeline = None
     invoke: Callable[[dict[str, Any], Any], Any] | str = run.consumer.handler
@@ -346,16 +414,20 @@ def _drive(
     efo = run.consumer.stream.enhanced_fan_out
     # Spec 4.2: an enhanced fan-out consumer reads through a registered stream consumer,
     # named like its function, as Terraform registers it.
-    consumer_arn = (
-        register_stream_consumer(kinesis, run.consumer.stream.name, run.name) if efo else None
-    )
+    if run.event_source_arn is not None:  # deployed: the mapping's own event source
+        efo = "/consumer/" in run.event_source_arn
+        consumer_arn = run.event_source_arn if efo else None
+    else:
+        consumer_arn = (
+            register_stream_consumer(kinesis, run.consumer.stream.name, run.name) if efo else None
+        )
     esm = EventSourceMapping(
         invoke,
         run.consumer.esm,
         kinesis,
         run.consumer.stream.name,
         identities=run.identities,
-        function_name=run.name,
+        function_name=run.function_name or run.name,
         function_timeout_s=float(run.consumer.function.timeout_seconds),
         memory_mb=run.consumer.function.memory_mb,
         region=clients.region,
@@ -369,6 +441,7 @@ def _drive(
         log_sink=batch_log.line,
         write_faults=write_faults if execution == "process" else None,
         read_limits=read_limits,
+        task_root=run.task_root,
         enhanced_fan_out=efo,
         consumer_arn=consumer_arn,
     )

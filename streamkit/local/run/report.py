@@ -211,6 +211,8 @@ def _print_text(s: dict[str, Any], out: TextIO) -> None:
     print(f"{title}: {s['seconds']} s, endpoint {s['endpoint']}", file=out)
     for name, c in s["consumers"].items():
         print(f"\n{name}", file=out)
+        if name in s.get("terraform", {}).get("functions", {}):
+            print(f"  deployed: {_deployed_text(s['terraform']['functions'][name])}", file=out)
         print(
             f"  records in {c['records_in']:,}  committed {c['committed']:,}  "
             f"invocations {c['invocations']:,}  deliveries {c['records_delivered']:,}",
@@ -265,4 +267,15 @@ def _reads_text(c: dict[str, Any]) -> str:
     return (
         f"{via} from {c['event_source_arn']} ({budget}), "
         f"{reads['get_records_calls']:,} reads, {reads['read_throttles']:,} throttled"
+    )
+
+
+def _deployed_text(f: dict[str, Any]) -> str:
+    """What ran of a consumer with --terraform: function, code, role, calls."""
+    denied = f"{f['access_denied']:,} denied" + (
+        f" ({'; '.join(f['denied'])})" if f["denied"] else ""
+    )
+    return (
+        f"{f['function']}, code sha256 {f['code_sha256'][:12]}..., role {f['role']}, "
+        f"{f['aws_calls']:,} AWS calls checked, {denied}"
     )
