@@ -51,6 +51,8 @@ class Result:
     warnings: list[str] = field(default_factory=list)
     #: consumer -> its shipped mapping settings, as run
     settings: dict[str, str] = field(default_factory=dict)
+    #: epoch seconds of the first arrival
+    start: float = 0.0
 
 
 # ------------------------------------------------------------------ report
@@ -68,7 +70,11 @@ def print_result(result: Result) -> None:
     sc = result.scenario
     total = sum(result.records.values())
     rates = ", ".join(f"{n} {sc.rates[n]:g}/s" for n in CONSUMERS)
-    print(f"\n== scenario {sc.name}: {rates}, {sc.duration:g} s, {total:,} records")
+    phase = int(result.start) % 60
+    print(
+        f"\n== scenario {sc.name}: {rates}, {sc.duration:g} s from second {phase} of a "
+        f"minute, {total:,} records"
+    )
     head = (
         f"  {'per 1,000 records':<24}{'agg writes':>11}{'item writes':>12}{'WCU':>9}"
         f"{'S3 req':>8}{'SQS req':>8}{'CPU ms':>9}"
