@@ -39,6 +39,7 @@ import contextlib
 import dataclasses
 import functools
 import os
+import signal
 import sys
 import time
 import types
@@ -406,6 +407,8 @@ def main(argv: list[str] | None = None) -> int:
         name = f"{args.fast_rate:g}/s"
         scenarios.append(Scenario(name, rates, args.fast_duration, args.max_writes_fast))
 
+    # A SIGTERM unwinds like Ctrl-C, so each embedded endpoint (a child process) stops.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     started = time.perf_counter()
 
     def say(text: str) -> None:
