@@ -78,7 +78,8 @@ def test_shipped_config_loads_with_production_settings() -> None:
     click = consumers["clickstream"]
     assert click.handler == "handlers.clickstream.handler"
     esm = click.event_source_mapping
-    assert (esm.batch_size, esm.maximum_batching_window_in_seconds) == (500, 1)
+    # Chosen for write cost (README "The consumers"): one batch per shard per minute.
+    assert (esm.batch_size, esm.maximum_batching_window_in_seconds) == (10000, 60)
     assert esm.starting_position == "TRIM_HORIZON"
     assert esm.report_batch_item_failures and esm.bisect_batch_on_function_error
     assert (esm.maximum_retry_attempts, esm.maximum_record_age_in_seconds) == (5, 3600)
@@ -87,7 +88,8 @@ def test_shipped_config_loads_with_production_settings() -> None:
 
     iot = consumers["iot"]
     assert iot.handler == "handlers.iot.handler"
-    assert iot.event_source_mapping.batch_size == 200
+    assert iot.event_source_mapping.batch_size == 10000
+    assert iot.event_source_mapping.maximum_batching_window_in_seconds == 60
     assert iot.event_source_mapping.starting_position in ("LATEST", "TRIM_HORIZON")
     assert iot.event_source_mapping.on_failure is not None
     assert iot.event_source_mapping.on_failure.type == "s3"

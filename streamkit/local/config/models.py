@@ -219,14 +219,17 @@ class EsmModel(BaseModel):
     }
 
     batch_size: Annotated[int, _ints(limits.BATCH_SIZE)] = Field(100, alias="BatchSize")
-    """The most records in one invocation."""
+    """The most records in one invocation. Larger batches write each aggregate item
+    fewer times (README, "The consumers": batching is set for write cost)."""
     # Spec 0.3: the API reference says BatchSize > 10 needs a batching window of at
     # least 1 s, but AWS enforces that for SQS only; Kinesis accepts BatchSize 500
     # with window 0. So we deliberately do not check that combination.
     maximum_batching_window_in_seconds: Annotated[int, _ints(limits.BATCHING_WINDOW)] = Field(
         0, alias="MaximumBatchingWindowInSeconds"
     )
-    """How long Lambda gathers records before invoking."""
+    """How long Lambda gathers records before invoking: the latency a record may wait,
+    traded for fewer, larger batches and so fewer aggregate writes (README, "The
+    consumers")."""
     starting_position: Literal["TRIM_HORIZON", "LATEST", "AT_TIMESTAMP"] = Field(
         alias="StartingPosition"
     )
