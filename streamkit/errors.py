@@ -67,7 +67,11 @@ parentheses are kept so that code catching those keeps working::
         +-- PackagingError                           streamkit.local.packaging
         +-- InjectedFault                            streamkit.local.faults
         +-- RecoverError (ValueError)                streamkit.local.recover
+        |   +-- JournalGap                           streamkit.local.recover.committed
         +-- MarshalError                             streamkit.local.runtime.marshal
+        +-- TerraformError                           streamkit.local.terraform
+        +-- DeployedCodeError                        streamkit.local.run.deployed
+        +-- UnsupportedCondition                     streamkit.local.iam.policy
 
 Outside on purpose, each a ``BaseException`` so that no ``except Exception`` in the code
 under test can swallow it: ``streamkit.local.faults.SimulatedCrash`` (a simulated crash

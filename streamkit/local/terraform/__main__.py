@@ -7,4 +7,5 @@ import sys
 
 from streamkit.local.terraform.setup import main
 
-sys.exit(main())
+if __name__ == "__main__":  # importing the module (tests walk every module) does nothing
+    sys.exit(main())
