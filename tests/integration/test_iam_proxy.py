@@ -117,3 +117,34 @@ def test_requests_signed_with_other_credentials_are_refused(
         other.get_item(TableName="ledger", Key={"id": {"S": "iot#shard-0"}})
     assert refused.value.response["Error"]["Code"] == "InvalidClientTokenId"
     assert proxy.evaluations == []  # refused before any policy was consulted
+
+
+def test_a_policy_it_cannot_evaluate_refuses_the_call(aws: LocalAWS) -> None:
+    aws.client("dynamodb").create_table(
+        TableName="ledger",
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+             "Principal": {"Service": "lambda.amazonaws.com"}}]}  # fmt: skip
+    by_ip = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Action": "dynamodb:*", "Resource": "*",
+        "Condition": {"IpAddress": {"aws:SourceIp": "127.0.0.1/32"}}}]}  # fmt: skip
+    iam = aws.client("iam")
+    arn = iam.create_role(RoleName="ip", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    iam.put_role_policy(RoleName="ip", PolicyName="p", PolicyDocument=json.dumps(by_ip))
+    role = assume_role(aws.client, arn, "ip")
+    proxy = RoleProxy(
+        aws.endpoint_url, role, region=aws.region, account=ACCOUNT, partition_key=lambda t: "id"
+    ).start()
+    try:
+        session = boto3.session.Session(region_name=aws.region, **_keys(role.environment()))
+        ddb = session.client("dynamodb", endpoint_url=proxy.url)
+        with pytest.raises(ClientError) as refused:
+            ddb.get_item(TableName="ledger", Key={"id": {"S": "x"}})
+    finally:
+        proxy.stop()
+    assert refused.value.response["Error"]["Code"] == "AccessDeniedException"
+    [denied] = proxy.denied
+    assert "IpAddress" in denied.call.action  # says why: not evaluated, so not allowed

@@ -33,8 +33,9 @@ from xml.sax.saxutils import escape
 
 import orjson
 
+from streamkit.errors import StreamkitError
 from streamkit.local.iam.calls import calls_of, signing_key
-from streamkit.local.iam.policy import Evaluation, evaluate
+from streamkit.local.iam.policy import Call, Evaluation, evaluate
 
 __all__ = ["AssumedRole", "RoleProxy"]
 
@@ -121,17 +122,24 @@ class RoleProxy:
                 "InvalidClientTokenId",
                 "The security token included in the request is not the function role's",
             )
-        calls = calls_of(
-            method,
-            path,
-            headers,
-            body,
-            region=self.region,
-            account=self.account,
-            partition_key=self.partition_key,
-            iterator_stream=self._iterators.get,
-        )
-        results = [evaluate(self.role.policies, c) for c in calls]
+        try:
+            calls = calls_of(
+                method,
+                path,
+                headers,
+                body,
+                region=self.region,
+                account=self.account,
+                partition_key=self.partition_key,
+                iterator_stream=self._iterators.get,
+            )
+            results = [evaluate(self.role.policies, c) for c in calls]
+        except (StreamkitError, ValueError, KeyError, TypeError, AttributeError) as e:
+            # A request this proxy cannot map, or a policy it cannot evaluate
+            # (UnsupportedCondition): refused, visibly, rather than let through.
+            service = signed[2]
+            unmapped = Call(f"{service}:unmapped request ({type(e).__name__}: {e})", "*")
+            results = [Evaluation(unmapped, "implicit_deny")]
         with self._lock:
             self.evaluations.extend(results)
         for result in results:
