@@ -28,10 +28,16 @@ class Clock(Protocol):
 
 
 class VirtualClock:
-    """Simulated time: starts at ``start`` and moves only when told to."""
+    """Simulated time: starts at ``start`` and moves only when told to.
 
-    def __init__(self, start: float | None = None) -> None:
+    ``work_s``: each handler invocation takes that many seconds of simulated time
+    instead of the time it really took, so a timeline does not depend on how busy the
+    machine is (tests that compare times or repeat a seeded run exactly).
+    """
+
+    def __init__(self, start: float | None = None, *, work_s: float | None = None) -> None:
         self._now = time.time() if start is None else float(start)
+        self.work_s = work_s
 
     def now(self) -> float:
         return self._now
@@ -41,6 +47,8 @@ class VirtualClock:
             self._now = t
 
     def spend(self, seconds: float) -> None:
+        if self.work_s is not None:
+            seconds = self.work_s
         if seconds > 0:
             self._now += seconds
 
