@@ -280,8 +280,8 @@ def _response(**fields: object) -> dict[str, object]:
     mapping: dict[str, object] = {
         "UUID": "u",
         "StartingPosition": "TRIM_HORIZON",
-        "BatchSize": 500,
-        "MaximumBatchingWindowInSeconds": 1,
+        "BatchSize": 10000,
+        "MaximumBatchingWindowInSeconds": 60,
         "ParallelizationFactor": 1,
         "EventSourceArn": "arn:aws:kinesis:us-east-1:123456789012:stream/clickstream",
         "MetricsConfig": {"Metrics": ["EventCount"]},
