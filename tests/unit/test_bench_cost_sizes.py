@@ -136,6 +136,8 @@ def test_the_benchmark_runs_and_both_sides_agree() -> None:
             "--fast-rate",
             "60",
             "--fast-duration",
+            "2",
+            "--baseline-duration",
             "1",
             "--no-budgets",
         ],
@@ -146,6 +148,7 @@ def test_the_benchmark_runs_and_both_sides_agree() -> None:
     )
     # 2 would mean different totals; --no-budgets never exits 1 for a missed budget.
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "same count/sum/min/max per item" in proc.stdout
+    assert "both hold the exactly-once totals" in proc.stdout
     assert "clickstream pt/sk" in proc.stdout and "iot pt/sk" in proc.stdout
     assert "target (not enforced)" in proc.stdout
+    assert "powertools baseline: the first 1 s of the traffic" in proc.stdout
