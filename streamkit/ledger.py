@@ -23,8 +23,9 @@ the intent), and the next invocation re-applies a pending intent before anything
 else. A zombie invocation (timed out but still running) loses the conditional
 intent write, or re-applies the same intent harmlessly.
 
-Intents are stored inline in the ledger item (gzip) up to :data:`INLINE_LIMIT`
-bytes; larger ones go to S3 first, with the ledger holding the pointer.
+Intents are stored inline in the ledger item (gzip) up to :data:`BUCKET_INLINE_LIMIT`
+bytes when the ledger has an intent bucket (:data:`INLINE_LIMIT` without one); larger
+ones go to S3 first, with the ledger holding the pointer.
 """
 
 from __future__ import annotations
@@ -46,6 +47,12 @@ from streamkit.writes import AggregateWrite, MessageWrite, ObjectWrite
 
 #: Intents above this size (gzip) go to S3; a DynamoDB item holds at most 400 KB.
 INLINE_LIMIT = 300_000
+#: The inline limit when the ledger has an intent bucket: a ledger write costs one
+#: write unit per started KB of the whole item, and an inline intent is paid twice
+#: (the intent write, then the commit: DynamoDB charges the larger of the item before
+#: and after), so beyond a few KB one S3 PUT (about 8 on-demand write units' price)
+#: is cheaper: a 230 KB intent inline costs ~460 write units, in S3 one PUT.
+BUCKET_INLINE_LIMIT = 4_096
 
 #: Days each commit's journal entry (:meth:`Ledger.journal`) is kept: how long after a
 #: discard ``streamkit recover`` can still tell what the shard's ledger committed.
@@ -173,8 +180,17 @@ class Ledger:
         intent_bucket: str | None = None,
         intent_prefix: str = "streamkit/intents",
         journal_days: float | None = DEFAULT_JOURNAL_DAYS,
+        inline_limit: int | None = None,
     ) -> None:
         self.table = table
+        #: Intents above this many bytes (gzip) go to the intent bucket: by default
+        #: :data:`BUCKET_INLINE_LIMIT` with a bucket, else :data:`INLINE_LIMIT`.
+        self.inline_limit = min(
+            INLINE_LIMIT,
+            inline_limit
+            if inline_limit is not None
+            else (BUCKET_INLINE_LIMIT if intent_bucket else INLINE_LIMIT),
+        )
         #: Days a commit's journal entry is kept (None: no journal; ``streamkit
         #: recover`` then cannot tell a discarded range the shard committed).
         self.journal_days = journal_days
@@ -233,7 +249,7 @@ class Ledger:
             ":g": {"N": str(state.generation)},
             ":now": {"N": str(int(time.time()))},  # the intent's age, for `streamkit intents`
         }
-        if len(blob) <= INLINE_LIMIT:
+        if len(blob) <= self.inline_limit:
             update = "SET intent = :blob, intent_id = :iid, generation = :g, intent_time = :now"
             values[":blob"] = {"B": blob}
         else:

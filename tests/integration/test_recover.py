@@ -189,7 +189,9 @@ def effects(consumer: Consumer, alerts: Counter[str]) -> dict[str, Any]:
     dead_letters = {}
     assert pipeline.dead_letter_bucket is not None
     s3 = clients("s3")
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=pipeline.dead_letter_bucket):
+    for page in s3.get_paginator("list_objects_v2").paginate(
+        Bucket=pipeline.dead_letter_bucket, Prefix="dlq/"
+    ):  # (intents over the inline limit share the bucket, under streamkit/intents/)
         for obj in page.get("Contents", []):
             doc = orjson.loads(
                 s3.get_object(Bucket=pipeline.dead_letter_bucket, Key=obj["Key"])["Body"].read()
@@ -365,9 +367,10 @@ def test_an_intent_left_pending_by_the_outage_is_applied_once_not_recovered_agai
     expected = reference(consumer)
 
     rolled: list[bool] = []
-    # Invocation 2 writes its intent, then every write fails for 7 invocations: more
-    # than the 6 attempts Lambda makes of a batch.
-    stats = run_with_outage(aws, consumer, first=2, count=7, spared=1, rolled_forward=rolled)
+    # Invocation 2 writes its intent (a batch's archive body puts it over the inline
+    # limit: its S3 object, then the ledger item), then every write fails for 7
+    # invocations: more than the 6 attempts Lambda makes of a batch.
+    stats = run_with_outage(aws, consumer, first=2, count=7, spared=2, rolled_forward=rolled)
     assert stats.records_discarded > 0 and any(rolled)  # the pending intent was applied
     result = recover_cli(capsys, "clickstream", config=str(config))
     assert result["ok"] and result["ranges"]["recovered"] >= 1
@@ -424,8 +427,8 @@ def test_a_pending_intent_of_a_closed_shard_is_rolled_forward(
     parent, other = sorted(records)
     pipeline = consumer.pipeline
     for shard in (parent, other):  # both shards: an intent written, then a crash
-        faults = WriteFaults({1: "crash_after"})
-        faults.attach(pipeline.clients("dynamodb"), pipeline.clients("s3"))
+        faults = WriteFaults({1: "crash_after"})  # the ledger's intent write (after
+        faults.attach(pipeline.clients("dynamodb"))  # a large intent's S3 object)
         try:
             with pytest.raises(SimulatedCrash), contextlib.redirect_stdout(io.StringIO()):
                 pipeline.run({"Records": records[shard][:300]}, None)

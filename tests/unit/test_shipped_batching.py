@@ -22,7 +22,7 @@ import pytest
 
 from handlers import clickstream as clickstream_handler
 from handlers import iot as iot_handler
-from streamkit.ledger import INLINE_LIMIT, LedgerState
+from streamkit.ledger import LedgerState
 from streamkit.local.config import load_consumers
 from streamkit.local.esm.limits import MAX_EVENT_BYTES
 from streamkit.local.events import kinesis_record
@@ -95,17 +95,3 @@ def test_a_full_batch_of_the_shipped_settings_is_one_invocation(consumer: str) -
     parts = planned_parts(build({**ENV, "STREAMKIT_CONSUMER": consumer}), batch)
 
     assert [n for n, _ in parts] == [len(batch)], f"{consumer}: planned in parts {parts}"
-
-
-def test_iot_keeps_a_full_batch_intent_inline() -> None:
-    """iot's intent holds aggregate items and alerts only (no archive bodies): a full
-    batch (the 6 MB event limit comes before 10,000 records) stays in the ledger item,
-    no S3 intent object."""
-    settings = load_consumers(SHIPPED)["iot"].event_source_mapping
-    traffic, build = CONSUMERS["iot"]
-    batch = full_batch(traffic(), settings.batch_size)
-
-    [(planned, size)] = planned_parts(build({**ENV, "STREAMKIT_CONSUMER": "iot"}), batch)
-
-    assert planned == len(batch) > 5000
-    assert size <= INLINE_LIMIT
