@@ -22,11 +22,10 @@ Example::
 
 from __future__ import annotations
 
-import http.client
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import urlsplit
 from xml.sax.saxutils import escape
@@ -34,14 +33,11 @@ from xml.sax.saxutils import escape
 import orjson
 
 from streamkit.errors import StreamkitError
+from streamkit.local.httpfwd import QuietServer, forward, send_reply
 from streamkit.local.iam.calls import calls_of, signing_key
 from streamkit.local.iam.policy import Call, Evaluation, evaluate
 
 __all__ = ["AssumedRole", "RoleProxy"]
-
-_HOP_BY_HOP = frozenset(
-    {"connection", "keep-alive", "transfer-encoding", "expect", "upgrade", "proxy-connection"}
-)
 
 
 @dataclass(frozen=True)
@@ -88,7 +84,7 @@ class RoleProxy:
         #: answers): GetRecords names only its iterator, IAM authorises the stream.
         self._iterators: dict[str, str] = {}
         self._lock = threading.Lock()
-        self._server = _Server(("127.0.0.1", 0), _handler_class(self))
+        self._server = QuietServer(("127.0.0.1", 0), _handler_class(self))
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="iam-role-proxy", daemon=True
         )
@@ -159,18 +155,10 @@ class RoleProxy:
     def forward(
         self, method: str, path: str, headers: dict[str, str], body: bytes
     ) -> tuple[int, list[tuple[str, str]], bytes]:
-        conn = http.client.HTTPConnection(self.host, self.port, timeout=60)
-        try:
-            sent = {k: v for k, v in headers.items() if k.lower() not in _HOP_BY_HOP}
-            conn.request(method, path, body=body or None, headers=sent)
-            resp = conn.getresponse()
-            data = resp.read()
-            kept = [(k, v) for k, v in resp.getheaders() if k.lower() not in _HOP_BY_HOP]
-            if resp.status == 200:
-                self._note_iterator(headers, body, data)
-            return resp.status, kept, data
-        finally:
-            conn.close()
+        status, kept, data = forward(self.host, self.port, method, path, headers, body)
+        if status == 200:
+            self._note_iterator(headers, body, data)
+        return status, kept, data
 
     def _note_iterator(self, headers: dict[str, str], body: bytes, answer: bytes) -> None:
         """Remember which stream the shard iterator in a Kinesis answer reads."""
@@ -215,13 +203,6 @@ def _refusal(code: str, message: str, headers: dict[str, str]) -> tuple[int, str
     return 403, "text/xml", body.encode()
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request: object, client_address: object) -> None:
-        """A killed environment drops its connections: not worth a traceback."""
-
-
 def _handler_class(proxy: RoleProxy) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -239,15 +220,7 @@ def _handler_class(proxy: RoleProxy) -> type[BaseHTTPRequestHandler]:
                 status, out_headers, data = proxy.forward(
                     self.command, self.path, dict(self.headers.items()), body
                 )
-            self.send_response(status)
-            for k, v in out_headers:
-                if k.lower() != "content-length" or self.command == "HEAD":
-                    self.send_header(k, v)
-            if self.command != "HEAD":
-                self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(data)
+            send_reply(self, (status, out_headers, data))
 
         do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _any
 

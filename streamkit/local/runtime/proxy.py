@@ -20,20 +20,16 @@ Example::
 
 from __future__ import annotations
 
-import http.client
 import threading
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import urlsplit
 
+from streamkit.local.httpfwd import QuietServer, forward, send_reply
 from streamkit.local.writefaults import WRITE_OPERATIONS, WriteFaults
 
+
 #: Headers that belong to one connection, not to the request forwarded.
-_HOP_BY_HOP = frozenset(
-    {"connection", "keep-alive", "transfer-encoding", "expect", "upgrade", "proxy-connection"}
-)
-
-
 class ProxyFaults:
     """A WriteFaults schedule shared by the proxies of every environment of a run."""
 
@@ -90,7 +86,7 @@ class WriteFaultProxy:
         self.https = split.scheme == "https"
         self.faults = faults
         self.crash = crash
-        self._server = _Server(("127.0.0.1", 0), _handler_class(self))
+        self._server = QuietServer(("127.0.0.1", 0), _handler_class(self))
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="write-fault-proxy", daemon=True
         )
@@ -111,24 +107,15 @@ class WriteFaultProxy:
     def forward(
         self, method: str, path: str, headers: dict[str, str], body: bytes
     ) -> tuple[int, list[tuple[str, str]], bytes]:
-        conn_class = http.client.HTTPSConnection if self.https else http.client.HTTPConnection
-        conn = conn_class(self.upstream_host, self.upstream_port, timeout=60)
-        try:
-            sent = {k: v for k, v in headers.items() if k.lower() not in _HOP_BY_HOP}
-            conn.request(method, path, body=body or None, headers=sent)
-            resp = conn.getresponse()
-            data = resp.read()
-            kept = [(k, v) for k, v in resp.getheaders() if k.lower() not in _HOP_BY_HOP]
-            return resp.status, kept, data
-        finally:
-            conn.close()
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request: object, client_address: object) -> None:
-        """A killed environment drops its connections: not worth a traceback."""
+        return forward(
+            self.upstream_host,
+            self.upstream_port,
+            method,
+            path,
+            headers,
+            body,
+            https=self.https,
+        )
 
 
 def _throttle(operation: str, headers: dict[str, str]) -> tuple[int, list[tuple[str, str]], bytes]:
@@ -173,15 +160,7 @@ def _handler_class(proxy: WriteFaultProxy) -> type[BaseHTTPRequestHandler]:
                 proxy.crash()  # the write landed; the handler never learns
                 self.close_connection = True
                 return
-            self.send_response(status)
-            for k, v in out_headers:
-                if k.lower() != "content-length" or self.command == "HEAD":
-                    self.send_header(k, v)
-            if self.command != "HEAD":
-                self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(data)
+            send_reply(self, (status, out_headers, data))
 
         do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _any
 
