@@ -255,7 +255,7 @@ class Ledger:
         else:
             if not self.intent_bucket:
                 raise ValueError(
-                    f"intent of {len(blob)} bytes exceeds {INLINE_LIMIT} and no intent bucket "
+                    f"intent of {len(blob)} bytes exceeds {self.inline_limit} and no intent bucket "
                     "is configured: give the ledger an intent_bucket or lower BatchSize"
                 )
             key = (

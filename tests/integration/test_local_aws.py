@@ -22,6 +22,7 @@ import pytest
 from streamkit.errors import StreamkitError
 from streamkit.local.aws import (
     MOTO_ACCOUNT_ID,
+    DynamoDbTable,
     LocalAWS,
     ProvisionError,
     S3Bucket,
@@ -400,3 +401,17 @@ def test_kinesis_local_ends_closed_shards_with_child_shards(kinesis_local: str) 
         assert merged.get("NextShardIterator") is None
         assert [c["ShardId"] for c in merged["ChildShards"]] == ["shardId-000000000003"]
         assert merged["ChildShards"][0]["ParentShards"] == children
+
+
+def test_provisioning_turns_on_the_ttl_of_a_table_made_without_it(aws: LocalAWS) -> None:
+    """A ledger table an earlier version created has no TTL: provisioning enables it
+    (the commit journal's entries expire through ``expires_at``)."""
+    ddb = aws.clients("dynamodb")
+    DynamoDbTable("old-ledger", "id").create(aws.clients)  # as earlier versions made it
+    assert ddb.describe_time_to_live(TableName="old-ledger")["TimeToLiveDescription"][
+        "TimeToLiveStatus"
+    ] in ("DISABLED", None)
+    ledger = DynamoDbTable.ledger("old-ledger")
+    ledger.ready(aws.clients, wait=True, created=ledger.create(aws.clients))
+    described = ddb.describe_time_to_live(TableName="old-ledger")["TimeToLiveDescription"]
+    assert (described["TimeToLiveStatus"], described["AttributeName"]) == ("ENABLED", "expires_at")

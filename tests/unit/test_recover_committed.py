@@ -125,3 +125,10 @@ def test_no_journal_means_no_journal_writes() -> None:
     commit(quiet, (10, 0), (12, 0))
     assert quiet.read(SHARD).position == (12, 0)
     assert quiet.committed_span(SHARD, 1) is None
+
+
+def test_a_pending_intent_after_every_commit_needs_no_journal(ledger: Ledger) -> None:
+    commit(ledger, (10, 0), (19, 0))  # committed before the journal existed (or expired)
+    forget(ledger, 1)
+    commit(ledger, (20, 0), (24, 0), pending=True)  # blocked: the shard's intent covers it
+    assert committed_prefix(ledger, SHARD, records(20, 22, 24, 30)) == (24, 0)

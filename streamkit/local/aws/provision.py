@@ -291,13 +291,19 @@ class DynamoDbTable:
                 TableName=self.name,
                 WaiterConfig={"Delay": _WAITER_DELAY, "MaxAttempts": _WAITER_MAX_ATTEMPTS},
             )
-        if created and self.ttl_attribute:
+        if self.ttl_attribute and (created or self._ttl_off(ddb)):
+            # Also on a table an earlier version created without it (the ledger's
+            # commit journal entries expire through it).
             ddb.update_time_to_live(
                 TableName=self.name,
                 TimeToLiveSpecification={"Enabled": True, "AttributeName": self.ttl_attribute},
             )
         arn = str(ddb.describe_table(TableName=self.name)["Table"]["TableArn"])
         return ProvisionedResource(self.kind, self.name, arn, self.name, created)
+
+    def _ttl_off(self, ddb: Any) -> bool:
+        described = ddb.describe_time_to_live(TableName=self.name)["TimeToLiveDescription"]
+        return described.get("TimeToLiveStatus") in (None, "DISABLED")
 
 
 def destination_resource(ref: DestinationRef) -> Resource:

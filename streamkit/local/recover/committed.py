@@ -57,7 +57,10 @@ def committed_prefix(
     ):
         return None  # every commit of the shard ends before the range
     last: Position = (seqs[-1], 1 << 62)
-    spans = _spans_from(ledger, shard, state.generation, first, last)
+    # Committed positions all end before the range: only a pending intent can cover
+    # it (no journal entry needed, so an old or expired journal does not matter).
+    before = state.position is None or state.position < first
+    spans = [] if before else _spans_from(ledger, shard, state.generation, first, last)
     if pending is not None:
         spans.append(pending)
     return _prefix_end(spans, seqs, last, shard)
