@@ -34,7 +34,9 @@ Printed per 1,000 input records, with the ratios Powertools / streamkit.
 Budgets (issue 13's targets; exit 1 when one is missed, 2 when the totals differ):
 streamkit's aggregate item writes per record, both consumers together, at most 0.25 on
 the default traffic and 0.1 at 1,000 records/s; Powertools at least 15x streamkit's
-write units (every table: ledger and idempotency included) in both scenarios.
+write units (every table: ledger and idempotency included) in both scenarios; the
+pipeline's handler CPU per record at most 4x a bare decode loop's (``cost_cpu.py``;
+``--only-cpu`` runs only that).
 """
 
 from __future__ import annotations
@@ -60,6 +62,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # handlers/
 
+import cost_cpu  # noqa: E402
 from cost_meter import Meter  # noqa: E402
 from cost_report import (  # noqa: E402
     CONSUMERS,
@@ -408,6 +411,7 @@ def main(argv: list[str] | None = None) -> int:
         "--scenario", choices=("default", "fast", "both"), default="both", help="what to run"
     )
     ap.add_argument("--no-budgets", action="store_true", help="print only, exit 0 unless wrong")
+    ap.add_argument("--only-cpu", action="store_true", help="only the handler CPU (cost_cpu.py)")
     ap.add_argument(
         "--max-writes-default",
         type=float,
@@ -442,6 +446,8 @@ def main(argv: list[str] | None = None) -> int:
         baseline = args.baseline_duration if args.baseline_duration < args.fast_duration else None
         scenarios.append(Scenario(name, rates, args.fast_duration, args.max_writes_fast, baseline))
 
+    if args.only_cpu:
+        scenarios = []
     # A SIGTERM unwinds like Ctrl-C, so each embedded endpoint (a child process) stops.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     started = time.perf_counter()
@@ -459,6 +465,10 @@ def main(argv: list[str] | None = None) -> int:
         print_result(result)
         verdicts += check_budgets(result, args.min_wcu_ratio)
         problems += result.problems
+    cpu = cost_cpu.measure(say=say)  # issue 13 item 3: pipeline vs bare decode loop
+    cost_cpu.print_result(cpu)
+    verdicts.append(cost_cpu.verdict(cpu))
+    problems += cpu.problems
     print()
     for line in verdicts:
         print(("budget " if not args.no_budgets else "target (not enforced) ") + line)
@@ -467,10 +477,11 @@ def main(argv: list[str] | None = None) -> int:
         for p in problems:
             print(f"RESULTS DISAGREE: {p}")
         return 2
-    print(
-        "results: streamkit's and Powertools' tables both hold the exactly-once totals "
-        "(count/sum/min/max per item) of the records each read"
-    )
+    if results:
+        print(
+            "results: streamkit's and Powertools' tables both hold the exactly-once totals "
+            "(count/sum/min/max per item) of the records each read"
+        )
     missed = [v for v in verdicts if v.startswith("MISSED")]
     if missed and not args.no_budgets:
         print(f"{len(missed)} budget(s) missed: " + " | ".join(missed))

@@ -1,0 +1,288 @@
+"""Benchmark: the pipeline's handler CPU per record against a bare decode loop (issue 13, 3).
+
+Run: ``.venv/bin/python tests/benchmarks/cost_cpu.py`` (``--repetitions``, ``--records``,
+``--profile`` for a cProfile of one pipeline invocation); ``bench_cost.py`` runs it too
+(``bench_cost.py --only-cpu`` runs only this).
+
+In one run, against one embedded endpoint (:class:`streamkit.local.aws.LocalAWS` in
+``mode="process"``: moto's own CPU is another process's, so the handler's process time
+is the handler's), on one Lambda event of 10,000 ~300-byte clickstream records:
+
+* **bare loop**: per record ``base64.b64decode`` of the data and ``orjson.loads``,
+  reading the fields the aggregates use (``page``, ``site``, ``user_id``, ``ts``): the
+  least any Python consumer of the batch does;
+* **pipeline**: :meth:`streamkit.pipeline.Pipeline.run` with one count aggregate
+  (``page_views`` per page) and one distinct count (``site_users``: unique users per
+  site), per-minute windows, event time from the document, the ledger and the
+  aggregate table on the endpoint, dead-letter/intent bucket as the shipped consumers
+  have. Every repetition runs under a fresh ledger lane (``run(lane=...)``), so it
+  really plans, writes the intent, applies and commits the whole batch.
+
+The two are interleaved (bare, pipeline, bare, pipeline, ...); each figure is the
+median over the repetitions of ``time.process_time`` per record. Budget (issue 13):
+pipeline at most :data:`CPU_BUDGET` times the bare loop; exit 1 when missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import contextlib
+import cProfile
+import functools
+import io
+import pstats
+import random
+import statistics
+import string
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+#: Pipeline CPU per record at most this many times the bare decode loop's (issue 13).
+CPU_BUDGET = 4.0
+RECORDS = 10_000
+REPETITIONS = 7
+WINDOW_S = 60
+#: The batch's event times start here (a minute boundary) and span 90 s: two windows.
+START_S = 1_764_000_000
+SPAN_S = 90
+
+LEDGER = "cpu-ledger"
+AGGREGATES = "cpu-aggregates"
+BUCKET = "cpu-dlq"
+
+
+# ------------------------------------------------------------------------ workload
+
+
+def make_payloads(n: int = RECORDS, seed: int = 7) -> list[bytes]:
+    """``n`` ~300-byte clickstream documents: ~60 pages on 5 sites, ~5,000 users."""
+    rnd = random.Random(seed)
+    sites = [f"shop{i}.example.com" for i in range(5)]
+    pages = [f"/products/{i}" for i in range(12)]
+    out = []
+    for i in range(n):
+        doc = {
+            "type": "page",
+            "event_id": f"{rnd.getrandbits(64):016x}",
+            "user_id": f"u{rnd.randrange(5_000)}",
+            "session_id": "".join(rnd.choices(string.ascii_lowercase, k=16)),
+            "site": rnd.choice(sites),
+            "page": rnd.choice(pages),
+            "referrer": "https://www.example.com/search?q=" + "".join(rnd.choices("abcdef", k=12)),
+            "ts": START_S * 1000 + (i * SPAN_S * 1000) // max(n, 1),
+            "ua": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/120",
+            "props": {"ab": rnd.choice(["a", "b"]), "w": 1280, "h": 720},
+        }
+        out.append(orjson.dumps(doc))
+    return out
+
+
+def make_event(n: int = RECORDS, seed: int = 7) -> dict[str, Any]:
+    """One Lambda Kinesis event of :func:`make_payloads` (one shard, ascending)."""
+    from streamkit.testing.events import kinesis_event
+
+    return kinesis_event(
+        make_payloads(n, seed),
+        arrival=float(START_S + SPAN_S),
+        stream_arn="arn:aws:kinesis:us-east-1:123456789012:stream/clickstream",
+    )
+
+
+def bare_loop(event: dict[str, Any]) -> int:
+    """Decode every record and read the fields the aggregates use; returns a checksum."""
+    b64decode, loads = base64.b64decode, orjson.loads
+    touched = 0
+    for rec in event["Records"]:
+        doc = loads(b64decode(rec["kinesis"]["data"]))
+        touched += len(doc["page"]) + len(doc["site"]) + len(doc["user_id"]) + (doc["ts"] & 1)
+    return touched
+
+
+def build_pipeline() -> Any:
+    """The measured pipeline, with its default clients (as on Lambda; ``apply_env``
+    points them at the endpoint)."""
+    from streamkit.pipeline import Aggregate, Pipeline
+
+    return Pipeline(
+        "cpu",
+        event_time=lambda doc, record: doc["ts"] / 1000,
+        aggregates=[
+            Aggregate("page_views", key=lambda d: d["page"], window_s=WINDOW_S),
+            Aggregate(
+                "site_users",
+                key=lambda d: d["site"],
+                window_s=WINDOW_S,
+                distinct=lambda d: d["user_id"],
+            ),
+        ],
+        table=AGGREGATES,
+        ledger_table=LEDGER,
+        dead_letter_bucket=BUCKET,
+        metrics=False,
+    )
+
+
+def create_resources(clients: Callable[[str], Any]) -> None:
+    from streamkit.local.aws import DynamoDbTable, Resource, S3Bucket
+
+    resources: list[Resource] = [
+        DynamoDbTable.ledger(LEDGER),
+        DynamoDbTable.aggregates(AGGREGATES),
+        S3Bucket(BUCKET),
+    ]
+    for resource in resources:
+        resource.ready(clients, wait=True, created=resource.create(clients))
+
+
+# ------------------------------------------------------------------------ measuring
+
+
+@dataclass
+class CpuResult:
+    """Process time per record (µs) of each repetition, both sides."""
+
+    records: int
+    bare_us: list[float] = field(default_factory=list)
+    pipeline_us: list[float] = field(default_factory=list)
+    budget: float = CPU_BUDGET
+    problems: list[str] = field(default_factory=list)
+    profile: str = ""
+
+    @property
+    def bare(self) -> float:
+        return statistics.median(self.bare_us)
+
+    @property
+    def pipeline(self) -> float:
+        return statistics.median(self.pipeline_us)
+
+    @property
+    def ratio(self) -> float:
+        return self.pipeline / self.bare
+
+    @property
+    def within(self) -> bool:
+        return self.ratio <= self.budget
+
+
+def _timed(fn: Callable[[], Any]) -> tuple[float, Any]:
+    t0 = time.process_time()
+    out = fn()
+    return time.process_time() - t0, out
+
+
+def measure(
+    repetitions: int = REPETITIONS,
+    records: int = RECORDS,
+    *,
+    profile: bool = False,
+    say: Callable[[str], None] = lambda text: None,
+) -> CpuResult:
+    """Run the bare loop and the pipeline interleaved ``repetitions`` times each."""
+    from streamkit.local.aws import LocalAWS
+    from streamkit.testing import FakeContext
+
+    event = make_event(records)
+    result = CpuResult(len(event["Records"]))
+    with LocalAWS(mode="process") as aws:
+        aws.apply_env()
+        create_resources(aws.clients)
+        pipeline = build_pipeline()
+        sink = io.StringIO()
+        # A warm-up invocation (clients, connections, imports), not measured.
+        with contextlib.redirect_stdout(sink):
+            pipeline.run(event, FakeContext(900_000), lane="warmup")
+        bare_loop(event)
+        for i in range(repetitions):
+            bare_s, _ = _timed(lambda: bare_loop(event))
+            with contextlib.redirect_stdout(sink):
+                pipe_s, run = _timed(
+                    functools.partial(pipeline.run, event, FakeContext(900_000), lane=f"rep{i}")
+                )
+            if run.succeeded != result.records or run.response["batchItemFailures"]:
+                result.problems.append(
+                    f"repetition {i}: {run.succeeded} of {result.records} records succeeded "
+                    f"({run.stopped or 'no stop'}, {run.failure!r})"
+                )
+            result.bare_us.append(bare_s / result.records * 1e6)
+            result.pipeline_us.append(pipe_s / result.records * 1e6)
+            say(
+                f"repetition {i + 1}/{repetitions}: bare {result.bare_us[-1]:.1f} us/record, "
+                f"pipeline {result.pipeline_us[-1]:.1f} us/record"
+            )
+        if profile:
+            profiler = cProfile.Profile()
+            with contextlib.redirect_stdout(sink):
+                profiler.runcall(pipeline.run, event, FakeContext(900_000), lane="profile")
+            out = io.StringIO()
+            stats = pstats.Stats(profiler, stream=out)
+            stats.sort_stats("tottime").print_stats(25)
+            stats.sort_stats("cumulative").print_stats(40)
+            result.profile = out.getvalue()
+    return result
+
+
+def verdict(result: CpuResult) -> str:
+    """The budget's verdict line; a miss starts with "MISSED" (as ``cost_report``'s)."""
+    return (
+        f"{'ok' if result.within else 'MISSED'}: handler CPU per record, pipeline / bare "
+        f"decode loop {result.pipeline:.1f} / {result.bare:.1f} us = {result.ratio:.2f}x "
+        f"<= {result.budget:g}x"
+    )
+
+
+def report_lines(result: CpuResult) -> list[str]:
+    """The figures as printed (and quoted by the README)."""
+    spread = (
+        f"bare {min(result.bare_us):.1f}-{max(result.bare_us):.1f}, "
+        f"pipeline {min(result.pipeline_us):.1f}-{max(result.pipeline_us):.1f}"
+    )
+    return [
+        f"handler CPU per record ({result.records:,}-record batch, one count + one distinct "
+        f"aggregate, median of {len(result.bare_us)} interleaved repetitions, process time):",
+        f"  bare base64 + orjson loop   {result.bare:7.2f} us/record",
+        f"  streamkit pipeline          {result.pipeline:7.2f} us/record",
+        f"  ratio pipeline / bare       {result.ratio:7.2f}x   (range: {spread} us)",
+        "cpu budget " + verdict(result),
+    ]
+
+
+def print_result(result: CpuResult) -> None:
+    print()
+    for line in report_lines(result):
+        print(line)
+    for problem in result.problems:
+        print(f"CPU RUN PROBLEM: {problem}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    ap.add_argument("--repetitions", type=int, default=REPETITIONS, help="interleaved runs (7)")
+    ap.add_argument("--records", type=int, default=RECORDS, help="records in the batch (10000)")
+    ap.add_argument("--profile", action="store_true", help="cProfile one more invocation")
+    ap.add_argument("--no-budgets", action="store_true", help="print only, exit 0 unless wrong")
+    args = ap.parse_args(argv)
+    if args.repetitions < 1 or args.records < 1:
+        ap.error("--repetitions and --records must be positive")
+    result = measure(
+        args.repetitions,
+        args.records,
+        profile=args.profile,
+        say=lambda text: print(f"cost_cpu: {text}", file=sys.stderr),
+    )
+    if result.profile:
+        print(result.profile)
+    print_result(result)
+    if result.problems:
+        return 2
+    return 0 if result.within or args.no_budgets else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
