@@ -9,7 +9,9 @@ watermark are dead-lettered with reason ``late``.
 
 Aggregates (DynamoDB):
 
-* ``metrics#<device>/<metric>`` per minute: count, min, max, mean (sum/count), last;
+* ``metrics#<device>`` per minute: one item with every metric of the device under
+  ``fields.<metric>``: count, min, max, mean (sum/count), last (one write per device
+  and minute, whatever the number of metrics; read them with :mod:`streamkit.query`);
 * ``state#<device>`` (sort key ``all``): the latest reading of the device, state
   and metrics, by event time.
 
@@ -42,10 +44,8 @@ def decode(record: Record) -> Reading:
     return parse_reading(record.data, record.partition_key)
 
 
-def metric_pairs(reading: Reading) -> Iterable[tuple[str, Any]]:
-    return [
-        (f"{reading.device_id}/{name}", value) for name, value in sorted(reading.metrics.items())
-    ]
+def metric_fields(reading: Reading) -> Iterable[tuple[str, Any]]:
+    return sorted(reading.metrics.items())
 
 
 def latest_state(reading: Reading) -> dict[str, Any]:
@@ -90,7 +90,9 @@ def build_pipeline(env: Mapping[str, str]) -> Pipeline:
         decode=decode,
         event_time=lambda reading, record: reading.ts,
         aggregates=[
-            Aggregate("metrics", pairs=metric_pairs, window_s=WINDOW_S),
+            Aggregate(
+                "metrics", key=lambda r: r.device_id, fields=metric_fields, window_s=WINDOW_S
+            ),
             Aggregate(
                 "state",
                 key=lambda r: r.device_id,

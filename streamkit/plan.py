@@ -30,7 +30,9 @@ from streamkit.aggregate import (
     Stats,
     Window,
     check_event_time,
+    fields_to_item,
     is_late,
+    merge,
     stats_to_item,
     window_of,
 )
@@ -41,7 +43,7 @@ from streamkit.ledger import Intent, LedgerState, Position
 from streamkit.records import Record, batch_bounds, check_sequence_numbers, iter_records
 from streamkit.sinks.dlq import dead_letter_object
 from streamkit.sinks.s3 import ArchiveLine, archive_objects
-from streamkit.spec import Aggregate, Archive, Decoded, Message
+from streamkit.spec import MAX_FIELD_NAME_BYTES, Aggregate, Archive, Decoded, Message
 from streamkit.write_checks import (
     ITEM_HEADROOM_BYTES,
     MAX_ARCHIVE_LINE_BYTES,
@@ -340,6 +342,9 @@ def _stage_stats(
     staged = []
     for agg in aggregates:
         window = ALL_TIME if agg.window_s is None else window_of(ts, agg.window_s)
+        if agg.fields is not None:
+            staged.extend(_stage_fields(agg, doc, window, ts, position))
+            continue
         item = agg.distinct(doc) if agg.distinct else None
         if agg.pairs is not None:
             pairs = list(agg.pairs(doc))
@@ -368,6 +373,64 @@ def _stage_stats(
     return staged
 
 
+def _stage_fields(
+    agg: Aggregate, doc: Decoded, window: Window, ts: float, position: Position
+) -> list[StagedStats]:
+    """One record's stats of a multi-field aggregate, staged one per field under the
+    name ``<aggregate>#<field>`` (aggregate names have no ``#``, so it splits back
+    unambiguously; :func:`aggregate_items` joins the fields of an item again)."""
+    assert agg.fields is not None
+    key = agg.key(doc)
+    if key is None:
+        return []
+    key = str(key)
+    check_key(agg.name, key)
+    fields: dict[str, Stats] = {}
+    for name, value in agg.fields(doc):
+        name = _field_name(agg.name, name)
+        stats = Stats.of(value, event_time=ts, position=position)
+        fields[name] = merge(fields[name], stats) if name in fields else stats
+    names = sorted(fields)
+    # Each item the sink can write holds at most max_fields of these fields: check
+    # the record's items in that size (markers and other shards' headroom included).
+    for i in range(0, len(names), agg.max_fields):
+        part = {n: fields[n] for n in names[i : i + agg.max_fields]}
+        delta = _fields_delta(agg, key, window, part)
+        check_item(
+            attribute_values({**delta.attributes(), "fields": delta.fields, **_MARKERS}),
+            f"aggregate {agg.name!r} item",
+            headroom=ITEM_HEADROOM_BYTES,
+        )
+    return [(f"{agg.name}#{n}", key, window, fields[n]) for n in names]
+
+
+def _field_name(aggregate: str, name: Any) -> str:
+    """A usable field name (a non-empty str of at most 255 UTF-8 bytes), or the
+    record's dead letter naming what is wrong."""
+    if not isinstance(name, str) or not name:
+        raise PermanentError(
+            f"aggregate {aggregate!r} field name must be a non-empty string, got {name!r:.80}",
+            reason=INVALID_REASON,
+        )
+    size = len(name.encode("utf-8", "surrogatepass"))
+    if size > MAX_FIELD_NAME_BYTES:
+        raise PermanentError(
+            f"aggregate {aggregate!r} field name of {size} bytes exceeds "
+            f"{MAX_FIELD_NAME_BYTES} bytes: {name[:40]!r}...",
+            reason="too_large",
+        )
+    return name
+
+
+def _fields_delta(
+    agg: Aggregate, key: str, window: Window, fields: Mapping[str, Stats]
+) -> AggregateWrite:
+    """A multi-field aggregate's delta: ``fields`` in item form, no top-level stats."""
+    return _delta_write(
+        agg.name, agg.ttl_s, key, window, {}, fields_to_item(fields), agg.max_fields
+    )
+
+
 def _add_all(deltas: Deltas, staged: list[StagedStats]) -> None:
     """Add one record's stats to the batch's deltas, all or nothing.
 
@@ -388,18 +451,34 @@ def aggregate_delta(
     name: str, ttl_s: int | None, key: str, window: Window, stats: Stats
 ) -> AggregateWrite:
     """One intent aggregate delta: the item of (``name``, ``key``, ``window``)."""
-    pk, item = f"{name}#{key}", stats_to_item(stats)
+    return _delta_write(name, ttl_s, key, window, stats_to_item(stats))
+
+
+def _delta_write(
+    name: str,
+    ttl_s: int | None,
+    key: str,
+    window: Window,
+    stats: Mapping[str, Any],
+    fields: Mapping[str, Mapping[str, Any]] | None = None,
+    max_fields: int | None = None,
+) -> AggregateWrite:
+    pk = f"{name}#{key}"
     if window == ALL_TIME:
-        return AggregateWrite(pk, "all", item, aggregate=name, key=key)
+        return AggregateWrite(
+            pk, "all", stats, aggregate=name, key=key, fields=fields, max_fields=max_fields
+        )
     return AggregateWrite(
         pk,
         window.key,
-        item,
+        stats,
         aggregate=name,
         key=key,
         window_start=window.key,
         window_end=_iso(window.end),
         ttl=int(window.end + ttl_s) if ttl_s else None,
+        fields=fields,
+        max_fields=max_fields,
     )
 
 
@@ -421,9 +500,23 @@ def _aggregate_item(
 
 
 def aggregate_items(aggregates: Sequence[Aggregate], deltas: Deltas) -> list[AggregateWrite]:
-    """The intent's aggregate deltas, one per distinct item."""
-    ttl = {a.name: a.ttl_s for a in aggregates}
-    return [aggregate_delta(name, ttl.get(name), key, w, stats) for name, key, w, stats in deltas]
+    """The intent's aggregate deltas, one per distinct item (a multi-field
+    aggregate's fields of one key and window joined into one delta)."""
+    by_name = {a.name: a for a in aggregates}
+    out: list[AggregateWrite] = []
+    grouped: dict[tuple[str, str, Window], dict[str, Stats]] = {}
+    for name, key, w, stats in deltas:
+        agg = by_name.get(name)
+        if agg is None or agg.fields is None:
+            base, sep, field_name = name.partition("#")
+            multi = by_name.get(base)
+            if sep and multi is not None and multi.fields is not None:
+                grouped.setdefault((base, key, w), {})[field_name] = stats
+                continue
+        out.append(aggregate_delta(name, agg.ttl_s if agg else None, key, w, stats))
+    for (base, key, w), fields in grouped.items():
+        out.append(_fields_delta(by_name[base], key, w, fields))
+    return out
 
 
 def _iso(ts: float) -> str:

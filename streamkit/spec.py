@@ -26,6 +26,16 @@ from streamkit.records import Record
 Decoded = Any
 
 
+#: Fields one item of a multi-field aggregate holds before an overflow item starts.
+DEFAULT_MAX_FIELDS = 64
+#: The most ``max_fields`` may be: a field's stats take at most ~1 KB (a number's
+#: statistics and a name of at most :data:`MAX_FIELD_NAME_BYTES`), so 256 of them and
+#: the markers stay well inside DynamoDB's 400 KB item.
+MAX_FIELDS_LIMIT = 256
+#: A field name's most UTF-8 bytes (a longer one dead-letters the record, too_large).
+MAX_FIELD_NAME_BYTES = 255
+
+
 @dataclass(frozen=True)
 class Aggregate:
     """One aggregate: per key and tumbling event-time window.
@@ -37,6 +47,14 @@ class Aggregate:
     (key, value) pairs from one record (e.g. one per metric of a device reading).
     ``window_s=None`` keeps one all-time item per key (sort key ``all``), e.g. the
     latest state of a device.
+
+    ``fields(doc)``, with ``key``, yields (field name, value) pairs that share one item
+    per key and window: e.g. every metric of a device reading in one item per (device,
+    minute), with the per-metric statistics nested under ``fields`` (one write per
+    device and minute instead of one per metric). An item holds at most ``max_fields``
+    fields; more go to overflow items (sort key ``<window start>#1``, ...), which
+    :mod:`streamkit.query` merges back. Each field's "last value" is its value, so
+    ``fields`` goes without ``value``, ``distinct``, ``last`` and ``pairs``.
     """
 
     name: str
@@ -47,6 +65,8 @@ class Aggregate:
     last: Callable[[Decoded], Any] | None = None
     pairs: Callable[[Decoded], Iterable[tuple[str, Any]]] | None = None
     ttl_s: int | None = None
+    fields: Callable[[Decoded], Iterable[tuple[str, Any]]] | None = None
+    max_fields: int = DEFAULT_MAX_FIELDS
 
 
 @dataclass(frozen=True)
@@ -77,7 +97,10 @@ def json_doc(record: Record) -> Decoded:
 
 
 def check_aggregate_names(aggregates: Sequence[Aggregate]) -> None:
-    """ValueError unless every aggregate name is non-empty, unique and without ``#``."""
+    """ValueError unless every aggregate name is non-empty, unique and without ``#``,
+    and every multi-field aggregate's settings go together (see :class:`Aggregate`)."""
+    for agg in aggregates:
+        _check_fields(agg)
     names = [a.name for a in aggregates]
     for name in names:
         if not name or "#" in name or names.count(name) > 1:
@@ -85,3 +108,25 @@ def check_aggregate_names(aggregates: Sequence[Aggregate]) -> None:
                 f"aggregates: name {name!r} must be non-empty, unique and without "
                 f"'#' (it is the prefix of the item key '<name>#<key>'; names: {names})"
             )
+
+
+def _check_fields(agg: Aggregate) -> None:
+    if agg.fields is None:
+        return
+    clashing = [
+        name for name in ("value", "distinct", "last", "pairs") if getattr(agg, name) is not None
+    ]
+    if clashing:
+        raise ValueError(
+            f"aggregate {agg.name!r}: fields= goes without {', '.join(clashing)} (each field's "
+            "statistics are of its own value; give another aggregate for the rest)"
+        )
+    if (
+        not isinstance(agg.max_fields, int)
+        or isinstance(agg.max_fields, bool)
+        or not 1 <= agg.max_fields <= MAX_FIELDS_LIMIT
+    ):
+        raise ValueError(
+            f"aggregate {agg.name!r}: max_fields must be an integer from 1 to "
+            f"{MAX_FIELDS_LIMIT}, got {agg.max_fields!r}"
+        )

@@ -37,6 +37,11 @@ class AggregateWrite:
     The item is ``pk = "<aggregate>#<key>"``, ``sk`` = the window start (``all`` for
     an all-time aggregate); ``stats`` is the delta in item form
     (:func:`streamkit.aggregate.stats_to_item`), merged into what the item holds.
+
+    A multi-field aggregate's delta has ``fields`` instead (field name -> the field's
+    delta in item form; ``stats`` is empty) and ``max_fields``: the sink merges each
+    field into the item that holds it, and starts overflow items (:meth:`part_key`)
+    for fields that do not fit.
     """
 
     pk: str
@@ -47,15 +52,22 @@ class AggregateWrite:
     window_start: str | None = None
     window_end: str | None = None
     ttl: int | None = None
+    fields: Mapping[str, Mapping[str, Any]] | None = None
+    max_fields: int | None = None
 
     @property
     def item_key(self) -> dict[str, str]:
         """The item's DynamoDB key: ``{"pk", "sk"}``."""
         return {"pk": self.pk, "sk": self.sk}
 
-    def attributes(self) -> dict[str, Any]:
+    def part_key(self, part: int) -> dict[str, str]:
+        """The key of a multi-field item's part: 0 is :attr:`item_key`, overflow part
+        ``n`` has sort key ``<sk>#<n>`` (sorting right after its window's item)."""
+        return self.item_key if part == 0 else {"pk": self.pk, "sk": f"{self.sk}#{part}"}
+
+    def attributes(self, part: int = 0) -> dict[str, Any]:
         """The item's key and read-friendly attributes (everything but the stats)."""
-        return {**self.item_key, **self._extra()}
+        return {**self.part_key(part), **self._extra()}
 
     def _extra(self) -> dict[str, Any]:
         extra: dict[str, Any] = {"aggregate": self.aggregate, "key": self.key}
@@ -68,7 +80,17 @@ class AggregateWrite:
         return extra
 
     def to_wire(self) -> dict[str, Any]:
-        return {"key": self.item_key, "stats": dict(self.stats), "extra": self._extra()}
+        wire: dict[str, Any] = {
+            "key": self.item_key,
+            "stats": dict(self.stats),
+            "extra": self._extra(),
+        }
+        if self.fields is not None:
+            # Only multi-field deltas carry these: every other delta's wire form is what
+            # earlier versions wrote, byte for byte.
+            wire["fields"] = {name: dict(stats) for name, stats in self.fields.items()}
+            wire["max_fields"] = self.max_fields
+        return wire
 
     @classmethod
     def from_wire(cls, doc: Mapping[str, Any]) -> AggregateWrite:
@@ -83,6 +105,8 @@ class AggregateWrite:
             window_start=extra.get("window_start"),
             window_end=extra.get("window_end"),
             ttl=None if ttl is None else int(ttl),
+            fields=doc.get("fields"),
+            max_fields=None if doc.get("max_fields") is None else int(doc["max_fields"]),
         )
 
 

@@ -45,7 +45,14 @@ from __future__ import annotations
 from streamkit.aggregate.deltas import Delta, Deltas
 from streamkit.aggregate.errors import InvalidValueError, PrecisionError
 from streamkit.aggregate.hll import HyperLogLog
-from streamkit.aggregate.item_codec import stats_from_item, stats_to_item
+from streamkit.aggregate.item_codec import (
+    fields_from_item,
+    fields_to_item,
+    item_entries,
+    stats_from_item,
+    stats_to_item,
+    window_sort_key,
+)
 from streamkit.aggregate.lateness import is_late
 from streamkit.aggregate.numbers import MAX_DIGITS, to_decimal
 from streamkit.aggregate.stats import EMPTY, Last, Stats, merge, merge_all
@@ -64,11 +71,15 @@ __all__ = [
     "Stats",
     "Window",
     "check_event_time",
+    "fields_from_item",
+    "fields_to_item",
     "is_late",
+    "item_entries",
     "merge",
     "merge_all",
     "stats_from_item",
     "stats_to_item",
     "to_decimal",
     "window_of",
+    "window_sort_key",
 ]

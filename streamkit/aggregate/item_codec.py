@@ -165,3 +165,50 @@ def stats_from_item(item: Mapping[str, Any]) -> Stats:
         return Stats(count=count, sum=total, min=minimum, max=maximum, last=last, distinct=distinct)
     except ValueError as exc:
         raise ValueError(f"inconsistent aggregate item: {exc}") from exc
+
+
+def fields_to_item(fields: Mapping[str, Stats]) -> dict[str, Any]:
+    """A multi-field item's ``fields`` attribute: each field's :func:`stats_to_item`,
+    by name in sorted order (so the same fields always serialise the same)."""
+    return {name: stats_to_item(fields[name]) for name in sorted(fields)}
+
+
+def fields_from_item(item: Mapping[str, Any]) -> dict[str, Stats]:
+    """The per-field Stats of a multi-field item (its ``fields`` map; none: ``{}``).
+    Raises ``ValueError`` naming the bad field and attribute.
+
+    >>> item = {"fields": fields_to_item({"temp": Stats.of(3, event_time=1.0, position=(1, 0))})}
+    >>> fields_from_item(item)["temp"].count
+    1
+    """
+    raw = item.get("fields")
+    if raw is None:
+        return {}
+    if not isinstance(raw, Mapping):
+        raise ValueError(f"item attribute 'fields' must be a map, got {type(raw).__name__}")
+    out: dict[str, Stats] = {}
+    for name, attributes in raw.items():
+        if not isinstance(attributes, Mapping):
+            raise ValueError(f"item field {name!r} must be a map of statistics")
+        try:
+            out[str(name)] = stats_from_item(attributes)
+        except ValueError as exc:
+            raise ValueError(f"item field {name!r}: {exc}") from exc
+    return out
+
+
+def item_entries(item: Mapping[str, Any]) -> dict[str | None, Stats]:
+    """What one stored aggregate item counts, by field: ``{None: stats}`` for a plain
+    item, ``{field: stats, ...}`` for a multi-field one (an item with a ``fields`` map)."""
+    entries: dict[str | None, Stats] = {}
+    if "fields" in item:
+        entries.update(fields_from_item(item))
+    else:
+        entries[None] = stats_from_item(item)
+    return entries
+
+
+def window_sort_key(item: Mapping[str, Any]) -> str:
+    """The sort key of an item's window: an overflow part's ``<window start>#<n>``
+    without its ``#<n>`` (window sort keys themselves never hold ``#``)."""
+    return str(item["sk"]).partition("#")[0]

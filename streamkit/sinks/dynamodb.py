@@ -3,7 +3,11 @@
 One item per (aggregate key, window): ``pk = "<aggregate>#<key>"``, ``sk = window
 start`` (``2026-11-28T10:05:00Z``), with read-friendly attributes (``count``,
 ``sum``, ``min``, ``max``, ``mean``, ``last_value``, ``distinct``, ``window_start``,
-``window_end``, ``aggregate``, ``key``) and an optional ``ttl``.
+``window_end``, ``aggregate``, ``key``) and an optional ``ttl``. A multi-field
+aggregate's item (``Aggregate(fields=...)``) holds those statistics per field in the
+map ``fields`` (``fields.temperature.max``), at most ``max_fields`` of them; more go
+to overflow items with sort key ``<window start>#1``, ``#2``, ... (see
+:meth:`AggregateTable._apply_fields`; :mod:`streamkit.query` reads them merged).
 
 Idempotence: each item keeps ``applied``, a map from ledger id (``<consumer>#<shard
 id>``, the ledger item the generation counts for) to the last generation applied to
@@ -38,6 +42,7 @@ raced would cancel the whole transaction; BatchWriteItem takes no conditions.)
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -47,7 +52,13 @@ from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer
 
-from streamkit.aggregate import merge, stats_from_item, stats_to_item
+from streamkit.aggregate import (
+    fields_from_item,
+    fields_to_item,
+    merge,
+    stats_from_item,
+    stats_to_item,
+)
 from streamkit.errors import StreamkitError
 from streamkit.write_checks import attribute_values
 from streamkit.writes import AggregateWrite
@@ -134,16 +145,20 @@ class AggregateTable:
             return 0
         mark = _Mark(ledger_id, generation, intent_id, written_at)
         current = self._batch_get([d.item_key for d in deltas])
-        puts: list[tuple[AggregateWrite, dict[str, Any]]] = []
+        jobs: list[Callable[[], int]] = []
         for delta in deltas:
-            put = self._conditional_put(mark, delta, current.get((delta.pk, delta.sk)))
+            got = current.get((delta.pk, delta.sk))
+            if delta.fields is not None:
+                jobs.append(functools.partial(self._apply_fields, mark, delta, got))
+                continue
+            put = self._conditional_put(mark, delta, got)
             if put is not None:
-                puts.append((delta, put))
-        if len(puts) <= 1:
-            return sum(self._put(mark, d, p) for d, p in puts)
+                jobs.append(functools.partial(self._put, mark, delta, put))
+        if len(jobs) <= 1:
+            return sum(job() for job in jobs)
         # Independent items: write them concurrently (boto3 clients are thread-safe).
-        with ThreadPoolExecutor(max_workers=min(_WORKERS, len(puts))) as pool:
-            futures = [pool.submit(self._put, mark, d, p) for d, p in puts]
+        with ThreadPoolExecutor(max_workers=min(_WORKERS, len(jobs))) as pool:
+            futures = [pool.submit(job) for job in jobs]
             return sum(f.result() for f in futures)
 
     def _put(self, mark: _Mark, delta: AggregateWrite, put: dict[str, Any]) -> int:
@@ -158,10 +173,7 @@ class AggregateTable:
     def _merge_after_conflict(self, mark: _Mark, delta: AggregateWrite) -> int:
         ddb = self.clients("dynamodb")
         for _ in range(_MAX_ATTEMPTS):
-            got = ddb.get_item(
-                TableName=self.table, Key=_to_attribute_values(delta.item_key), ConsistentRead=True
-            ).get("Item")
-            put = self._conditional_put(mark, delta, _from_attribute_values(got) if got else None)
+            put = self._conditional_put(mark, delta, self._get(delta.item_key))
             if put is None:
                 return 0  # already applied
             try:
@@ -177,15 +189,118 @@ class AggregateTable:
         self, mark: _Mark, delta: AggregateWrite, current: dict[str, Any] | None
     ) -> dict[str, Any] | None:
         """The conditional Put for ``delta`` on top of ``current``; None if applied."""
+        if self._marker_state(mark, delta.item_key, current) == "applied":
+            return None  # applied by this intent (or by a marker without its id)
+        stats = stats_from_item(delta.stats)
+        if current is not None:
+            # Exact with as many digits as needed (sum_exact): the merge never depends
+            # on what the item holds, so every apply of this delta writes the same.
+            stats = merge(stats_from_item(current), stats)
+        return self._build_put(mark, delta.attributes(), stats_to_item(stats), current)
+
+    def _apply_fields(
+        self, mark: _Mark, delta: AggregateWrite, current: dict[str, Any] | None
+    ) -> int:
+        """Apply a multi-field delta part by part; return the items written.
+
+        Placement: a field is merged into the part that holds it, else added to the
+        first part with room (fewer than ``max_fields`` fields), parts in order. Parts
+        never lose fields, so every part before the last is full and a field lives in
+        exactly one part; re-applying after a crash between parts therefore places
+        every field where the first apply did (a part this intent already marked
+        took exactly the fields of the delta it holds).
+        """
+        assert delta.fields is not None and delta.max_fields is not None
+        remaining = dict(delta.fields)
+        part, written = 0, 0
+        ddb = self.clients("dynamodb")
+        while remaining:
+            key = delta.part_key(part)
+            if part:
+                current = self._get(key)
+            for _ in range(_MAX_ATTEMPTS):
+                put, placed = self._fields_put(mark, delta, part, current, remaining)
+                if put is None:
+                    break
+                try:
+                    ddb.put_item(**put)
+                    written += 1
+                    break
+                except ddb.exceptions.ConditionalCheckFailedException:
+                    current = self._get(key)  # someone wrote in between: read again
+            else:
+                raise AggregateWriteError(
+                    f"{self.table} item {key} still contended after {_MAX_ATTEMPTS} attempts"
+                )
+            remaining = {n: v for n, v in remaining.items() if n not in placed}
+            part += 1
+        return written
+
+    def _fields_put(
+        self,
+        mark: _Mark,
+        delta: AggregateWrite,
+        part: int,
+        current: dict[str, Any] | None,
+        remaining: dict[str, Any],
+    ) -> tuple[dict[str, Any] | None, set[str]]:
+        """The Put of one part and the fields of ``remaining`` it takes (None: nothing
+        to write there: applied by this intent already, or full without them)."""
+        assert delta.max_fields is not None
+        key = delta.part_key(part)
+        existing = fields_from_item(current) if current else {}
+        state = self._marker_state(mark, key, current, raise_ahead=False)
+        if state == "applied":
+            return None, set(remaining) & set(existing)
+        room = max(delta.max_fields - len(existing), 0)
+        new = [n for n in sorted(remaining) if n not in existing][:room]
+        placed = {n for n in remaining if n in existing} | set(new)
+        if not placed:
+            return None, placed
+        if state == "ahead":
+            self._marker_state(mark, key, current)  # raises MarkerAhead
+        merged = dict(existing)
+        for name in placed:
+            stats = stats_from_item(remaining[name])
+            merged[name] = merge(existing[name], stats) if name in existing else stats
+        body = {"fields": fields_to_item(merged)}
+        return self._build_put(mark, delta.attributes(part), body, current), placed
+
+    def _marker_state(
+        self,
+        mark: _Mark,
+        key: dict[str, Any],
+        current: dict[str, Any] | None,
+        *,
+        raise_ahead: bool = True,
+    ) -> str:
+        """``"applied"`` (by this intent, or a marker without an id), ``"ahead"``
+        (raises :class:`MarkerAhead` unless ``raise_ahead`` is False) or ``"new"``."""
+        if current is None:
+            return "new"
+        marker = int(current.get("applied", {}).get(mark.ledger_id, 0))
+        if marker < mark.generation:
+            return "new"
+        by = current.get("applied_intent", {})
+        if marker == mark.generation and by.get(mark.ledger_id) in (None, mark.intent_id):
+            return "applied"
+        if raise_ahead:
+            raise MarkerAhead(self.table, key, mark.ledger_id, marker, mark.generation)
+        return "ahead"
+
+    def _build_put(
+        self,
+        mark: _Mark,
+        attributes: dict[str, Any],
+        body: dict[str, Any],
+        current: dict[str, Any] | None,
+    ) -> dict[str, Any]:
+        """The conditional Put of ``attributes`` and ``body`` (the merged statistics)
+        with this apply's marker set and other ledgers' old markers pruned."""
         ledger_id, generation = mark.ledger_id, mark.generation
         applied: dict[str, Any] = dict(current.get("applied", {})) if current else {}
         at: dict[str, Any] = dict(current.get("applied_at", {})) if current else {}
         by: dict[str, Any] = dict(current.get("applied_intent", {})) if current else {}
-        marker = int(applied.get(ledger_id, 0))
-        if marker >= generation:
-            if marker == generation and by.get(ledger_id) in (None, mark.intent_id):
-                return None  # applied by this intent (or by a marker without its id)
-            raise MarkerAhead(self.table, delta.item_key, ledger_id, marker, generation)
         pruned_at = float(current.get("pruned_at", 0)) if current else 0.0
         if (
             mark.written_at is not None
@@ -194,10 +309,10 @@ class AggregateTable:
             and pruned_at >= mark.written_at - CLOCK_MARGIN_S
         ):
             raise MarkerPruned(
-                f"{self.table} item {delta.item_key} dropped markers applied at {pruned_at:.0f}, "
-                f"after intent {mark.intent_id} (generation {generation} of {ledger_id}) was "
-                f"written at {mark.written_at:.0f}: it may already count this intent; settle "
-                "it with `streamkit intents resolve`"
+                f"{self.table} item {_key_of(attributes)} dropped markers applied at "
+                f"{pruned_at:.0f}, after intent {mark.intent_id} (generation {generation} of "
+                f"{ledger_id}) was written at {mark.written_at:.0f}: it may already count "
+                "this intent; settle it with `streamkit intents resolve`"
             )
         now = self.clock()
         for other in list(applied):
@@ -212,11 +327,6 @@ class AggregateTable:
             at.pop(name)
         for name in set(by) - set(applied):
             by.pop(name)
-        stats = stats_from_item(delta.stats)
-        if current is not None:
-            # Exact with as many digits as needed (sum_exact): the merge never depends
-            # on what the item holds, so every apply of this delta writes the same.
-            stats = merge(stats_from_item(current), stats)
         applied[ledger_id] = Decimal(generation)
         at[ledger_id] = Decimal(int(now))
         if mark.intent_id is not None:
@@ -225,8 +335,8 @@ class AggregateTable:
             by.pop(ledger_id, None)
         version = int(current.get("version", 0)) if current else 0
         item = {
-            **delta.attributes(),
-            **stats_to_item(stats),
+            **attributes,
+            **body,
             "applied": applied,
             "applied_at": at,
             **({"applied_intent": by} if by else {}),
@@ -241,6 +351,14 @@ class AggregateTable:
             put["ExpressionAttributeNames"] = {"#v": "version"}
             put["ExpressionAttributeValues"] = {":v": {"N": str(version)}}
         return put
+
+    def _get(self, key: dict[str, Any]) -> dict[str, Any] | None:
+        got = (
+            self.clients("dynamodb")
+            .get_item(TableName=self.table, Key=_to_attribute_values(key), ConsistentRead=True)
+            .get("Item")
+        )
+        return _from_attribute_values(got) if got else None
 
     def _batch_get(self, keys: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
         ddb = self.clients("dynamodb")
@@ -270,6 +388,10 @@ class _Mark:
     generation: int
     intent_id: str | None
     written_at: float | None
+
+
+def _key_of(attributes: dict[str, Any]) -> dict[str, Any]:
+    return {"pk": attributes["pk"], "sk": attributes["sk"]}
 
 
 def _item_key(key: dict[str, Any]) -> tuple[str, str]:

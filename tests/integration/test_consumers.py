@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 import pytest
 
-from streamkit.aggregate import stats_from_item
+from streamkit.aggregate import fields_from_item, stats_from_item
 from streamkit.local.aws import LocalAWS, provision
 from streamkit.local.config import load_consumers
 from streamkit.local.dlq.store import DeadLetterStore
@@ -118,13 +118,15 @@ def test_iot_edge_cases(
     report = replay(DATA / "iot-edge-cases.jsonl", module.handler, consumer="iot", faults=faults)
     assert report.ok and report.stats.records_discarded == 0
     got = items(aws, "iot-aggregates")
-    temp = stats_from_item(got[("metrics#dev-1/temperature", W)])
+    # One item per device and minute, every metric a field of it.
+    temp = fields_from_item(got[("metrics#dev-1", W)])["temperature"]
     assert (temp.count, temp.min, temp.max) == (3, Decimal("21"), Decimal("22"))
     assert temp.last is not None and temp.last.value == Decimal("22")  # latest by event time
     state = got[("state#dev-1", "all")]
     last = orjson.loads(state["last_value"])
     assert last["state"] == {"door.open": True}
-    assert got[("metrics#dev-2/engine.temp", W)]["count"] == 1  # id from the partition key
+    # id from the partition key
+    assert fields_from_item(got[("metrics#dev-2", W)])["engine.temp"].count == 1
     reasons = dead_letters(aws, "streamkit-iot-dlq", "iot")
     assert sorted(reasons.values()) == ["bad_value", "late", "schema"]
     sent = alerts(aws)  # exactly once, also when the batch was retried

@@ -62,7 +62,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from streamkit import PermanentError
-from streamkit.aggregate import Stats, merge, stats_from_item
+from streamkit.aggregate import Stats, merge
 from streamkit.errors import TransientError
 from streamkit.ledger import Intent, Ledger, LedgerState
 from streamkit.local.aws import DynamoDbTable, LocalAWS, S3Bucket
@@ -74,7 +74,12 @@ from streamkit.local.events import kinesis_record, kpl_aggregate
 from streamkit.local.faults import FaultPlan, SimulatedCrash
 from streamkit.local.recover.consumer import Consumer
 from streamkit.local.recover.engine import recover
-from streamkit.local.run.reference import comparable
+from streamkit.local.run.reference import (
+    AggregateKey,
+    comparable,
+    stored_aggregates,
+    write_entries,
+)
 from streamkit.pipeline import Aggregate, Archive, Message, Pipeline, json_doc
 from streamkit.sinks.s3 import list_keys
 from streamkit.stores import Stores
@@ -257,6 +262,18 @@ def build_pipeline(
     if name == "beta":
         aggregates.append(
             Aggregate("spend", key=lambda d: "all", window_s=None, value=lambda d: d.get("ms"))
+        )
+        # A multi-field aggregate with two fields an item: users' spend per page and
+        # window spills into overflow items, so crashes, zombies and races also meet
+        # an item's parts.
+        aggregates.append(
+            Aggregate(
+                "by_user",
+                key=lambda d: d["page"],
+                window_s=WINDOW,
+                fields=lambda d: [(d["user"], d.get("ms"))],
+                max_fields=2,
+            )
         )
     pipeline = Pipeline(
         name,
@@ -720,12 +737,12 @@ def _reference_batches(
 
 @dataclasses.dataclass
 class Effects:
-    aggregates: dict[tuple[str, str], Stats] = dataclasses.field(default_factory=dict)
+    aggregates: dict[AggregateKey, Stats] = dataclasses.field(default_factory=dict)
     archive: Counter[tuple[str, bytes]] = dataclasses.field(default_factory=Counter)
     dead: dict[str, str] = dataclasses.field(default_factory=dict)
     messages: Counter[tuple[str, str]] = dataclasses.field(default_factory=Counter)
 
-    def add_stats(self, key: tuple[str, str], stats: Stats) -> None:
+    def add_stats(self, key: AggregateKey, stats: Stats) -> None:
         self.aggregates[key] = (
             merge(self.aggregates[key], stats) if key in self.aggregates else stats
         )
@@ -766,21 +783,16 @@ def _check(
             plan = reference.plan(raw, state)
             assert plan.stopped is None and plan.intent is not None
             for delta in plan.intent.aggregates:
-                expected.add_stats((delta.pk, delta.sk), stats_from_item(delta.stats))
+                for key, stats in write_entries(delta):
+                    expected.add_stats(key, stats)
             for obj in plan.intent.objects:
                 expected.add_object(obj.bucket, obj.key, obj.body)
             for m in plan.intent.messages:
                 expected.messages[(m.group_id, m.body)] += 1
 
     actual = Effects()
-    overflow = []
-    for raw_item in backend.items("aggs"):
-        item = {k: _DE.deserialize(v) for k, v in raw_item.items()}
-        if "overflow_of" in item:
-            overflow.append(((item["pk"], item["overflow_of"]), stats_from_item(item)))
-        else:
-            actual.add_stats((item["pk"], item["sk"]), stats_from_item(item))
-    for key, stats in overflow:  # readers add an item's overflow items to it
+    stored = [{k: _DE.deserialize(v) for k, v in raw.items()} for raw in backend.items("aggs")]
+    for key, stats in stored_aggregates(stored).items():  # overflow parts merged
         actual.add_stats(key, stats)
     for bucket in ("archive", "dlq"):
         for key, body in objects[bucket].items():

@@ -40,7 +40,14 @@ def print_show(pending: PendingIntent, out: TextIO, *, as_json: bool) -> None:
     doc = pending.to_dict(time.time())
     intent = pending.intent
     doc["aggregates"] = [
-        {"pk": a.pk, "sk": a.sk, "count": a.stats.get("count")} for a in intent.aggregates
+        {"pk": a.pk, "sk": a.sk, "count": a.stats.get("count")}
+        if a.fields is None
+        else {
+            "pk": a.pk,
+            "sk": a.sk,
+            "fields": {name: stats.get("count") for name, stats in sorted(a.fields.items())},
+        }
+        for a in intent.aggregates
     ]
     doc["objects"] = [{"bucket": o.bucket, "key": o.key} for o in intent.objects]
     doc["messages"] = [

@@ -7,14 +7,45 @@ The aggregates a fault-free, exactly-once run must end with, computed by the pur
 from __future__ import annotations
 
 import importlib
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any, NamedTuple
 
 import orjson
 
-from streamkit.aggregate import Stats, merge, stats_from_item
+from streamkit.aggregate import Stats, item_entries, merge, stats_from_item, window_sort_key
 from streamkit.ledger import LedgerState
 from streamkit.local.events import kinesis_record
+from streamkit.writes import AggregateWrite
+
+
+class AggregateKey(NamedTuple):
+    """One aggregate value, whatever the item layout: the item's partition key, its
+    window's sort key (an overflow part's ``#<n>`` left off) and the field of a
+    multi-field aggregate (None for a plain one)."""
+
+    pk: str
+    window: str
+    field: str | None = None
+
+
+def write_entries(delta: AggregateWrite) -> Iterator[tuple[AggregateKey, Stats]]:
+    """What one intent delta adds, by :class:`AggregateKey`."""
+    if delta.fields is None:
+        yield AggregateKey(delta.pk, delta.sk), stats_from_item(delta.stats)
+        return
+    for name, attributes in delta.fields.items():
+        yield AggregateKey(delta.pk, delta.sk, name), stats_from_item(attributes)
+
+
+def stored_aggregates(items: Iterable[Mapping[str, Any]]) -> dict[AggregateKey, Stats]:
+    """Stored aggregate items by :class:`AggregateKey`, overflow parts merged."""
+    out: dict[AggregateKey, Stats] = {}
+    for item in items:
+        window = window_sort_key(item)
+        for name, stats in item_entries(item).items():
+            k = AggregateKey(str(item["pk"]), window, name)
+            out[k] = merge(out[k], stats) if k in out else stats
+    return out
 
 
 def expected_aggregates(
@@ -22,7 +53,7 @@ def expected_aggregates(
     env: Mapping[str, str],
     stream_name: str,
     placed: Mapping[str, list[tuple[int, str, bytes, float]]],
-) -> dict[tuple[str, str], Stats]:
+) -> dict[AggregateKey, Stats]:
     """Aggregates from processing each input record exactly once (pure core only).
 
     ``handler`` is the consumer's ``module.function``; its module's ``build_pipeline(env)``
@@ -32,7 +63,7 @@ def expected_aggregates(
     module_name, _, _ = handler.rpartition(".")
     module = importlib.import_module(module_name)
     pipeline = module.build_pipeline(env)
-    expected: dict[tuple[str, str], Stats] = {}
+    expected: dict[AggregateKey, Stats] = {}
     arn = f"arn:aws:kinesis:us-east-1:123456789012:stream/{stream_name}"
     for shard, records in placed.items():
         # Lambda's events carry arrival times in milliseconds (spec 1.1.2).
@@ -46,9 +77,8 @@ def expected_aggregates(
         if intent is None:
             continue
         for delta in intent.aggregates:
-            k = (delta.pk, delta.sk)
-            stats = stats_from_item(delta.stats)
-            expected[k] = merge(expected[k], stats) if k in expected else stats
+            for k, stats in write_entries(delta):
+                expected[k] = merge(expected[k], stats) if k in expected else stats
     return expected
 
 

@@ -18,7 +18,7 @@ from boto3.dynamodb.types import TypeDeserializer
 from streamkit.aggregate import HyperLogLog, Stats, merge, stats_from_item
 from streamkit.deadletter import count_reasons
 from streamkit.local.dlq.store import DeadLetterStore
-from streamkit.local.run.reference import comparable, expected_aggregates
+from streamkit.local.run.reference import comparable, expected_aggregates, stored_aggregates
 from streamkit.sinks.s3 import list_keys
 
 if TYPE_CHECKING:
@@ -78,7 +78,7 @@ def build_summary(runs: list[ConsumerRun], clients: Any, *, faults: bool) -> dic
             if resources and resources.aggregate_table
             else []
         )
-        actual = {(i["pk"], i["sk"]): stats_from_item(i) for i in items}
+        actual = stored_aggregates(items)
         expected = expected_aggregates(
             run.consumer.handler, run.env, run.consumer.stream.name, run.placed
         )
