@@ -16,7 +16,8 @@ The public API a Lambda handler needs::
 
 ``import streamkit`` stays light: no boto3, botocore or local tooling, and the names
 below are imported on first use (a handler built on :mod:`streamkit.pipeline` never
-loads the plain batch processor, and the other way round).
+loads the plain batch processor, and the other way round). Reading aggregates back
+(dashboards, reports): ``streamkit.query_aggregate`` (:mod:`streamkit.query`).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
         TransientError,
     )
     from streamkit.kpl import KplCorruptError
+    from streamkit.query import Bucket, query_aggregate
     from streamkit.records import Record, decode_event
 
 _WHERE = {
@@ -51,6 +53,8 @@ _WHERE = {
     "StreamkitError": "streamkit.errors",
     "TransientError": "streamkit.errors",
     "KplCorruptError": "streamkit.kpl",
+    "Bucket": "streamkit.query",
+    "query_aggregate": "streamkit.query",
     "Record": "streamkit.records",
     "decode_event": "streamkit.records",
 }
@@ -58,6 +62,7 @@ _WHERE = {
 __all__ = [
     "BatchCounts",
     "BatchResult",
+    "Bucket",
     "DeadLetter",
     "DecodeError",
     "InMemoryDeadLetters",
@@ -70,6 +75,7 @@ __all__ = [
     "TransientError",
     "decode_event",
     "process_batch",
+    "query_aggregate",
     "run_batch",
 ]
 __version__ = "0.1.0"
