@@ -54,7 +54,7 @@ from typing import Any, Final
 
 from boto3.dynamodb.types import TypeDeserializer
 
-from streamkit.aggregate import MAX_EVENT_TIME, Stats, merge, stats_from_item
+from streamkit.aggregate import MAX_EVENT_TIME, Stats, item_entries, merge, window_sort_key
 
 #: Rollup sizes by name (seconds).
 ROLLUPS: Final = {"minute": 60, "hour": 3600, "day": 86400}
@@ -224,39 +224,20 @@ def _range(start: object, end: object) -> tuple[float | None, float | None]:
 
 def item_fields(item: Mapping[str, Any]) -> dict[str | None, Stats]:
     """One item's statistics by field: ``{None: stats}`` for a single-value item, the
-    decoded ``fields`` map for a part of a multi-field item. ``ValueError`` naming the
+    decoded ``fields`` map for a part of a multi-field item
+    (:func:`~streamkit.aggregate.item_codec.item_entries`). ``ValueError`` naming the
     item and attribute when it does not decode."""
     try:
-        if "fields" in item:
-            return dict(_fields_from_item(item))
-        return {None: stats_from_item(item)}
+        return item_entries(item)
     except ValueError as exc:
         raise ValueError(f"aggregate item {_where(item)}: {exc}") from exc
-
-
-def _fields_from_item(item: Mapping[str, Any]) -> dict[str | None, Stats]:
-    # Stand-in for streamkit.aggregate.item_codec.fields_from_item (being added with the
-    # multi-field layout): the attribute "fields" maps a field name to the attributes
-    # stats_to_item gives.
-    fields = item.get("fields", {})
-    if not isinstance(fields, Mapping):
-        raise ValueError(f"attribute 'fields' must be a map, got {type(fields).__name__}")
-    out: dict[str | None, Stats] = {}
-    for name, attributes in fields.items():
-        if not isinstance(attributes, Mapping):
-            raise ValueError(f"field {name!r} must be a map of statistics")
-        try:
-            out[str(name)] = stats_from_item(attributes)
-        except ValueError as exc:
-            raise ValueError(f"field {name!r}: {exc}") from exc
-    return out
 
 
 def item_window(item: Mapping[str, Any]) -> tuple[int, int] | None:
     """The item's window ``(start, end)`` in epoch seconds, None for an all-time item
     (sort key ``all``); a part ``<start>#<n>`` has its window's. ``ValueError`` when
     the window attributes are missing or disagree with the sort key."""
-    base = str(item.get("sk", "")).partition("#")[0]
+    base = window_sort_key(item) if "sk" in item else ""
     if base == ALL_TIME_SK:
         return None
     start_text, end_text = item.get("window_start"), item.get("window_end")

@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 import pytest
 
-from streamkit.aggregate import EMPTY, Stats, merge, stats_to_item, window_of
+from streamkit.aggregate import EMPTY, Stats, fields_to_item, merge, window_of
 from streamkit.local.aws import DynamoDbTable, LocalAWS
 from streamkit.local.cli import main
 from streamkit.pipeline import Aggregate, Pipeline
@@ -102,7 +102,7 @@ def test_parts_of_a_multi_field_window_are_merged_when_read(stores: Any) -> None
         item = {
             **delta.attributes(),
             "sk": window.key if n == 0 else f"{window.key}#{n}",
-            "fields": {name: stats_to_item(s) for name, s in fields.items()},
+            "fields": fields_to_item(fields),
         }
         ddb.put_item(TableName="aggs", Item=_attribute_values(item))
     rows = query_aggregate(ddb, "aggs", "metrics", "dev-1", start=T0, end=T0 + 60)
@@ -140,6 +140,56 @@ def test_a_pipeline_s_all_time_and_windowed_aggregates_read_back(stores: Any) ->
     assert row.windows == 4  # 1200 s of readings in 300 s windows
     [state] = query_aggregate(ddb, "aggs", "state", "d1", consistent_read=True)
     assert state.start is None and state.last == {**docs[-1], "ts": T0 + 1100}
+
+
+def test_a_multi_field_aggregate_written_by_the_pipeline_reads_back_merged(
+    stores: Any,
+) -> None:
+    """Five fields, at most two an item: the sink spreads each window over three parts."""
+    pipeline = Pipeline(
+        "dev",
+        event_time=lambda d, r: d["ts"],
+        aggregates=[
+            Aggregate(
+                "metrics",
+                key=lambda d: d["id"],
+                fields=lambda d: sorted(d["m"].items()),
+                max_fields=2,
+                window_s=60,
+            )
+        ],
+        table="aggs",
+        ledger_table="ledger",
+        clients=stores,
+        metrics=False,
+    )
+    names = ["amps", "rpm", "temp", "volt", "watts"]
+    docs = [
+        {"id": "d1", "ts": T0 + 7 * i, "m": {n: f"{i}.{j}" for j, n in enumerate(names)}}
+        for i in range(30)  # 210 s: four minute windows
+    ]
+    payloads = [orjson.dumps(d) for d in docs]
+    first = kinesis_event(payloads[:13])
+    pipeline.handle(first)  # then the rest: parts merged into, not replaced
+    after = int(first["Records"][-1]["kinesis"]["sequenceNumber"]) + 1000
+    pipeline.handle(kinesis_event(payloads[13:], first_sequence=after))
+    ddb = stores("dynamodb")
+    sks = {i["sk"] for i in read_items(ddb, "aggs", "metrics", "d1", consistent_read=True)}
+    assert {"2026-11-28T10:00:00Z#1", "2026-11-28T10:00:00Z#2"} <= sks  # overflow parts
+    rows = query_aggregate(ddb, "aggs", "metrics", "d1", rollup="hour", consistent_read=True)
+    assert [b.field for b in rows] == names
+    for j, b in enumerate(rows):
+        values = [Decimal(f"{i}.{j}") for i in range(30)]
+        assert (b.count, b.sum, b.min, b.max, b.last) == (
+            30,
+            sum(values),
+            min(values),
+            max(values),
+            values[-1],
+        )
+        assert b.windows == 4
+    [temp] = query_aggregate(ddb, "aggs", "metrics", "d1", start=T0, end=T0 + 60, field="temp")
+    assert temp.count == 9  # readings at 0, 7, ..., 56 s
 
 
 def test_a_missing_table_is_boto3_s_error(stores: Any) -> None:

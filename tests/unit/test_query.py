@@ -16,8 +16,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streamkit.aggregate import EMPTY, HyperLogLog, Stats, merge, window_of
-from streamkit.aggregate.item_codec import stats_to_item
+from streamkit.aggregate import (
+    EMPTY,
+    HyperLogLog,
+    Stats,
+    fields_to_item,
+    merge,
+    merge_all,
+    window_of,
+)
 from streamkit.plan import ALL_TIME, aggregate_delta
 from streamkit.query import Bucket, buckets, epoch_seconds, item_window, rollup_seconds, totals
 
@@ -43,7 +50,7 @@ def part_item(key: str, start: int, part: int, fields: dict[str, Stats]) -> dict
     return {
         **base,
         "sk": window.key if part == 0 else f"{window.key}#{part}",
-        "fields": {name: stats_to_item(s) for name, s in fields.items()},
+        "fields": fields_to_item(fields),
     }
 
 
@@ -267,3 +274,13 @@ def test_bucket_properties_read_the_stats() -> None:
     assert (b.count, b.sum, b.min, b.max, b.mean, b.last, b.distinct) == (
         2, Decimal("6"), Decimal("2"), Decimal("4"), Decimal("3"), Decimal("4"), 2,
     )  # fmt: skip
+
+
+def test_totals_merge_every_window_of_a_key_per_field() -> None:
+    rs: list[Record] = [(T0 + 61.5 * i, Decimal(i), f"u{i % 5}") for i in range(100)]
+    [(name, total)] = totals(minute_items(rs)).items()
+    assert name is None and total.stats == merge_all(one(r, seq) for seq, r in enumerate(rs))
+    assert total.start == datetime.fromtimestamp(T0, UTC)
+    assert total.end == datetime.fromtimestamp(window_of(rs[-1][0], 60).end, UTC)
+    assert (total.windows, total.distinct) == (100, 5)
+    assert totals([]) == {}
