@@ -20,6 +20,7 @@ Example::
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -36,6 +37,8 @@ from streamkit.aggregate import (
     stats_to_item,
     window_of,
 )
+from streamkit.aggregate.deltas import Part
+from streamkit.aggregate.hll import check_distinct_item
 from streamkit.deadletter import DeadLetter
 from streamkit.deadline import NO_DEADLINE, Deadline
 from streamkit.errors import INVALID_REASON, InvalidInput, PermanentError, classify
@@ -70,8 +73,10 @@ FUTURE_POLICIES: tuple[FuturePolicy, ...] = ("count", "dead_letter")
 #: Default bound of event time ahead of arrival time (clock skew of producers).
 DEFAULT_MAX_CLOCK_SKEW_S = 300.0
 
-#: One record's staged aggregate stats: (aggregate name, key, window, stats).
-StagedStats = tuple[str, str, Window, Stats]
+#: One record's staged aggregate stats: (aggregate name, key, window, stats), the
+#: stats a :data:`~streamkit.aggregate.deltas.Part` (a Stats, or a record counted
+#: without a value: its distinct item or None).
+StagedStats = tuple[str, str, Window, Part]
 
 
 class PipelineSpec(Protocol):
@@ -237,6 +242,10 @@ class _Staging:
     lines: list[ArchiveLine] = field(default_factory=list)
     messages: list[MessageWrite] = field(default_factory=list)
     dead_letter_objects: list[ObjectWrite] = field(default_factory=list)
+    #: Items whose one-record form passed the write checks (see _stage_stats), and
+    #: the windows seen: per-batch memos of the hot path.
+    checked: set[tuple[str, str, Window, bool]] = field(default_factory=set)
+    windows: dict[tuple[int, int], Window] = field(default_factory=dict)
 
 
 def _stage_record(spec: PipelineSpec, record: Record, position: Position, batch: _Staging) -> None:
@@ -287,7 +296,7 @@ def _stage_record(spec: PipelineSpec, record: Record, position: Position, batch:
     # Everything this record will cause is computed and checked first, and only then
     # added to the batch: a record is either counted, archived and messaged
     # completely, or dead-lettered (or retried) with none of it.
-    staged = _stage_stats(spec.aggregates, doc, ts, position)
+    staged = _stage_stats(spec.aggregates, doc, ts, position, batch.checked, batch.windows)
     new_messages = []
     for message in spec.messages:
         for name, body in message.build(doc, record):
@@ -336,12 +345,25 @@ def check_future(max_clock_skew_s: float, future: str) -> None:
 
 
 def _stage_stats(
-    aggregates: Sequence[Aggregate], doc: Decoded, ts: float, position: Position
+    aggregates: Sequence[Aggregate],
+    doc: Decoded,
+    ts: float,
+    position: Position,
+    checked: set[tuple[str, str, Window, bool]] | None = None,
+    windows: dict[tuple[int, int], Window] | None = None,
 ) -> list[StagedStats]:
-    """One record's stats for every aggregate it counts in, checked, not yet added."""
-    staged = []
+    """One record's stats for every aggregate it counts in, checked, not yet added.
+
+    ``checked`` and ``windows``: the batch's memos (see :class:`_Staging`). A record
+    counted without a value is staged as its distinct item (a :data:`Part`), not a
+    Stats: its one-record item is the same for every such record of the item (count
+    1, the same sketch size), so it is checked once per item and batch.
+    """
+    staged: list[StagedStats] = []
+    checked = set() if checked is None else checked
+    windows = {} if windows is None else windows
     for agg in aggregates:
-        window = ALL_TIME if agg.window_s is None else window_of(ts, agg.window_s)
+        window = ALL_TIME if agg.window_s is None else _window(ts, agg.window_s, windows)
         if agg.fields is not None:
             staged.extend(_stage_fields(agg, doc, window, ts, position))
             continue
@@ -352,6 +374,23 @@ def _stage_stats(
             key = agg.key(doc)
             pairs = [] if key is None else [(key, agg.value(doc) if agg.value else None)]
         for key, value in pairs:
+            if value is None and agg.last is None:
+                key = str(key)
+                memo = (agg.name, key, window, item is None)
+                if memo not in checked:
+                    check_key(agg.name, key)
+                if item is not None:
+                    check_distinct_item(item)
+                if memo not in checked:
+                    stats = Stats.of(None, event_time=ts, position=position, distinct_item=item)
+                    check_item(
+                        attribute_values(_aggregate_item(agg, key, window, stats, _MARKERS)),
+                        f"aggregate {agg.name!r} item",
+                        headroom=ITEM_HEADROOM_BYTES,
+                    )
+                    checked.add(memo)
+                staged.append((agg.name, key, window, item))
+                continue
             check_key(agg.name, str(key))
             if agg.last is not None:
                 last = agg.last(doc)
@@ -435,16 +474,19 @@ def _add_all(deltas: Deltas, staged: list[StagedStats]) -> None:
     """Add one record's stats to the batch's deltas, all or nothing.
 
     A merge can still fail (a sum beyond 38 digits): the record is then
-    dead-lettered, so none of its stats may stay in the batch.
+    dead-lettered, so none of its stats may stay in the batch
+    (:meth:`Deltas.add_all` changes nothing then).
     """
-    before = [(a, k, w, deltas.get(a, k, w)) for a, k, w, _ in staged]
-    try:
-        for delta in staged:
-            deltas.add(*delta)
-    except Exception:
-        for a, k, w, old in before:
-            deltas.restore(a, k, w, old)
-        raise
+    deltas.add_all(staged)
+
+
+def _window(ts: float, size_s: int, windows: dict[tuple[int, int], Window]) -> Window:
+    """``window_of(ts, size_s)`` (``ts`` a checked event time), memoised in ``windows``."""
+    memo = (size_s, math.floor(ts) // size_s)
+    window = windows.get(memo)
+    if window is None:
+        window = windows[memo] = window_of(ts, size_s)
+    return window
 
 
 def aggregate_delta(

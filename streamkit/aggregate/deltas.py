@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from decimal import Decimal
 from typing import NamedTuple
 
 from streamkit.aggregate.errors import InvalidValueError
-from streamkit.aggregate.stats import Stats, merge
+from streamkit.aggregate.numbers import ZERO
+from streamkit.aggregate.stats import Accumulator, Stats
 from streamkit.aggregate.windows import Window
 
 
@@ -21,6 +23,12 @@ class Delta(NamedTuple):
 
 #: (aggregate, key, window start, window size): sorts like the items are iterated.
 _ItemId = tuple[str, str, int, int]
+
+#: What one record adds to one item (:meth:`Deltas.add_all`): its Stats, or, for a
+#: record counted without a value, just its distinct item (a str, checked) or None:
+#: the same as ``Stats.of(event_time=..., position=..., distinct_item=part)``
+#: without building it.
+Part = Stats | str | None
 
 
 class Deltas:
@@ -39,23 +47,67 @@ class Deltas:
     (1, 2)
     """
 
-    __slots__ = ("_stats_by_item",)
+    __slots__ = ("_items",)
 
     def __init__(self) -> None:
-        self._stats_by_item: dict[_ItemId, Stats] = {}
+        # One mutable accumulator per item: a record's stats are folded in place
+        # instead of merging a new Stats (and copying its sketch) per record.
+        self._items: dict[_ItemId, Accumulator] = {}
 
     def add(self, aggregate: str, key: str, window: Window, stats: Stats) -> None:
         """Merge ``stats`` into the item for (aggregate, key, window). On error (e.g.
         :class:`PrecisionError`) nothing changes."""
-        if not isinstance(aggregate, str) or not aggregate:
-            raise ValueError(f"aggregate name must be a non-empty str, got {aggregate!r}")
-        if not isinstance(key, str):
-            raise InvalidValueError(f"aggregate key must be a str, got {key!r}")
-        if not isinstance(window, Window):
-            raise TypeError(f"window must be a Window, got {window!r}")
-        item_id = (aggregate, key, window.start, window.size)
-        old = self._stats_by_item.get(item_id)
-        self._stats_by_item[item_id] = stats if old is None else merge(old, stats)
+        self.add_all(((aggregate, key, window, stats),))
+
+    def add_all(self, parts: Sequence[tuple[str, str, Window, Part]]) -> None:
+        """Add one record's parts (see :data:`Part`), all or nothing: when one fails
+        (a bad name, key or window, a sum beyond 2,000 digits) nothing changes."""
+        items = self._items
+        simple = True  # no part can fail once the names are checked
+        for aggregate, key, window, part in parts:
+            if not isinstance(aggregate, str) or not aggregate:
+                raise ValueError(f"aggregate name must be a non-empty str, got {aggregate!r}")
+            if not isinstance(key, str):
+                raise InvalidValueError(f"aggregate key must be a str, got {key!r}")
+            if not isinstance(window, Window):
+                raise TypeError(f"window must be a Window, got {window!r}")
+            if simple and isinstance(part, Stats):
+                simple = False
+            elif simple:
+                acc = items.get((aggregate, key, window.start, window.size))
+                simple = acc is None or acc.sum is ZERO
+        if simple:
+            for aggregate, key, window, part in parts:
+                item_id = (aggregate, key, window.start, window.size)
+                acc = items.get(item_id)
+                if acc is None:
+                    acc = items[item_id] = Accumulator()
+                assert not isinstance(part, Stats)
+                acc.count_one(part, ZERO)
+            return
+        # Every sum first (the one step that can fail), in order, so parts of one
+        # record for the same item add up; then the changes, which cannot fail.
+        running: dict[_ItemId, Accumulator] = {}
+        totals: list[Decimal] = []
+        for aggregate, key, window, part in parts:
+            item_id = (aggregate, key, window.start, window.size)
+            acc = running.get(item_id) or items.get(item_id) or Accumulator()
+            probe = Accumulator()
+            probe.count, probe.sum = acc.count, acc.sum
+            total = probe.sum_with(part if isinstance(part, Stats) else None)
+            probe.count += part.count if isinstance(part, Stats) else 1
+            probe.sum = total
+            running[item_id] = probe
+            totals.append(total)
+        for (aggregate, key, window, part), total in zip(parts, totals, strict=True):
+            item_id = (aggregate, key, window.start, window.size)
+            acc = items.get(item_id)
+            if acc is None:
+                acc = items[item_id] = Accumulator()
+            if isinstance(part, Stats):
+                acc.add(part, total)
+            else:
+                acc.count_one(part, total)
 
     def update(self, other: Deltas) -> None:
         """Merge all of ``other`` into this."""
@@ -64,7 +116,8 @@ class Deltas:
 
     def get(self, aggregate: str, key: str, window: Window) -> Stats | None:
         """The merged Stats for one item, or None."""
-        return self._stats_by_item.get((aggregate, key, window.start, window.size))
+        acc = self._items.get((aggregate, key, window.start, window.size))
+        return None if acc is None else acc.stats()
 
     def restore(self, aggregate: str, key: str, window: Window, stats: Stats | None) -> None:
         """Put an item back to ``stats`` (a value from :meth:`get`; None removes it).
@@ -73,22 +126,25 @@ class Deltas:
         """
         item_id = (aggregate, key, window.start, window.size)
         if stats is None:
-            self._stats_by_item.pop(item_id, None)
+            self._items.pop(item_id, None)
         else:
-            self._stats_by_item[item_id] = stats
+            self._items[item_id] = Accumulator.of(stats)
 
     def __len__(self) -> int:
-        return len(self._stats_by_item)
+        return len(self._items)
 
     def __iter__(self) -> Iterator[Delta]:
-        for item_id in sorted(self._stats_by_item):
+        for item_id in sorted(self._items):
             aggregate, key, start, size = item_id
-            yield Delta(aggregate, key, Window(start, size), self._stats_by_item[item_id])
+            yield Delta(aggregate, key, Window(start, size), self._items[item_id].stats())
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Deltas):
             return NotImplemented
-        return self._stats_by_item == other._stats_by_item
+        return self._snapshot() == other._snapshot()
+
+    def _snapshot(self) -> dict[_ItemId, Stats]:
+        return {item_id: acc.stats() for item_id, acc in self._items.items()}
 
     __hash__ = None  # type: ignore[assignment]  # mutable
 

@@ -17,7 +17,7 @@ from typing import Any, Final
 import orjson
 
 from streamkit.aggregate.errors import InvalidValueError
-from streamkit.aggregate.hll import HyperLogLog
+from streamkit.aggregate.hll import HyperLogLog, check_distinct_item
 from streamkit.aggregate.numbers import (
     ZERO,
     exact_sum,
@@ -177,7 +177,7 @@ class Stats:
         distinct = None
         if distinct_item is not None:
             distinct = HyperLogLog()
-            distinct.add(distinct_item)
+            distinct.add(check_distinct_item(distinct_item))
         total = ZERO if number is None else number
         return _trusted_stats(1, total, number, number, last, distinct)
 
@@ -242,6 +242,93 @@ def merge(a: Stats, b: Stats) -> Stats:
         distinct = a.distinct.merge(b.distinct)
     total = exact_sum(a.sum, b.sum)
     return _trusted_stats(a.count + b.count, total, minimum, maximum, last, distinct)
+
+
+class Accumulator:
+    """A :class:`Stats` being built in place: what folding :func:`merge` over the
+    added Stats gives, without a new Stats (and a copy of its sketch) per record.
+
+    A batch's deltas keep one per item (:class:`~streamkit.aggregate.deltas.Deltas`):
+    a record counted without a value (:meth:`count_one`) costs an increment and, with
+    a distinct item, one sketch update. The sketch is the accumulator's own (copied in,
+    copied out), so Stats stay immutable. :meth:`add` and :meth:`count_one` take the
+    exact sum already computed (:meth:`sum_with`, the one step that can fail), so a
+    caller can compute every sum of a record first and change nothing when one fails.
+    """
+
+    __slots__ = ("count", "distinct", "last", "max", "min", "sum")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.sum: Decimal = ZERO
+        self.min: Decimal | None = None
+        self.max: Decimal | None = None
+        self.last: Last | None = None
+        self.distinct: HyperLogLog | None = None
+
+    @classmethod
+    def of(cls, stats: Stats) -> Accumulator:
+        """An accumulator holding ``stats``."""
+        acc = cls()
+        acc.add(stats, stats.sum)
+        return acc
+
+    def sum_with(self, stats: Stats | None) -> Decimal:
+        """The exact sum after adding ``stats`` (None: a record without a value), as
+        :func:`merge` computes it; :class:`PrecisionError` beyond 2,000 digits."""
+        if stats is None:
+            # Stats.of(None)'s sum is ZERO; merge adds it (which can change the
+            # exponent of a sum of valued records, so it is added unless both are ZERO)
+            return ZERO if self.count == 0 or self.sum is ZERO else exact_sum(self.sum, ZERO)
+        if stats.count == 0:
+            return self.sum
+        if self.count == 0:
+            return stats.sum
+        return exact_sum(self.sum, stats.sum)
+
+    def count_one(self, distinct_item: str | None, total: Decimal) -> None:
+        """Add one record without a value: ``Stats.of(distinct_item=distinct_item)``
+        (an item already checked with :func:`check_distinct_item`); ``total`` is
+        :meth:`sum_with` ``(None)``."""
+        self.count += 1
+        self.sum = total
+        if distinct_item is not None:
+            sketch = self.distinct
+            if sketch is None:
+                sketch = self.distinct = HyperLogLog()
+            sketch.add(distinct_item)
+
+    def add(self, stats: Stats, total: Decimal) -> None:
+        """Merge ``stats`` in; ``total`` is :meth:`sum_with` ``(stats)``."""
+        if stats.count == 0:
+            return
+        if self.count == 0:
+            self.min, self.max, self.last = stats.min, stats.max, stats.last
+            self.distinct = None if stats.distinct is None else stats.distinct.copy()
+        else:
+            if stats.min is not None:
+                if self.min is None or self.max is None:
+                    self.min, self.max = stats.min, stats.max
+                else:
+                    assert stats.max is not None
+                    self.min = min_in_total_order(self.min, stats.min)
+                    self.max = max_in_total_order(self.max, stats.max)
+            if stats.last is not None:
+                self.last = stats.last if self.last is None else _later(self.last, stats.last)
+            if stats.distinct is not None:
+                if self.distinct is None:
+                    self.distinct = stats.distinct.copy()
+                else:
+                    self.distinct.update(stats.distinct)
+        self.count += stats.count
+        self.sum = total
+
+    def stats(self) -> Stats:
+        """The Stats accumulated so far (its own copy of the sketch)."""
+        if self.count == 0:
+            return EMPTY
+        distinct = None if self.distinct is None else self.distinct.copy()
+        return _trusted_stats(self.count, self.sum, self.min, self.max, self.last, distinct)
 
 
 def merge_all(stats: Iterable[Stats]) -> Stats:
