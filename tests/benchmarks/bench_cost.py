@@ -329,13 +329,23 @@ Totals = dict[tuple[str, str], tuple[int, Decimal, Decimal | None, Decimal | Non
 
 def streamkit_totals(items: list[dict[str, Any]]) -> Totals:
     """(pk, sk) -> (count, sum, min, max) of streamkit's aggregate items."""
-    from streamkit.aggregate import stats_from_item
+    from streamkit.local.run.reference import stored_aggregates
 
-    out: Totals = {}
-    for item in items:
-        s = stats_from_item(item)
-        out[(str(item["pk"]), str(item["sk"]))] = (s.count, Decimal(s.sum), s.min, s.max)
-    return out
+    return _flat_totals(stored_aggregates(items))
+
+
+def _flat_totals(aggregates: Mapping[Any, Any]) -> Totals:
+    """Totals keyed as the baseline keeps them: one item per field
+    (``metrics#<device>/<metric>``) where streamkit nests the fields in one item."""
+    return {
+        (k.pk if k.field is None else f"{k.pk}/{k.field}", k.window): (
+            s.count,
+            Decimal(s.sum),
+            s.min,
+            s.max,
+        )
+        for k, s in aggregates.items()
+    }
 
 
 def baseline_totals(items: list[dict[str, Any]]) -> Totals:
@@ -355,8 +365,7 @@ def reference_totals(handler: str, env: Mapping[str, str], run: Any) -> Totals:
     """(pk, sk) -> (count, sum, min, max) of processing ``run``'s records exactly once."""
     from streamkit.local.run.reference import expected_aggregates
 
-    expected = expected_aggregates(handler, env, run.consumer.stream.name, run.placed)
-    return {k: (s.count, Decimal(s.sum), s.min, s.max) for k, s in expected.items()}
+    return _flat_totals(expected_aggregates(handler, env, run.consumer.stream.name, run.placed))
 
 
 def compare_totals(name: str, sk: Totals, pt: Totals) -> list[str]:

@@ -161,7 +161,7 @@ def _clickstream_body(
 def _iot_body(
     ddb: Any, sqs: Any, table: str, env: Mapping[str, str], queue_url: str | None
 ) -> Callable[[KinesisStreamRecord], None]:
-    from handlers.iot import DEFAULT_LATENESS_S, latest_state, metric_pairs
+    from handlers.iot import DEFAULT_LATENESS_S, latest_state, metric_fields
     from handlers.iot_formats import parse_reading, parse_thresholds, triggered
 
     marks = Watermarks(float(env.get("STREAMKIT_ALLOWED_LATENESS_S", DEFAULT_LATENESS_S)))
@@ -178,7 +178,8 @@ def _iot_body(
         if not marks.admit(shard, ts, arrival):
             return  # late
         window = window_of(ts, WINDOW_S).key
-        for key, value in metric_pairs(reading):
+        for metric, value in metric_fields(reading):
+            key = f"{reading.device_id}/{metric}"  # one item per device and metric
             v = {"N": str(to_decimal(value))}
             item = _add(
                 ddb,
