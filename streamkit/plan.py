@@ -244,7 +244,7 @@ class _Staging:
     dead_letter_objects: list[ObjectWrite] = field(default_factory=list)
     #: Items whose one-record form passed the write checks (see _stage_stats), and
     #: the windows seen: per-batch memos of the hot path.
-    checked: set[tuple[str, str, Window, bool]] = field(default_factory=set)
+    checked: set[tuple[str, str, int, int, bool]] = field(default_factory=set)
     windows: dict[tuple[int, int], Window] = field(default_factory=dict)
 
 
@@ -349,7 +349,7 @@ def _stage_stats(
     doc: Decoded,
     ts: float,
     position: Position,
-    checked: set[tuple[str, str, Window, bool]] | None = None,
+    checked: set[tuple[str, str, int, int, bool]] | None = None,
     windows: dict[tuple[int, int], Window] | None = None,
 ) -> list[StagedStats]:
     """One record's stats for every aggregate it counts in, checked, not yet added.
@@ -376,7 +376,7 @@ def _stage_stats(
         for key, value in pairs:
             if value is None and agg.last is None:
                 key = str(key)
-                memo = (agg.name, key, window, item is None)
+                memo = (agg.name, key, window.start, window.size, item is None)
                 if memo not in checked:
                     check_key(agg.name, key)
                 if item is not None:

@@ -102,7 +102,18 @@ def number_text(value: int | Decimal, what: str = "number") -> str:
 
 def float_text(value: float, what: str = "number") -> str:
     """A float (an event time, a watermark) as the exact ``N`` text of its repr."""
-    return number_text(Decimal(repr(value)), what)
+    d = Decimal(repr(value))
+    if type(value) is float and (_MIN_FLOAT <= abs(value) < _MAX_FLOAT or value == 0.0):
+        # Representable without looking: a float's repr has at most 17 significant
+        # digits, and its magnitude is inside the range (a float at or above the float
+        # 1e-130 has a shortest repr at or above 1E-130). NaN, inf and the edges of the
+        # range take the full check.
+        return str(d)
+    return number_text(d, what)
+
+
+_MIN_FLOAT = 1e-130
+_MAX_FLOAT = 1e125
 
 
 # ------------------------------------------------------------------ DynamoDB items

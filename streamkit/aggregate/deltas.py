@@ -63,28 +63,37 @@ class Deltas:
         """Add one record's parts (see :data:`Part`), all or nothing: when one fails
         (a bad name, key or window, a sum beyond 2,000 digits) nothing changes."""
         items = self._items
-        simple = True  # no part can fail once the names are checked
+        # The common case in one pass: records counted without a value into items
+        # whose sum is still ZERO; nothing can fail once the parts are looked at.
+        counted: list[tuple[_ItemId, str | None]] = []
         for aggregate, key, window, part in parts:
+            if (
+                type(aggregate) is not str
+                or not aggregate
+                or type(key) is not str
+                or type(window) is not Window
+                or isinstance(part, Stats)
+            ):
+                break
+            item_id = (aggregate, key, window.start, window.size)
+            acc = items.get(item_id)
+            if acc is not None and acc.sum is not ZERO:
+                break
+            counted.append((item_id, part))
+        else:
+            for item_id, part in counted:
+                acc = items.get(item_id)
+                if acc is None:
+                    acc = items[item_id] = Accumulator()
+                acc.count_one(part, ZERO)
+            return
+        for aggregate, key, window, _ in parts:
             if not isinstance(aggregate, str) or not aggregate:
                 raise ValueError(f"aggregate name must be a non-empty str, got {aggregate!r}")
             if not isinstance(key, str):
                 raise InvalidValueError(f"aggregate key must be a str, got {key!r}")
             if not isinstance(window, Window):
                 raise TypeError(f"window must be a Window, got {window!r}")
-            if simple and isinstance(part, Stats):
-                simple = False
-            elif simple:
-                acc = items.get((aggregate, key, window.start, window.size))
-                simple = acc is None or acc.sum is ZERO
-        if simple:
-            for aggregate, key, window, part in parts:
-                item_id = (aggregate, key, window.start, window.size)
-                acc = items.get(item_id)
-                if acc is None:
-                    acc = items[item_id] = Accumulator()
-                assert not isinstance(part, Stats)
-                acc.count_one(part, ZERO)
-            return
         # Every sum first (the one step that can fail), in order, so parts of one
         # record for the same item add up; then the changes, which cannot fail.
         running: dict[_ItemId, Accumulator] = {}

@@ -110,12 +110,21 @@ class HyperLogLog:
 
     def add(self, item: str) -> None:
         """Add one item (e.g. a user or device id)."""
-        hashed = item_hash(check_distinct_item(item))
+        self.add_hash(item_hash(check_distinct_item(item)))
+
+    def add_hash(self, hashed: int) -> None:
+        """Add one item by its :func:`item_hash`."""
         # The first `precision` bits pick the register; the rank is the position of the
         # first 1 bit in the rest.
         rest_bits = 64 - self._precision
         rest = hashed & ((1 << rest_bits) - 1)
-        self._raise_register(hashed >> rest_bits, rest_bits - rest.bit_length() + 1)
+        index, rank = hashed >> rest_bits, rest_bits - rest.bit_length() + 1
+        sparse = self._sparse_registers
+        if sparse is not None and len(sparse) < self._register_count // 4 - 1:
+            if rank > sparse.get(index, 0):
+                sparse[index] = rank  # still sparse after it (the common case, inline)
+            return
+        self._raise_register(index, rank)
 
     def registers(self) -> bytes:
         """All ``2**precision`` register values."""

@@ -181,3 +181,26 @@ def test_accumulator_owns_its_sketch() -> None:
     snapshot = acc.stats()
     acc.count_one("c", Decimal(0))
     assert snapshot.distinct is not None and snapshot.distinct.estimate() == 2
+
+
+def _reference_add(sketch: HyperLogLog, item: str) -> None:
+    """HyperLogLog.add as first written: hash, then raise one register."""
+    import hashlib
+
+    hashed = int.from_bytes(hashlib.blake2b(item.encode(), digest_size=8).digest(), "big")
+    rest_bits = 64 - sketch.precision
+    rest = hashed & ((1 << rest_bits) - 1)
+    sketch._raise_register(hashed >> rest_bits, rest_bits - rest.bit_length() + 1)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 1500), st.sampled_from([4, 8, 12]), st.integers(1, 3))
+def test_hll_add_is_raising_registers(n: int, precision: int, repeats: int) -> None:
+    fast, slow = HyperLogLog(precision), HyperLogLog(precision)
+    for i in range(n):
+        item = f"user-{i % max(n // repeats, 1)}"
+        fast.add(item)
+        _reference_add(slow, item)
+    assert fast == slow and fast.to_bytes() == slow.to_bytes()
+    assert (fast._sparse_registers is None) == (slow._sparse_registers is None)
+    assert HyperLogLog.from_bytes(fast.to_bytes()) == fast
