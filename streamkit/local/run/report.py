@@ -15,10 +15,11 @@ from typing import TYPE_CHECKING, Any, TextIO
 import orjson
 from boto3.dynamodb.types import TypeDeserializer
 
-from streamkit.aggregate import HyperLogLog, Stats, merge, stats_from_item
+from streamkit.aggregate import Stats, merge
 from streamkit.deadletter import count_reasons
 from streamkit.local.dlq.store import DeadLetterStore
 from streamkit.local.run.reference import comparable, expected_aggregates, stored_aggregates
+from streamkit.query import totals
 from streamkit.sinks.s3 import list_keys
 
 if TYPE_CHECKING:
@@ -131,7 +132,20 @@ def build_summary(runs: list[ConsumerRun], clients: Any, *, faults: bool) -> dic
 def _records_counted(name: str, items: list[dict[str, Any]]) -> int:
     """Input records reflected in the aggregates (one aggregate counts each record)."""
     agg = {"clickstream": "events", "iot": "state"}.get(name)
-    return sum(int(i["count"]) for i in items if i.get("aggregate") == agg)
+    return sum(
+        b.count
+        for key_items in _items_by_key(items, agg).values()
+        if (b := totals(key_items).get(None)) is not None
+    )
+
+
+def _items_by_key(items: list[dict[str, Any]], aggregate: str | None) -> dict[str, list[Any]]:
+    """The items of ``aggregate`` grouped by aggregate key (first seen first)."""
+    grouped: dict[str, list[Any]] = {}
+    for i in items:
+        if i.get("aggregate") == aggregate:
+            grouped.setdefault(str(i["key"]), []).append(i)
+    return grouped
 
 
 def _archived_lines(clients: Any, bucket: str, prefix: str) -> int:
@@ -146,31 +160,32 @@ def _archived_lines(clients: Any, bucket: str, prefix: str) -> int:
 def _consumer_details(
     name: str, items: list[dict[str, Any]], clients: Any, run: ConsumerRun
 ) -> dict[str, Any]:
-    """What each known consumer computed: top pages and unique users; device stats."""
+    """What each known consumer computed: top pages and unique users; device stats.
+
+    Read through :mod:`streamkit.query`'s pure core (every window of a key merged, the
+    parts of a multi-field window too), as a dashboard would, not from item attributes.
+    """
     if name == "clickstream":
         pages: Counter[str] = Counter()
-        users: dict[str, HyperLogLog] = {}
-        for i in items:
-            if i.get("aggregate") == "page_views":
-                pages[i["key"]] += int(i["count"])
-            if i.get("aggregate") == "site_users" and i.get("distinct_hll") is not None:
-                hll = HyperLogLog.from_bytes(
-                    bytes(getattr(i["distinct_hll"], "value", i["distinct_hll"]))
-                )
-                users[i["key"]] = users[i["key"]].merge(hll) if i["key"] in users else hll
-        return {
-            "top_pages": pages.most_common(5),
-            "unique_users": {site: h.estimate() for site, h in sorted(users.items())},
+        for page, page_items in _items_by_key(items, "page_views").items():
+            pages[page] = sum(b.count for b in totals(page_items).values())
+        users = {
+            site: b.distinct
+            for site, site_items in _items_by_key(items, "site_users").items()
+            if (b := totals(site_items).get(None)) is not None and b.distinct is not None
         }
+        return {"top_pages": pages.most_common(5), "unique_users": dict(sorted(users.items()))}
     if name == "iot":
         per_metric: dict[str, Stats] = {}
         devices = set()
-        for i in items:
-            if i.get("aggregate") == "metrics":
-                device, _, metric = str(i["key"]).partition("/")
+        for key, key_items in _items_by_key(items, "metrics").items():
+            for field, b in totals(key_items).items():
+                # Metrics as fields of one item per device; items written before that
+                # layout hold one metric each, keyed "<device>/<metric>".
+                device, _, metric = key.partition("/") if field is None else (key, "", field)
                 devices.add(device)
-                s = stats_from_item(i)
-                per_metric[metric] = merge(per_metric[metric], s) if metric in per_metric else s
+                before = per_metric.get(metric)
+                per_metric[metric] = b.stats if before is None else merge(before, b.stats)
         stats = {
             m: {
                 "readings": s.count,
