@@ -103,8 +103,9 @@ class Bucket:
 
     @property
     def mean(self) -> Decimal | None:
-        """``sum / count`` rounded to 38 significant digits."""
-        return self.stats.mean
+        """``sum / count`` rounded to 38 significant digits; None when no record had a
+        value (a count-only aggregate, whose sum is 0)."""
+        return None if self.stats.min is None else self.stats.mean
 
     @property
     def last(self) -> Any:

@@ -13,20 +13,24 @@ import argparse
 import importlib
 import os
 import sys
+import textwrap
 from dataclasses import dataclass
 from typing import Any, TextIO
 
 from streamkit.local.commands.common import add_aws_options
 
 _EXAMPLE = """\
-example:
-  streamkit query --consumer clickstream --aggregate page_views \\
-      --key shop.example/home --from 2026-11-28T10:00:00Z --to 2026-11-28T12:00:00Z \\
-      --rollup hour --endpoint-url http://127.0.0.1:4566
+examples, after `streamkit run --endpoint-url http://127.0.0.1:4566 --seed 7 \\
+    --start 2026-11-28T10:00:00Z --duration 120` (the endpoint keeps what it wrote):
+  streamkit query --consumer clickstream --aggregate page_views --key shop.example.com/ \\
+      --from 2026-11-28T10:00:00Z --to 2026-11-28T10:02:00Z --endpoint-url http://127.0.0.1:4566
 
-  start                 end                   count  sum  min   max   mean  last  distinct
-  2026-11-28T10:00:00Z  2026-11-28T11:00:00Z  412    0    None  None  None  None  187
-  2026-11-28T11:00:00Z  2026-11-28T12:00:00Z  398    0    None  None  None  None  175
+  start                 end                   count  sum  min  max  mean  last  distinct
+  2026-11-28T10:00:00Z  2026-11-28T10:01:00Z  719    0    -    -    -     -     561
+  2026-11-28T10:01:00Z  2026-11-28T10:02:00Z  675    0    -    -    -     -     528
+
+  streamkit query --consumer iot --aggregate metrics --key dev-0001 --field temperature \\
+      --rollup hour --json --endpoint-url http://127.0.0.1:4566
 """
 _WHAT = (
     "Print the aggregates of one key over a time range, whatever the item layout: each "
@@ -46,7 +50,7 @@ def add_parser(sub: Any) -> None:
     query = sub.add_parser(
         "query",
         help="a key's aggregates over a time range (windows merged, rolled up)",
-        description=_WHAT,
+        description=textwrap.fill(_WHAT, 79),
         epilog=_EXAMPLE,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -283,7 +287,7 @@ def _print_table(args: argparse.Namespace, target: _Target, rows: list[Any], out
         doc["last"] = last if isinstance(last, str) or last is None else orjson.dumps(last).decode()
         doc["start"] = doc["start"] or "all time"
         doc["end"] = doc["end"] or ""
-        cells.append(["" if doc[c] is None and c == "field" else str(doc[c]) for c in columns])
+        cells.append(["-" if doc[c] is None else str(doc[c]) for c in columns])
     widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
     for line in [list(columns), *cells]:
         print("  ".join(v.ljust(w) for v, w in zip(line, widths, strict=True)).rstrip(), file=out)
