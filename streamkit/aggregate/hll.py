@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections import Counter
 
 from streamkit.aggregate.errors import InvalidValueError
 from streamkit.aggregate.hll_format import (
@@ -188,8 +189,8 @@ class HyperLogLog:
         counts = [0] * (self.max_rank + 1)
         if self._sparse_registers is not None:
             counts[0] = self._register_count - len(self._sparse_registers)
-            for rank in self._sparse_registers.values():
-                counts[rank] += 1
+            for rank, used in Counter(self._sparse_registers.values()).items():
+                counts[rank] += used
         else:
             assert self._dense_registers is not None
             dense = self._dense_registers
