@@ -192,6 +192,36 @@ def test_a_multi_field_aggregate_written_by_the_pipeline_reads_back_merged(
     assert temp.count == 9  # readings at 0, 7, ..., 56 s
 
 
+def test_a_key_over_a_megabyte_is_read_in_several_pages(stores: Any) -> None:
+    """400 minute items of ~3.5 KB (dense sketches): more than one Query page."""
+    users = Stats.of(event_time=T0, position=(1, 0), distinct_item="u0")
+    for i in range(1, 1500):
+        users = merge(users, Stats.of(event_time=T0, position=(1, i), distinct_item=f"u{i}"))
+    ddb = stores("dynamodb")
+    items = []
+    for m in range(400):
+        delta = aggregate_delta("site_users", None, "shop", window_of(T0 + 60 * m, 60), users)
+        items.append(_attribute_values({**delta.attributes(), **delta.stats}))
+    for i in range(0, len(items), 25):
+        ddb.batch_write_item(
+            RequestItems={"aggs": [{"PutRequest": {"Item": item}} for item in items[i : i + 25]]}
+        )
+    pages: list[int] = []
+
+    def count(parsed: dict[str, Any], **_: Any) -> None:
+        pages.append(len(parsed["Items"]))
+
+    ddb.meta.events.register("after-call.dynamodb.Query", count)
+    try:  # the client is the session's: unhook it for the next tests
+        hourly = query_aggregate(ddb, "aggs", "site_users", "shop", rollup="hour")
+    finally:
+        ddb.meta.events.unregister("after-call.dynamodb.Query", count)
+    assert len(pages) >= 2 and sum(pages) == 400, pages
+    assert [b.windows for b in hourly] == [60] * 6 + [40]
+    assert users.distinct is not None
+    assert {b.distinct for b in hourly} == {users.distinct.estimate()}
+
+
 def test_a_missing_table_is_boto3_s_error(stores: Any) -> None:
     ddb = stores("dynamodb")
     with pytest.raises(ddb.exceptions.ResourceNotFoundException):
