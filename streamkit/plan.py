@@ -53,11 +53,11 @@ from streamkit.write_checks import (
     MAX_LAST_VALUE_BYTES,
     attribute_values,
     check_fifo_id,
+    check_float,
     check_item,
     check_key,
     check_message,
     check_size,
-    float_text,
     json_bytes,
 )
 from streamkit.writes import AggregateWrite, MessageWrite, ObjectWrite
@@ -269,7 +269,7 @@ def _stage_record(spec: PipelineSpec, record: Record, position: Position, batch:
     if ts is None:
         ts = record.approximate_arrival_timestamp
     ts = check_event_time(ts)
-    float_text(ts, "event time")  # the watermark and last_event_time are DynamoDB numbers
+    check_float(ts, "event time")  # the watermark and last_event_time are DynamoDB numbers
     # Clock skew (issue 10, class 6): a record moves the watermark to its event time
     # but never past its own arrival time, so one record dated a year ahead cannot
     # make the shard's on-time records "late". Records dated more than
@@ -379,9 +379,8 @@ def _stage_stats(
                 memo = (agg.name, key, window.start, window.size, item is None)
                 if memo not in checked:
                     check_key(agg.name, key)
-                if item is not None:
-                    check_distinct_item(item)
-                if memo not in checked:
+                    if item is not None:
+                        check_distinct_item(item)
                     stats = Stats.of(None, event_time=ts, position=position, distinct_item=item)
                     check_item(
                         attribute_values(_aggregate_item(agg, key, window, stats, _MARKERS)),
@@ -389,6 +388,8 @@ def _stage_stats(
                         headroom=ITEM_HEADROOM_BYTES,
                     )
                     checked.add(memo)
+                elif item is not None and not isinstance(item, str):
+                    check_distinct_item(item)  # raises: a distinct item is a str
                 staged.append((agg.name, key, window, item))
                 continue
             check_key(agg.name, str(key))

@@ -112,6 +112,13 @@ def float_text(value: float, what: str = "number") -> str:
     return number_text(d, what)
 
 
+def check_float(value: float, what: str = "number") -> None:
+    """PermanentError ``bad_value`` unless :func:`float_text` can store ``value``."""
+    if type(value) is float and (_MIN_FLOAT <= abs(value) < _MAX_FLOAT or value == 0.0):
+        return  # see float_text
+    float_text(value, what)
+
+
 _MIN_FLOAT = 1e-130
 _MAX_FLOAT = 1e125
 

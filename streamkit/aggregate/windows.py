@@ -18,6 +18,8 @@ def check_event_time(event_time: float) -> float:
     """An event time as float epoch seconds, or InvalidValueError (a dead letter)
     when it is not a finite number (int, float or Decimal) between 1970 and the end of
     year 9999."""
+    if type(event_time) is float and 0 <= event_time < MAX_EVENT_TIME:
+        return event_time  # the common case (NaN fails the comparison)
     if isinstance(event_time, Decimal) and event_time.is_finite():
         # what a decoder with parse_float=Decimal returns for "ts": 1764000000.5
         event_time = float(event_time)

@@ -10,7 +10,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from streamkit.errors import PermanentError
-from streamkit.write_checks import float_text, number_text
+from streamkit.write_checks import check_float, float_text, number_text
 
 EDGES = [1e-130, 1e125, 1e126, 9.9e125, 1e-131, 5e-324, 0.0, -0.0, 1e16, 1764000000.5]
 floats = st.one_of(
@@ -38,5 +38,31 @@ def test_float_text_is_the_full_check(value: float) -> None:
     if expected is None:
         with pytest.raises(PermanentError):
             float_text(value, "n")
+        with pytest.raises(PermanentError):
+            check_float(value, "n")
     else:
         assert float_text(value, "n") == expected
+        check_float(value, "n")
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.one_of(floats, st.integers(-5, 10**12), st.decimals(allow_nan=True), st.booleans()))
+def test_check_event_time_fast_path_is_the_full_check(value: object) -> None:
+    from streamkit.aggregate.errors import InvalidValueError
+    from streamkit.aggregate.windows import MAX_EVENT_TIME, check_event_time
+
+    def reference(event_time: object) -> float | None:
+        if isinstance(event_time, Decimal) and event_time.is_finite():
+            event_time = float(event_time)
+        if isinstance(event_time, bool) or not isinstance(event_time, int | float):
+            return None
+        if not math.isfinite(event_time) or not 0 <= event_time < MAX_EVENT_TIME:
+            return None
+        return float(event_time)
+
+    expected = reference(value)
+    if expected is None:
+        with pytest.raises(InvalidValueError):
+            check_event_time(value)  # type: ignore[arg-type]
+    else:
+        assert check_event_time(value) == expected  # type: ignore[arg-type]
