@@ -296,7 +296,8 @@ def test_the_command_prints_one_json_document_with_exact_decimals(
         (["--aggregate", "clicks"], "--aggregate 'clicks' is not one of the consumer's (events, "),
         (["--rollup", "90"], "--rollup 90 s is not a multiple of aggregate 'page_views'"),
         (["--rollup", "fortnight"], "rollup must be 'minute', 'hour', 'day'"),
-        (["--from", "soon"], "start must be epoch seconds"),
+        (["--from", "soon"], "--from must be epoch seconds"),
+        (["--from", "2026-11-28T11:00:00Z", "--to", "2026-11-28T10:00:00Z"], "--to 2026-11-28T10"),
         (["--field", "temp"], "single-value aggregate"),
     ],
 )

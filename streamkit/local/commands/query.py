@@ -119,11 +119,15 @@ class _Target:
 def run(args: argparse.Namespace) -> int:
     from botocore.exceptions import BotoCoreError, ClientError
 
-    from streamkit.query import query_aggregate, rollup_seconds
+    from streamkit.query import epoch_seconds, query_aggregate, rollup_seconds
 
     try:
-        target = _resolve(args)
+        start = None if args.start is None else epoch_seconds(args.start, "--from")
+        end = None if args.end is None else epoch_seconds(args.end, "--to")
+        if start is not None and end is not None and not start < end:
+            raise ValueError(f"--to {args.end} must be after --from {args.start}")
         rollup = None if args.rollup is None else rollup_seconds(args.rollup)
+        target = _resolve(args)
         _check_aggregate(args.aggregate, rollup, target)
         dynamodb = _client(args)
         rows = query_aggregate(
@@ -131,8 +135,8 @@ def run(args: argparse.Namespace) -> int:
             target.table,
             args.aggregate,
             args.key,
-            start=args.start,
-            end=args.end,
+            start=start,
+            end=end,
             rollup=rollup,
             field=args.field,
             consistent_read=args.consistent,
@@ -153,7 +157,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"streamkit query: error: AWS error: {e}", file=sys.stderr)
         return 2
     if args.json:
-        _print_json(args, target, rollup, rows, sys.stdout)
+        _print_json(args, target, (start, end, rollup), rows, sys.stdout)
     else:
         _print_table(args, target, rows, sys.stdout)
     return 0
@@ -238,27 +242,29 @@ def _client(args: argparse.Namespace) -> Any:
 
 
 def _print_json(
-    args: argparse.Namespace, target: _Target, rollup: int | None, rows: list[Any], out: TextIO
+    args: argparse.Namespace,
+    target: _Target,
+    query: tuple[float | None, float | None, int | None],
+    rows: list[Any],
+    out: TextIO,
 ) -> None:
+    from datetime import UTC, datetime
+
     import orjson
 
-    from streamkit.query import epoch_seconds
-
-    def iso(value: str | None, name: str) -> str | None:
-        if value is None:
+    def iso(t: float | None) -> str | None:
+        if t is None:
             return None
-        from datetime import UTC, datetime
+        return datetime.fromtimestamp(t, UTC).isoformat().replace("+00:00", "Z")
 
-        t = datetime.fromtimestamp(epoch_seconds(value, name), UTC)
-        return t.isoformat().replace("+00:00", "Z")
-
+    start, end, rollup = query
     doc = {
         "consumer": args.consumer,
         "table": target.table,
         "aggregate": args.aggregate,
         "key": args.key,
-        "from": iso(args.start, "start"),
-        "to": iso(args.end, "end"),
+        "from": iso(start),
+        "to": iso(end),
         "rollup_s": rollup,
         "field": args.field,
         "buckets": [row.to_json() for row in rows],
