@@ -50,6 +50,7 @@ MAX_ITEM_BYTES = 400 * 1024
 ITEM_HEADROOM_BYTES = 96 * 1024
 #: DynamoDB numbers.
 MAX_NUMBER_DIGITS = 38
+_INT_LIMIT = 10**MAX_NUMBER_DIGITS
 _MIN_MAGNITUDE = Decimal("1E-130")
 _MAX_MAGNITUDE = Decimal("1E+126")
 #: Bounds that keep an aggregate item, an SQS message and an archive line well
@@ -84,12 +85,16 @@ def representable(d: Decimal) -> bool:
     # copy_abs and as_tuple never round (abs() and normalize() would, to 28 digits)
     if not _MIN_MAGNITUDE <= d.copy_abs() < _MAX_MAGNITUDE:
         return False
-    digits = "".join(map(str, d.as_tuple().digits)).strip("0")
-    return len(digits) <= MAX_NUMBER_DIGITS
+    digits = d.as_tuple().digits
+    if len(digits) <= MAX_NUMBER_DIGITS:
+        return True  # (a finite non-zero Decimal's digits never start with 0)
+    return len("".join(map(str, digits)).strip("0")) <= MAX_NUMBER_DIGITS
 
 
 def number_text(value: int | Decimal, what: str = "number") -> str:
     """The ``N`` text DynamoDB stores for ``value``, or PermanentError ``bad_value``."""
+    if type(value) is int and -_INT_LIMIT < value < _INT_LIMIT:
+        return str(value)  # at most 38 digits, magnitude 1 .. 1E+38 (or zero)
     d = value if isinstance(value, Decimal) else Decimal(value)
     if not representable(d):
         raise PermanentError(

@@ -66,3 +66,40 @@ def test_check_event_time_fast_path_is_the_full_check(value: object) -> None:
             check_event_time(value)  # type: ignore[arg-type]
     else:
         assert check_event_time(value) == expected  # type: ignore[arg-type]
+
+
+def _reference_representable(d: Decimal) -> bool:
+    if not d.is_finite():
+        return False
+    if d.is_zero():
+        return True
+    if not Decimal("1E-130") <= d.copy_abs() < Decimal("1E+126"):
+        return False
+    return len("".join(map(str, d.as_tuple().digits)).strip("0")) <= 38
+
+
+numbers = st.one_of(
+    st.integers(-(10**40), 10**40),
+    st.sampled_from([10**38 - 1, 10**38, -(10**38), 10**38 * 10, 0, True, False]),
+    st.decimals(allow_nan=True, allow_infinity=True),
+    st.builds(
+        lambda digits, exp: Decimal(f"{digits}E{exp}"),
+        st.integers(1, 10**45),
+        st.integers(-175, 130),
+    ),
+)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(numbers)
+def test_number_text_is_the_full_check(value: int | Decimal) -> None:
+    from streamkit.write_checks import representable
+
+    d = value if isinstance(value, Decimal) else Decimal(value)
+    if isinstance(value, Decimal):
+        assert representable(value) == _reference_representable(value)
+    if _reference_representable(d):
+        assert number_text(value) == str(d)
+    else:
+        with pytest.raises(PermanentError):
+            number_text(value)
