@@ -363,7 +363,11 @@ def _stage_stats(
     checked = set() if checked is None else checked
     windows = {} if windows is None else windows
     for agg in aggregates:
-        window = ALL_TIME if agg.window_s is None else _window(ts, agg.window_s, windows)
+        size = agg.window_s
+        if size is None:
+            window = ALL_TIME
+        else:  # _window(ts, size, windows), inline
+            window = windows.get((size, math.floor(ts) // size)) or _window(ts, size, windows)
         if agg.fields is not None:
             staged.extend(_stage_fields(agg, doc, window, ts, position))
             continue

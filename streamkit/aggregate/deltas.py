@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import NamedTuple
 
 from streamkit.aggregate.errors import InvalidValueError
+from streamkit.aggregate.hll import HyperLogLog, item_hash
 from streamkit.aggregate.numbers import ZERO
 from streamkit.aggregate.stats import Accumulator, Stats
 from streamkit.aggregate.windows import Window
@@ -85,7 +86,13 @@ class Deltas:
                 acc = items.get(item_id)
                 if acc is None:
                     acc = items[item_id] = Accumulator()
-                acc.count_one(part, ZERO)
+                # acc.count_one(part, ZERO), inline (the sum stays ZERO)
+                acc.count += 1
+                if part is not None:
+                    sketch = acc.distinct
+                    if sketch is None:
+                        sketch = acc.distinct = HyperLogLog()
+                    sketch.add_hash(item_hash(part))
             return
         for aggregate, key, window, _ in parts:
             if not isinstance(aggregate, str) or not aggregate:
