@@ -120,6 +120,13 @@ def decode_json(data: bytes) -> Any:
     >>> decode_json(b'[12345678901234567890123, 1.5]')
     [12345678901234567890123, 1.5]
     """
+    if _NINETEEN_DIGITS not in data.translate(_DIGITS_AS_ZERO):
+        # _loads' common case, inline (the hot path of every record); a payload
+        # orjson refuses takes the full path below, which says why
+        try:
+            return _orjson_loads(data)
+        except _JSONDecodeError:
+            pass
     try:
         return _loads(data)
     except _JSONDecodeError as e:
