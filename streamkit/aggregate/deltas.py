@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import NamedTuple
 
 from streamkit.aggregate.errors import InvalidValueError
-from streamkit.aggregate.hll import HyperLogLog, item_hash
+from streamkit.aggregate.hll import HyperLogLog, check_distinct_item, item_hash
 from streamkit.aggregate.numbers import ZERO
 from streamkit.aggregate.stats import Accumulator, Stats
 from streamkit.aggregate.windows import Window
@@ -73,7 +73,7 @@ class Deltas:
                 or not aggregate
                 or type(key) is not str
                 or type(window) is not Window
-                or isinstance(part, Stats)
+                or not (part is None or type(part) is str)
             ):
                 break
             item_id = (aggregate, key, window.start, window.size)
@@ -94,7 +94,9 @@ class Deltas:
                         sketch = acc.distinct = HyperLogLog()
                     sketch.add_hash(item_hash(part))
             return
-        for aggregate, key, window, _ in parts:
+        for aggregate, key, window, part in parts:
+            if part is not None and not isinstance(part, Stats):
+                check_distinct_item(part)
             if not isinstance(aggregate, str) or not aggregate:
                 raise ValueError(f"aggregate name must be a non-empty str, got {aggregate!r}")
             if not isinstance(key, str):

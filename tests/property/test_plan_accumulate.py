@@ -15,10 +15,12 @@ from decimal import Decimal
 from typing import Any
 
 import orjson
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from streamkit.aggregate import Deltas, HyperLogLog, Stats, Window, merge, window_of
+from streamkit.aggregate.errors import InvalidValueError
 from streamkit.aggregate.stats import Accumulator
 from streamkit.errors import classify
 from streamkit.ledger import LedgerState
@@ -168,6 +170,9 @@ def test_a_failing_part_changes_nothing() -> None:
         assert classify(e).permanent
     else:
         raise AssertionError("a bad key must raise")
+    assert list(deltas) == before
+    with pytest.raises(InvalidValueError):
+        deltas.add_all([("agg", "k", window, "u1"), ("agg", "k", window, 7)])  # type: ignore[list-item]
     assert list(deltas) == before
 
 
