@@ -66,7 +66,7 @@ class Deltas:
         items = self._items
         # The common case in one pass: records counted without a value into items
         # whose sum is still ZERO; nothing can fail once the parts are looked at.
-        counted: list[tuple[_ItemId, str | None]] = []
+        counted: list[tuple[_ItemId, Accumulator | None, str | None]] = []
         for aggregate, key, window, part in parts:
             if (
                 type(aggregate) is not str
@@ -80,12 +80,13 @@ class Deltas:
             acc = items.get(item_id)
             if acc is not None and acc.sum is not ZERO:
                 break
-            counted.append((item_id, part))
+            counted.append((item_id, acc, part))
         else:
-            for item_id, part in counted:
-                acc = items.get(item_id)
-                if acc is None:
-                    acc = items[item_id] = Accumulator()
+            for item_id, acc, part in counted:
+                if acc is None:  # new, unless an earlier part of this record made it
+                    acc = items.get(item_id)
+                    if acc is None:
+                        acc = items[item_id] = Accumulator()
                 # acc.count_one(part, ZERO), inline (the sum stays ZERO)
                 acc.count += 1
                 if part is not None:
