@@ -68,7 +68,11 @@ def print_show(pending: PendingIntent, out: TextIO, *, as_json: bool) -> None:
         f"  writes {_writes(doc['writes'])}\n"
     )
     for a in doc["aggregates"]:
-        out.write(f"    aggregate {a['pk']} / {a['sk']}  count {a['count']}\n")
+        if "fields" in a:  # a multi-field delta: each field's count
+            counts = ", ".join(f"{name} {count}" for name, count in a["fields"].items())
+            out.write(f"    aggregate {a['pk']} / {a['sk']}  fields: {counts}\n")
+        else:
+            out.write(f"    aggregate {a['pk']} / {a['sk']}  count {a['count']}\n")
     for o in doc["objects"]:
         out.write(f"    object    s3://{o['bucket']}/{o['key']}\n")
     for m in doc["messages"]:
