@@ -374,7 +374,7 @@ def _number_size(text: str) -> int:
     digits = "".join(map(str, number.as_tuple().digits)).strip("0")
     if len(digits) > 38:
         raise _validation("Attempting to store more than 38 significant digits in a Number")
-    magnitude = abs(number)
+    magnitude = number.copy_abs()  # abs() would round to the context's 28 digits
     if magnitude < Decimal("1E-130"):
         raise _validation(
             "Number underflow. Attempting to store a number with magnitude smaller than "
