@@ -55,7 +55,10 @@ def _http_post(url: str, timeout: float = 10.0) -> None:
         response.read()
 
 
-def _moto_command() -> list[str]:
+def _moto_command(speedups: bool) -> list[str]:
+    if speedups:
+        # moto's server without per-request access logs, with cheaper hot paths.
+        return [sys.executable, "-m", "streamkit.local.aws.moto_main"]
     script = Path(sys.executable).with_name("moto_server")
     if script.is_file():
         return [str(script)]
@@ -71,6 +74,10 @@ class LocalAWS:
     ``mode="thread"`` (default) runs ``moto.server.ThreadedMotoServer`` in this
     process; ``mode="process"`` runs the ``moto_server`` console script as a child
     (no GIL contention with the caller). Either way clients reach it over HTTP.
+    ``speedups`` (default) installs :mod:`~streamkit.local.aws.moto_speedups`
+    (cheaper Kinesis and SQS hot paths, same answers) in the server: in this
+    process with ``mode="thread"``, in the child (``moto_main``) otherwise, where
+    requests are not access-logged either.
 
     ``apply_env()`` points boto3 in this process (and children started later) at
     it; the previous environment is restored by ``stop()`` / on exit.
@@ -83,6 +90,7 @@ class LocalAWS:
         region: str = DEFAULT_REGION,
         startup_timeout: float = _STARTUP_TIMEOUT,
         quiet: bool = True,
+        speedups: bool = True,
     ) -> None:
         if mode not in ("thread", "process"):
             raise ValueError(f"mode must be 'thread' or 'process', got {mode!r}")
@@ -93,6 +101,7 @@ class LocalAWS:
         self.port: int | None = None
         self.startup_timeout = startup_timeout
         self.quiet = quiet
+        self.speedups = speedups
         self._server: Any = None
         self._child: ServerProcess | None = None
         self._saved_env: dict[str, str | None] | None = None
@@ -119,6 +128,10 @@ class LocalAWS:
     def _start_thread(self) -> None:
         from moto.server import ThreadedMotoServer
 
+        if self.speedups:
+            from streamkit.local.aws import moto_speedups
+
+            moto_speedups.apply()
         if self.quiet:
             # werkzeug logs every request at INFO; keep it quiet unless configured.
             werkzeug_log = logging.getLogger("werkzeug")
@@ -138,7 +151,7 @@ class LocalAWS:
         # take it in between, so a failed start is retried with a new port.
         for _ in range(_START_ATTEMPTS):
             port = free_port()
-            command = [*_moto_command(), "-H", LOOPBACK, "-p", str(port)]
+            command = [*_moto_command(self.speedups), "-H", LOOPBACK, "-p", str(port)]
             if child.launch(command, env=env, port=port):
                 self._child, self.port = child, port
                 return
