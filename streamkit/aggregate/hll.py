@@ -25,10 +25,11 @@ def check_distinct_item(item: object) -> str:
 
 
 #: Hashes of recent items (a batch repeats its users, devices, ...): BLAKE2b costs
-#: ~10x a dict lookup. Bounded: cleared when full; only short items are kept.
+#: ~10x a dict lookup. Bounded (a few MB at most): cleared when full; only items of
+#: up to 64 characters (ids, UUIDs) are kept.
 _HASHES: dict[str, int] = {}
-_HASHES_LIMIT = 1 << 16
-_HASHED_ITEM_CHARS = 256
+_HASHES_LIMIT = 1 << 14
+_HASHED_ITEM_CHARS = 64
 
 
 def item_hash(item: str) -> int:
