@@ -204,11 +204,14 @@ class AggregateTable:
         """Apply a multi-field delta part by part; return the items written.
 
         Placement: a field is merged into the part that holds it, else added to the
-        first part with room (fewer than ``max_fields`` fields), parts in order. Parts
-        never lose fields, so every part before the last is full and a field lives in
-        exactly one part; re-applying after a crash between parts therefore places
-        every field where the first apply did (a part this intent already marked
-        took exactly the fields of the delta it holds).
+        first part with room (fewer than its ``max_fields`` fields), parts in order. A
+        part keeps the ``max_fields`` it was created with (attribute ``max_fields``),
+        whatever the writer's setting (a redeploy that changes it, another consumer),
+        so every writer sees the same room. Parts never lose fields, so every part
+        before the last is full and a field lives in exactly one part; re-applying
+        after a crash between parts therefore places every field where the first
+        apply did (a part this intent already marked took exactly the fields of the
+        delta it holds).
         """
         assert delta.fields is not None and delta.max_fields is not None
         remaining = dict(delta.fields)
@@ -252,7 +255,9 @@ class AggregateTable:
         state = self._marker_state(mark, key, current, raise_ahead=False)
         if state == "applied":
             return None, set(remaining) & set(existing)
-        room = max(delta.max_fields - len(existing), 0)
+        # The part's own capacity (parts written before it was stored: the delta's).
+        capacity = int(current.get("max_fields", delta.max_fields)) if current else delta.max_fields
+        room = max(capacity - len(existing), 0)
         new = [n for n in sorted(remaining) if n not in existing][:room]
         placed = {n for n in remaining if n in existing} | set(new)
         if not placed:
@@ -263,7 +268,7 @@ class AggregateTable:
         for name in placed:
             stats = stats_from_item(remaining[name])
             merged[name] = merge(existing[name], stats) if name in existing else stats
-        body = {"fields": fields_to_item(merged)}
+        body = {"fields": fields_to_item(merged), "max_fields": Decimal(capacity)}
         return self._build_put(mark, delta.attributes(part), body, current), placed
 
     def _marker_state(

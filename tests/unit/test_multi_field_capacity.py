@@ -1,0 +1,69 @@
+"""A multi-field window's parts keep the ``max_fields`` they were created with.
+
+Writers with different ``max_fields`` (a redeploy that raises it while an intent is
+pending, or two consumers writing one aggregate) used to place a field differently:
+the larger one added a field to part 0 that part 1 held, and the retry of the pending
+intent then merged its field into part 0 again although part 1 already counted it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer
+
+from streamkit.aggregate import EMPTY, Stats, fields_to_item, item_entries, merge, window_of
+from streamkit.plan import aggregate_delta
+from streamkit.sinks.dynamodb import AggregateTable
+from streamkit.testing.memory import MemoryAWS
+from streamkit.writes import AggregateWrite
+
+_DE = TypeDeserializer()
+Clients = Callable[[str], Any]
+
+
+def _delta(max_fields: int, names: list[str], seq: int) -> AggregateWrite:
+    window = window_of(61, 60)
+    fields = {n: Stats.of(1, event_time=61.0, position=(seq, 0)) for n in names}
+    base = aggregate_delta("m", None, "d1", window, EMPTY)
+    return AggregateWrite(
+        base.pk,
+        base.sk,
+        {},
+        aggregate="m",
+        key="d1",
+        window_start=base.window_start,
+        window_end=base.window_end,
+        fields=fields_to_item(fields),
+        max_fields=max_fields,
+    )
+
+
+def _items(clients: Clients) -> list[dict[str, Any]]:
+    page = clients("dynamodb").scan(TableName="aggs", ConsistentRead=True)
+    return [{k: _DE.deserialize(v) for k, v in raw.items()} for raw in page["Items"]]
+
+
+def _counts(clients: Clients) -> dict[str | None, int]:
+    out: dict[str | None, Stats] = {}
+    for item in _items(clients):
+        for name, stats in item_entries(item).items():
+            out[name] = merge(out[name], stats) if name in out else stats
+    return {n: s.count for n, s in out.items()}
+
+
+def test_a_retry_after_a_writer_with_more_room_counts_its_field_once() -> None:
+    mem = MemoryAWS()
+    mem.dynamodb.create_table("aggs", ("pk", "sk"))
+    sink = AggregateTable("aggs", mem.clients)
+    sink.apply("c#s0", 1, [_delta(2, ["a", "b"], 1)], intent_id="seed")  # part 0 full
+    pending = [_delta(2, ["f"], 2)]
+    assert sink.apply("c#s1", 1, pending, intent_id="A") == 1  # f -> part 1
+    # the invocation dies before its commit; a writer with max_fields=3 adds f:
+    sink.apply("c#s2", 1, [_delta(3, ["f"], 3)], intent_id="B")
+    sink.apply("c#s1", 1, pending, intent_id="A")  # the retry
+    assert _counts(mem.clients) == {"a": 1, "b": 1, "f": 2}
+    parts = {item["sk"][-2:]: sorted(item["fields"]) for item in _items(mem.clients)}
+    assert parts == {"0Z": ["a", "b"], "#1": ["f"]}  # part 0 kept its 2 fields
+    assert {int(item["max_fields"]) for item in _items(mem.clients)} == {2}
