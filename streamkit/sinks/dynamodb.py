@@ -83,6 +83,11 @@ class MarkerPruned(StreamkitError, RuntimeError):
     may have written the item already, so applying could count it twice."""
 
 
+class LayoutMismatch(StreamkitError, RuntimeError):
+    """A plain aggregate delta meets a multi-field item, or the other way round: the
+    aggregate changed its layout under the same name (``fields=`` added or removed)."""
+
+
 class MarkerAhead(StreamkitError, RuntimeError):
     """An item carries a marker of this ledger id at or above the generation being
     applied, from another intent: an overtaken zombie, or a reset ledger."""
@@ -144,12 +149,22 @@ class AggregateTable:
         if not deltas:
             return 0
         mark = _Mark(ledger_id, generation, intent_id, written_at)
-        current = self._batch_get([d.item_key for d in deltas])
+        # Part 0 of every item and part 1 of every multi-field item in one BatchGetItem.
+        current = self._batch_get(
+            [d.item_key for d in deltas] + [d.part_key(1) for d in deltas if d.fields is not None]
+        )
         jobs: list[Callable[[], int]] = []
         for delta in deltas:
             got = current.get((delta.pk, delta.sk))
+            _check_layout(self.table, delta, got)
             if delta.fields is not None:
-                jobs.append(functools.partial(self._apply_fields, mark, delta, got))
+                parts = self._read_parts(delta, got, current)
+                # Every part is checked before anything is written, as a plain item is:
+                # a marker ahead anywhere in the item (an overtaken zombie, a reset
+                # ledger) stops the apply with nothing written.
+                for n, item in parts.items():
+                    self._marker_state(mark, delta.part_key(n), item)
+                jobs.append(functools.partial(self._apply_fields, mark, delta, parts))
                 continue
             put = self._conditional_put(mark, delta, got)
             if put is not None:
@@ -198,8 +213,29 @@ class AggregateTable:
             stats = merge(stats_from_item(current), stats)
         return self._build_put(mark, delta.attributes(), stats_to_item(stats), current)
 
+    def _read_parts(
+        self,
+        delta: AggregateWrite,
+        first: dict[str, Any] | None,
+        batch: dict[tuple[str, str], dict[str, Any]],
+    ) -> dict[int, dict[str, Any] | None]:
+        """Every stored part of a multi-field item (parts 0 and 1 from ``batch``, later
+        ones read one by one: only items past ``2 * max_fields`` fields have them),
+        ending with the first part that does not exist (None)."""
+        parts: dict[int, dict[str, Any] | None] = {0: first}
+        if first is None:
+            return parts
+        n = 1
+        while True:
+            key = delta.part_key(n)
+            item = batch.get((key["pk"], key["sk"])) if n == 1 else self._get(key)
+            parts[n] = item
+            if item is None:
+                return parts
+            n += 1
+
     def _apply_fields(
-        self, mark: _Mark, delta: AggregateWrite, current: dict[str, Any] | None
+        self, mark: _Mark, delta: AggregateWrite, parts: dict[int, dict[str, Any] | None]
     ) -> int:
         """Apply a multi-field delta part by part; return the items written.
 
@@ -219,8 +255,9 @@ class AggregateTable:
         ddb = self.clients("dynamodb")
         while remaining:
             key = delta.part_key(part)
-            if part:
-                current = self._get(key)
+            # As read before the apply (a part past those: not there then; a writer
+            # that created it since makes the conditional put fail, and it is re-read).
+            current = parts.get(part)
             for _ in range(_MAX_ATTEMPTS):
                 put, placed = self._fields_put(mark, delta, part, current, remaining)
                 if put is None:
@@ -393,6 +430,23 @@ class _Mark:
     generation: int
     intent_id: str | None
     written_at: float | None
+
+
+def _check_layout(table: str, delta: AggregateWrite, current: dict[str, Any] | None) -> None:
+    """LayoutMismatch when ``delta`` and the stored item are of different layouts
+    (plain statistics vs per-field ``fields``): writing would replace one by the other."""
+    if current is None:
+        return
+    stored_fields = "fields" in current
+    if (delta.fields is not None) != stored_fields and (stored_fields or "count" in current):
+        raise LayoutMismatch(
+            f"{table} item {delta.item_key} holds a "
+            f"{'multi-field' if stored_fields else 'plain'} aggregate, but aggregate "
+            f"{delta.aggregate!r} now writes it as a "
+            f"{'multi-field' if delta.fields is not None else 'plain'} one: writing it would "
+            "drop what it counts. Give the changed aggregate a new name (items are "
+            "'<name>#<key>'), or delete the old items first"
+        )
 
 
 def _key_of(attributes: dict[str, Any]) -> dict[str, Any]:

@@ -11,11 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from boto3.dynamodb.types import TypeDeserializer
 
 from streamkit.aggregate import EMPTY, Stats, fields_to_item, item_entries, merge, window_of
 from streamkit.plan import aggregate_delta
-from streamkit.sinks.dynamodb import AggregateTable
+from streamkit.sinks.dynamodb import AggregateTable, LayoutMismatch, MarkerAhead
 from streamkit.testing.memory import MemoryAWS
 from streamkit.writes import AggregateWrite
 
@@ -67,3 +68,39 @@ def test_a_retry_after_a_writer_with_more_room_counts_its_field_once() -> None:
     parts = {item["sk"][-2:]: sorted(item["fields"]) for item in _items(mem.clients)}
     assert parts == {"0Z": ["a", "b"], "#1": ["f"]}  # part 0 kept its 2 fields
     assert {int(item["max_fields"]) for item in _items(mem.clients)} == {2}
+
+
+def _sink() -> tuple[AggregateTable, Clients]:
+    mem = MemoryAWS()
+    mem.dynamodb.create_table("aggs", ("pk", "sk"))
+    return AggregateTable("aggs", mem.clients), mem.clients
+
+
+def test_a_marker_ahead_in_a_later_part_stops_the_apply_before_any_write() -> None:
+    """A reset ledger (generations restarted) whose old marker sits in part 1 only:
+    the apply raises MarkerAhead with nothing written, as for a plain item, so
+    neither way out of LedgerReset counts part 0's field twice."""
+    sink, clients = _sink()
+    sink.apply("c#K", 1, [_delta(2, ["a", "x"], 1)], intent_id="k1")  # part 0 full
+    sink.apply("c#H", 50, [_delta(2, ["y", "z"], 2)], intent_id="h50")  # part 1
+    before = _items(clients)
+    with pytest.raises(MarkerAhead):
+        sink.apply("c#H", 1, [_delta(2, ["a", "z"], 3)], intent_id="h1-new")
+    assert _items(clients) == before
+
+
+@pytest.mark.parametrize(
+    "first_fields", [True, False], ids=["fields-then-plain", "plain-then-fields"]
+)
+def test_a_layout_change_under_the_same_name_is_refused_not_overwritten(
+    first_fields: bool,
+) -> None:
+    sink, clients = _sink()
+    window = window_of(61, 60)
+    plain = aggregate_delta("m", None, "d1", window, Stats.of(5, event_time=61.0, position=(9, 0)))
+    fields = _delta(64, ["t"], 1)
+    sink.apply("c#s0", 1, [fields if first_fields else plain], intent_id="one")
+    before = _items(clients)
+    with pytest.raises(LayoutMismatch, match="Give the changed aggregate a new name"):
+        sink.apply("c#s0", 2, [plain if first_fields else fields], intent_id="two")
+    assert _items(clients) == before
