@@ -355,18 +355,21 @@ def buckets(
 def _rolled(
     window: tuple[int, int], size: int, lo: float | None, hi: float | None
 ) -> tuple[float, float]:
-    """The rollup window holding ``window``, clipped to ``[lo, hi)``."""
+    """The rollup window holding ``window``, clipped to the stored windows that lie
+    inside ``[lo, hi)`` (those are the only ones counted, so a bucket's start and end
+    say exactly what it covers: ``from`` 10:00:30 gives a bucket from 10:01)."""
     w_start, w_end = window
-    if size % (w_end - w_start) or w_start % (w_end - w_start):
+    w = w_end - w_start
+    if size % w or w_start % w:
         raise ValueError(
-            f"rollup must be a multiple of the stored window ({w_end - w_start} s, windows "
+            f"rollup must be a multiple of the stored window ({w} s, windows "
             f"aligned to it); got {size} s"
         )
     b_start = float(w_start // size * size)
     b_end = b_start + size
     return (
-        b_start if lo is None else max(b_start, lo),
-        b_end if hi is None else min(b_end, hi),
+        b_start if lo is None else max(b_start, float(math.ceil(lo / w) * w)),
+        b_end if hi is None else min(b_end, float(math.floor(hi / w) * w)),
     )
 
 

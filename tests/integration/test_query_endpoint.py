@@ -8,7 +8,11 @@ through the command (``--json`` parsed, the text table, exit status 2 on bad inp
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -330,3 +334,24 @@ def test_an_all_time_aggregate_cannot_be_rolled_up_and_a_missing_table_is_named(
         "--endpoint-url", aws.endpoint_url,
     )  # fmt: skip
     assert code == 2 and "table 'iot-aggregates' does not exist at http" in err, err
+
+
+def test_the_command_works_from_another_directory_given_the_config(
+    aws: LocalAWS, clickstream_table: Any, tmp_path: Path
+) -> None:
+    """The consumer's handlers are imported from the config's project (``<project>/infra/
+    consumers.json``), not only from the current directory."""
+    write_views(clickstream_table, "clickstream-aggregates", views(60))
+    config = Path(__file__).parents[2] / "infra" / "consumers.json"
+    done = subprocess.run(
+        [
+            sys.executable, "-m", "streamkit.local.cli", "query", "--consumer", "clickstream",
+            "--aggregate", "page_views", "--key", "/p1", "--config", str(config),
+            "--endpoint-url", aws.endpoint_url, "--json",
+        ],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False,
+        env={**os.environ, "PYTHONPATH": ""},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)
+    assert doc["table"] == "clickstream-aggregates" and doc["buckets"]

@@ -285,3 +285,17 @@ def test_totals_merge_every_window_of_a_key_per_field() -> None:
     assert total.end == datetime.fromtimestamp(window_of(rs[-1][0], 60).end, UTC)
     assert (total.windows, total.distinct) == (100, 5)
     assert totals([]) == {}
+
+
+def test_a_rolled_up_bucket_starts_at_the_first_window_it_counts() -> None:
+    """[10:00:30, 11:00) per hour: the 10:00 minute straddles the start and is left
+    out, so the bucket says 10:01..11:00 (not 10:00:30, which it does not cover)."""
+    items = []
+    for start in (T0, T0 + 60):
+        w = window_of(start, 60)
+        d = aggregate_delta("v", None, "k", w, Stats.of(1, event_time=start + 1.0, position=(1, 0)))
+        items.append({**d.attributes(), **d.stats})
+    (row,) = buckets(items, start=T0 + 30, end=T0 + 3590, rollup="hour")
+    assert row.count == 1
+    assert row.start is not None and row.end is not None
+    assert (row.start.timestamp(), row.end.timestamp()) == (T0 + 60, T0 + 3540)

@@ -15,6 +15,7 @@ import os
 import sys
 import textwrap
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TextIO
 
 from streamkit.local.commands.common import add_aws_options
@@ -165,7 +166,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _resolve(args: argparse.Namespace) -> _Target:
     """The consumer's aggregate table and aggregates, from the config."""
-    from streamkit.local.config import ConfigError, load_consumers
+    from streamkit.local.config import ConfigError, default_config_path, load_consumers
 
     try:
         consumers = load_consumers(args.config)
@@ -188,15 +189,20 @@ def _resolve(args: argparse.Namespace) -> _Target:
     env: dict[str, str] = dict(config.function.environment)
     if config.resources is not None:
         env.update(config.resources.environment(args.consumer))
-    return _Target(table, _aggregates_of(config.handler, env))
+    # The project the config belongs to (``<project>/infra/consumers.json``) holds the
+    # handlers, so the command works from any directory given --config.
+    config_path = Path(args.config) if args.config else default_config_path()
+    project = str(config_path.resolve().parent.parent)
+    return _Target(table, _aggregates_of(config.handler, env, project))
 
 
-def _aggregates_of(handler: str, env: dict[str, str]) -> dict[str, int | None] | None:
+def _aggregates_of(handler: str, env: dict[str, str], project: str) -> dict[str, int | None] | None:
     """The aggregates of the consumer's pipeline (``build_pipeline(env)`` of its handler
     module), or None when the module has none (a plain ``process_batch`` handler)."""
     module_name = handler.rpartition(".")[0]
-    if os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())  # the project's handlers/ from the current directory
+    for root in (project, os.getcwd()):  # the project's handlers/, then the current directory
+        if root not in sys.path:
+            sys.path.insert(0, root)
     try:
         module = importlib.import_module(module_name)
     except ImportError as e:
