@@ -333,16 +333,39 @@ class Pipeline:
         ``fit_inline`` (what :meth:`run` does): when the ledger has no intent bucket,
         an intent over the ledger item's inline limit could never be written, so the
         batch is planned shorter (halving the records, stop ``"size"``) until it fits;
-        the rest is reported for retry, and the final state does not depend on it.
+        the rest is reported for retry, and the final state does not depend on it. A
+        single record whose writes alone exceed the limit is dead-lettered
+        ``too_large`` (it could never be committed: the shard would be stuck on it).
         """
         plan = plan_batch(self, raw_records, state, deadline=deadline)
         if not fit_inline or getattr(self.ledger, "intent_bucket", None):
             return plan
-        while plan.intent is not None and len(plan.intent.to_bytes()) > INLINE_LIMIT:
+        while (intent := plan.intent) is not None and (
+            size := len(intent.to_bytes())
+        ) > INLINE_LIMIT:
             planned = plan.succeeded + plan.dead_lettered
-            if planned <= 1:
-                break  # one record's writes: write_intent says why it cannot be stored
-            plan = plan_batch(self, raw_records, state, deadline=deadline, max_records=planned // 2)
+            if planned > 1:
+                plan = plan_batch(
+                    self, raw_records, state, deadline=deadline, max_records=planned // 2
+                )
+                continue
+            if plan.dead_lettered or not hasattr(self.ledger, "intent_bucket"):
+                # A dead letter's own intent (no bucket: never this large), or a ledger
+                # store that does not say whether it has a bucket: write_intent decides.
+                break
+            why = (
+                f"the record's writes take {size:,} bytes as a ledger intent, over the "
+                f"ledger item's {INLINE_LIMIT:,}-byte inline limit, and the pipeline has no "
+                "bucket for larger intents (intent_bucket, dead_letter_bucket or archive)"
+            )
+            plan = plan_batch(
+                self,
+                raw_records,
+                state,
+                deadline=deadline,
+                max_records=1,
+                too_large=(intent.start, why),
+            )
         return plan
 
     # ---------------------------------------------------------------- effects

@@ -143,13 +143,16 @@ def plan_batch(
     *,
     deadline: Deadline = NO_DEADLINE,
     max_records: int | None = None,
+    too_large: tuple[Position, str] | None = None,
 ) -> BatchPlan:
     """Plan a Lambda event's ``Records`` (one shard) on top of the shard's ledger state.
 
     Pure: no I/O. Records at or before ``state``'s committed position are counted as
     already committed; the intent covers the rest up to the first transient failure or
     the deadline (or ``max_records`` planned records), whichever comes first, and
-    creates generation ``state.generation + 1``.
+    creates generation ``state.generation + 1``. ``too_large`` (position, why): that
+    record is dead-lettered ``too_large`` (its writes alone cannot be stored as an
+    intent; see :meth:`streamkit.pipeline.Pipeline.plan`).
     """
     check_sequence_numbers(raw_records)
     plan = BatchPlan()
@@ -176,6 +179,8 @@ def plan_batch(
             continue
         letter: DeadLetter | None = None
         try:
+            if too_large is not None and position == too_large[0]:
+                raise PermanentError(too_large[1], reason="too_large")
             _stage_record(spec, record, position, batch)
         except Exception as e:
             verdict = classify(e, invalid_input=spec.invalid_input)

@@ -54,3 +54,44 @@ def test_the_inline_limit_can_be_chosen_but_not_above_the_item_limit() -> None:
     assert stored("intents", 20_000, inline_limit=50_000) == "inline"
     aws = MemoryAWS()
     assert Ledger("l", "c", aws.clients, inline_limit=10**9).inline_limit == INLINE_LIMIT
+
+
+def test_a_record_whose_writes_alone_exceed_the_inline_limit_is_dead_lettered() -> None:
+    """No bucket for intents (no dead-letter bucket, no archive): a record whose
+    aggregate deltas alone make an intent over INLINE_LIMIT could never be committed,
+    so it is dead-lettered ``too_large`` and the shard goes on (it used to fail
+    write_intent on every retry and block the shard)."""
+    import random
+    import string
+
+    import orjson
+
+    from streamkit.pipeline import Aggregate, Pipeline
+    from streamkit.testing import kinesis_event
+
+    aws = MemoryAWS()
+    aws.dynamodb.create_table("ledger", ("id",))
+    aws.dynamodb.create_table("aggs", ("pk", "sk"))
+    rnd = random.Random(5)
+    # Eight aggregates keep the record's 60 KB random text as their last value: the
+    # one record's intent is ~8 x 45 KB gzip, over the 300 KB inline limit.
+    aggregates = [
+        Aggregate(f"a{i}", key=lambda d: d["k"], last=lambda d: d.get("blob")) for i in range(8)
+    ]
+    pipeline = Pipeline(
+        "c", aggregates=aggregates, table="aggs", ledger_table="ledger", clients=aws.clients,
+        metrics=False,
+    )  # fmt: skip
+    blob = "".join(rnd.choices(string.ascii_letters + string.digits, k=60_000))
+    event = kinesis_event(
+        [orjson.dumps({"k": "small"}), orjson.dumps({"k": "big", "blob": blob}),
+         orjson.dumps({"k": "small"})]
+    )  # fmt: skip
+    results = [pipeline.run(event) for _ in range(3)]  # the retries Lambda would make
+    first = results[0]
+    assert first.succeeded == 1 and first.retried == 2  # halved until the big one alone
+    letters = [d for r in results for d in r.dead_letters]
+    assert [d.reason for d in letters] == ["too_large"], letters
+    assert "inline limit" in letters[0].error
+    assert results[-1].response == {"batchItemFailures": []}
+    assert sum(r.succeeded for r in results) == 2
