@@ -53,6 +53,7 @@ parentheses are kept so that code catching those keeps working::
     +-- MarkerAhead (RuntimeError)                   streamkit.sinks.dynamodb
     +-- MarkerPruned (RuntimeError)                  streamkit.sinks.dynamodb
     +-- AggregateWriteError (RuntimeError)           streamkit.sinks.dynamodb
+    +-- LayoutMismatch (RuntimeError)                streamkit.sinks.dynamodb
     +-- local tooling, never on the Lambda path:
         +-- ConfigError (ValueError)                 streamkit.local.config
         +-- CaptureError                             streamkit.local.capture
