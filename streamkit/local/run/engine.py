@@ -8,7 +8,8 @@ Local tooling: never imported by a Lambda handler.
    times spread over ``--duration`` seconds, and put it on the consumers' streams.
 3. Drive each consumer's real handler through the ESM simulator with its real
    settings, on a virtual clock (a minute of traffic, retries included, replays in
-   seconds), with a live progress line.
+   seconds), the consumers at the same time (:mod:`~streamkit.local.run.concurrent`;
+   one after the other with ``--execution inline``), with a live progress line.
 4. Read back what the consumers wrote (aggregates, archive, dead letters, alerts),
    print a summary, and check it: every input record is counted or dead-lettered,
    and the aggregates equal an exactly-once reference computed from the inputs
@@ -34,8 +35,8 @@ execution role's credentials, with each AWS call checked against that role's pol
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib
-import io
 import os
 import sys
 import time
@@ -44,8 +45,6 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
-
-import orjson
 
 from streamkit.local.aws import LocalAWS, aws_clients, endpoint_from_env, provision
 from streamkit.local.capture import ShardCapture
@@ -57,7 +56,11 @@ from streamkit.local.esm.events import CapturedIdentity
 from streamkit.local.esm.invoker import Execution
 from streamkit.local.faults import FaultPlan
 from streamkit.local.replay import put_captures, put_in_order
+from streamkit.local.run.background import BackgroundReference
+from streamkit.local.run.concurrent import ProgressLine, SharedStatus, run_concurrently
+from streamkit.local.run.endpoints import ConsumerEndpoint, ConsumerEndpoints
 from streamkit.local.run.fan_out import ReadSource, register_stream_consumer
+from streamkit.local.run.handler_io import BatchLogCounter, HandlerEnv
 from streamkit.local.run.report import build_summary, progress_text, write_summary
 from streamkit.local.shards import KinesisShardReader
 from streamkit.local.writefaults import WriteFaults
@@ -105,30 +108,10 @@ class ConsumerRun:
     succeeded: int = 0
     dead_lettered: int = 0
     faults_fired: Counter[str] = field(default_factory=Counter)
-
-
-class _Env:
-    """Context manager: a consumer's environment variables set around its handler calls.
-
-    Both consumers run in this one process, so each invocation sees its own function's
-    environment, as in Lambda, and the previous values come back afterwards.
-    """
-
-    def __init__(self, env: Mapping[str, str]) -> None:
-        self.env = env
-        self.saved: dict[str, str | None] = {}
-
-    def __enter__(self) -> None:
-        for k, v in self.env.items():
-            self.saved[k] = os.environ.get(k)
-            os.environ[k] = v
-
-    def __exit__(self, *exc: object) -> None:
-        for k, v in self.saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+    #: Its own embedded endpoint (the default run; None: the run's one endpoint).
+    endpoint: ConsumerEndpoint | None = None
+    #: The exactly-once reference of ``placed``, computed while the consumer runs.
+    reference: BackgroundReference | None = None
 
 
 def run_main(
@@ -196,6 +179,8 @@ def run_main(
         replayed = load_sources(replay_files)  # bad files fail here, before any setup
 
     local: LocalAWS | None = None
+    endpoints: ConsumerEndpoints | None = None
+    runs: list[ConsumerRun] = []
     endpoint = endpoint_url or endpoint_from_env()
     saved_env = {k: os.environ.get(k) for k in ("AWS_ENDPOINT_URL",)}
     if endpoint is None:
@@ -211,7 +196,6 @@ def run_main(
         kinesis = aws_clients(
             endpoint_url=endpoint, region=clients.region, numeric_timestamps=True
         )("kinesis")
-        runs: list[ConsumerRun] = []
         if terraform:
             from streamkit.local.run.deploy import deploy_consumers
 
@@ -232,21 +216,37 @@ def run_main(
                     runs.append(ConsumerRun(name, **fields))
             consumers = {}  # every run comes from the deployment
         else:
-            status.say(f"endpoint {endpoint} ({'embedded' if local else 'given'}); provisioning")
-            provisioned = provision(consumers, clients)
+            names = [n for n in consumers if not replay_files or n == (replay_consumer or n)]
+            if local is not None and execution == "process" and len(names) > 1:
+                # Each consumer on its own moto process (endpoints.py says why).
+                endpoints = ConsumerEndpoints.start(names, first=local, region=clients.region)
+                where = ", ".join(f"{n} {e.url}" for n, e in endpoints.items())
+                status.say(f"endpoints {where} (embedded); provisioning")
+                provisioned = {
+                    n: provision({n: consumers[n]}, e.clients) for n, e in endpoints.items()
+                }
+            else:
+                status.say(
+                    f"endpoint {endpoint} ({'embedded' if local else 'given'}); provisioning"
+                )
+                provisioned = dict.fromkeys(consumers, provision(consumers, clients))
         for name, consumer in consumers.items():
             if replay_files and name != (replay_consumer or name):
                 continue
             queue_url = None
             if consumer.resources and consumer.resources.alerts_queue:
-                queue_url = provisioned.resource("sqs", consumer.resources.alerts_queue).target
+                alerts = consumer.resources.alerts_queue
+                queue_url = provisioned[name].resource("sqs", alerts).target
             env = {
                 **dict(consumer.function.environment),
                 **(consumer.resources.environment(name, queue_url) if consumer.resources else {}),
                 "POWERTOOLS_SERVICE_NAME": name,
                 "POWERTOOLS_METRICS_NAMESPACE": "streamkit",
             }
-            runs.append(ConsumerRun(name, consumer, env))
+            own = endpoints[name] if endpoints else None
+            if own is not None:
+                env["AWS_ENDPOINT_URL"] = own.url
+            runs.append(ConsumerRun(name, consumer, env, endpoint=own))
         if replay_files and not runs:
             raise ValueError(f"--consumer {replay_consumer!r} is not in the config")
 
@@ -254,35 +254,54 @@ def run_main(
             start = time.time() - duration
         for run in runs:
             if replayed is not None:
-                _put_captured(kinesis, run, replayed)
+                _put_captured(run.endpoint.kinesis if run.endpoint else kinesis, run, replayed)
             else:
                 rate = rates.get(run.name, 50.0)
-                _put(kinesis, run, _generated_traffic(run.name, seed, rate, duration, start))
+                traffic = _generated_traffic(run.name, seed, rate, duration, start)
+                _put(run.endpoint.kinesis if run.endpoint else kinesis, run, traffic)
             status.say(
                 f"{run.name}: {sum(run.generated.values()):,} records on stream "
                 f"{run.consumer.stream.name}",
             )
+            stream = run.consumer.stream.name
+            run.reference = BackgroundReference(run.consumer.handler, run.env, stream, run.placed)
 
-        for i, run in enumerate(runs):
-            _drive(
+        # Worker processes keep each consumer's environment and output apart, so the
+        # consumers are driven at once (inline handlers share os.environ and stdout).
+        shared = SharedStatus(status) if execution == "process" and not terraform else None
+        drives = {
+            run.name: functools.partial(
+                _drive,
                 run,
-                kinesis,
-                clients,
+                run.endpoint.kinesis if run.endpoint else kinesis,
+                run.endpoint.clients if run.endpoint else clients,
                 faults=faults,
                 seed=seed + i,
-                status=status,
+                status=shared.part(run.name) if shared else status,
                 logs=logs,
                 execution=execution,
                 read_limits=read_limits,
             )
-        summary = build_summary(runs, clients, faults=faults)
+            for i, run in enumerate(runs)
+        }
+        if shared is not None:
+            run_concurrently(drives)
+        else:
+            for drive in drives.values():
+                drive()
+        summary = _summary(runs, clients, faults=faults)
         if tf_run is not None:
             summary["terraform"] = tf_run.summary()
     finally:
+        for run in runs:
+            if run.reference is not None:
+                run.reference.close()
         if tf_run is not None:
             tf_run.close()
             if not keep_deployed and deployment is None:
                 tf_run.teardown()
+        if endpoints is not None:
+            endpoints.stop()
         if local is not None:
             local.stop()
         for k, v in saved_env.items():
@@ -294,6 +313,19 @@ def run_main(
     summary["endpoint"] = "embedded" if local is not None else endpoint
     write_summary(summary, out, as_json=as_json)
     return 0 if summary["ok"] else 1
+
+
+def _summary(runs: list[ConsumerRun], clients: Any, *, faults: bool) -> dict[str, Any]:
+    """The summary, each consumer read back from its own endpoint when it has one."""
+    if not any(run.endpoint for run in runs):
+        return build_summary(runs, clients, faults=faults)
+    parts = [
+        build_summary([run], run.endpoint.clients if run.endpoint else clients, faults=faults)
+        for run in runs
+    ]
+    summary = {**parts[0], "ok": all(p["ok"] for p in parts)}
+    summary["consumers"] = {k: v for p in parts for k, v in p["consumers"].items()}
+    return summary
 
 
 # ------------------------------------------------------------------ traffic
@@ -353,7 +385,7 @@ def _drive(
     *,
     faults: bool,
     seed: int,
-    status: StatusLine,
+    status: ProgressLine,
     logs: TextIO | None = None,
     execution: Execution = "inline",
     read_limits: bool = False,
@@ -367,12 +399,12 @@ def _drive(
     """
     env = run.env
     kinesis = run.reader_kinesis or kinesis
-    batch_log = _BatchLogCounter(run, logs)
+    batch_log = BatchLogCounter(run, logs)
     pipeline = None
     invoke: Callable[[dict[str, Any], Any], Any] | str = run.consumer.handler
     if execution == "inline":
         module_name, _, attr = run.consumer.handler.rpartition(".")
-        with _Env(env):
+        with HandlerEnv(env):
             module = importlib.import_module(module_name)
             if hasattr(module, "reset"):
                 module.reset()
@@ -382,7 +414,7 @@ def _drive(
         handler: Callable[[dict[str, Any], Any], Any] = getattr(module, attr)
 
         def invoke_inline(event: dict[str, Any], context: Any) -> Any:
-            with _Env(env), contextlib.redirect_stdout(batch_log):
+            with HandlerEnv(env), contextlib.redirect_stdout(batch_log):
                 return handler(event, context)
 
         invoke = invoke_inline
@@ -463,35 +495,3 @@ def _drive(
             write_faults.detach()
     if faults:
         run.faults_fired.update({f"invocation {k}": v for k, v in plan.fired.items()})
-
-
-class _BatchLogCounter(io.TextIOBase):
-    """The handler's stdout: adds up the pipeline's "batch processed" log lines.
-
-    Those lines (its observability output) say how many records each committed
-    batch succeeded and dead-lettered; the live status line shows the totals.
-    Everything written is passed on to ``logs`` when given (``--logs FILE``).
-    """
-
-    def __init__(self, run: ConsumerRun, logs: TextIO | None = None) -> None:
-        self.run = run
-        self.logs = logs
-        self._partial_line = ""
-
-    def line(self, text: str) -> None:
-        """One line a worker process printed (execution="process")."""
-        self.write(text)
-
-    def write(self, text: str) -> int:
-        if self.logs is not None:
-            self.logs.write(text)
-        self._partial_line += text
-        while "\n" in self._partial_line:
-            line, self._partial_line = self._partial_line.split("\n", 1)
-            if '"batch processed"' in line:
-                with contextlib.suppress(orjson.JSONDecodeError):
-                    batch = orjson.loads(line).get("batch", {})
-                    if not batch.get("stopped"):
-                        self.run.succeeded += batch.get("succeeded", 0)
-                        self.run.dead_lettered += batch.get("dead_lettered", 0)
-        return len(text)
