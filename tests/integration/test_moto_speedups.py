@@ -21,8 +21,8 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def _original(cls: type, name: str) -> Any:
-    return moto_speedups.ORIGINALS[(cls, name)]
+def _original(owner: object, name: str) -> Any:
+    return moto_speedups.ORIGINALS[(owner, name)]
 
 
 @pytest.fixture
@@ -41,6 +41,15 @@ def test_versions_checked() -> None:
     assert moto_speedups.applies_to("5.2.5")
     assert not moto_speedups.applies_to("5.3.0")
     assert not moto_speedups.applies_to("6.0.0")
+
+
+def test_the_backend_list_is_moto_s_own() -> None:
+    import moto.backends as backends
+
+    assert moto_speedups.apply()
+    listed = list(backends.list_of_moto_modules())
+    assert listed == list(_original(backends, "list_of_moto_modules")())
+    assert {"kinesis", "dynamodb", "s3", "sqs"} <= set(listed)
 
 
 def test_kinesis_put_and_get_records_answer_as_moto_does(speedups: LocalAWS) -> None:

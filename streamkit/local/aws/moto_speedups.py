@@ -14,11 +14,14 @@ stored so far, which made the endpoint the largest CPU cost of a run:
   each reading the clock per message) once per received message to check the
   retention period, three times per name in GetQueueAttributes, and four times
   per SendMessage to a FIFO queue for ``ContentBasedDeduplication``.
+* The server's dispatcher listed moto's package directory (``os.listdir`` and an
+  ``isdir`` per entry, ~200) on every request to tell whether a host names a backend.
 
 :func:`apply` replaces those methods with versions that compute the same results
 directly (a shard's sequence numbers are consecutive integers in insertion order:
 moto numbers each record after the last one and never removes one; a queue's
-static attributes do not change within one request). It applies only to the moto
+static attributes do not change within one request; moto's installed backends do not
+change while it runs). It applies only to the moto
 versions they were checked against (:data:`CHECKED_VERSIONS`); with another
 version it changes nothing and the endpoint is merely slower.
 ``tests/integration/test_moto_speedups.py`` compares every replaced method with
@@ -42,8 +45,8 @@ __all__ = ["CHECKED_VERSIONS", "ORIGINALS", "applies_to", "apply"]
 #: moto versions (prefixes) whose replaced methods were read and compared.
 CHECKED_VERSIONS: Final = ("5.2.",)
 
-#: (class, attribute name) -> moto's own implementation, once :func:`apply` ran.
-ORIGINALS: dict[tuple[type, str], Any] = {}
+#: (class or module, attribute name) -> moto's own implementation, once :func:`apply` ran.
+ORIGINALS: dict[tuple[object, str], Any] = {}
 
 _lock = threading.Lock()
 # The attributes of the queue a SendMessage is working on, in the request's thread.
@@ -69,12 +72,27 @@ def apply() -> bool:
             return True
         _patch_kinesis()
         _patch_sqs()
+        _patch_dispatch()
     return True
 
 
-def _replace(cls: type, name: str, new: Any) -> None:
-    ORIGINALS[(cls, name)] = cls.__dict__[name]
-    setattr(cls, name, new)
+def _replace(owner: Any, name: str, new: Any) -> None:
+    ORIGINALS[(owner, name)] = vars(owner)[name]
+    setattr(owner, name, new)
+
+
+# ------------------------------------------------------------------ dispatch
+
+
+def _patch_dispatch() -> None:
+    import moto.backends as backends
+
+    modules = tuple(backends.list_of_moto_modules())
+
+    def list_of_moto_modules() -> tuple[str, ...]:
+        return modules
+
+    _replace(backends, "list_of_moto_modules", list_of_moto_modules)
 
 
 # ------------------------------------------------------------------ Kinesis

@@ -29,6 +29,7 @@ import base64
 import binascii
 import contextlib
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -37,6 +38,10 @@ import orjson
 
 from streamkit.errors import StreamkitError
 from streamkit.sinks.s3 import list_keys
+
+#: Dead-letter objects read at once by :meth:`DeadLetterStore.entries`, and per batch.
+_READERS = 8
+_READ_CHUNK = 256
 
 
 class DeadLetterNotFound(StreamkitError, KeyError):
@@ -174,12 +179,20 @@ class DeadLetterStore:
         self, consumer: str | None = None, *, reason: str | None = None
     ) -> Iterator[DeadLetterEntry]:
         s3 = self.clients("s3")
-        for key in self.keys(consumer):
-            entry = DeadLetterEntry.parse(
-                key, s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
-            )
-            if reason is None or entry.reason == reason:
-                yield entry
+
+        def body(key: str) -> bytes:
+            return bytes(s3.get_object(Bucket=self.bucket, Key=key)["Body"].read())
+
+        keys = self.keys(consumer)
+        # One GET per dead letter: a few in flight at once (in key order), so a large
+        # store is not read one round trip at a time.
+        with ThreadPoolExecutor(max_workers=_READERS) as pool:
+            for start in range(0, len(keys), _READ_CHUNK):
+                chunk = keys[start : start + _READ_CHUNK]
+                for key, data in zip(chunk, pool.map(body, chunk), strict=True):
+                    entry = DeadLetterEntry.parse(key, data)
+                    if reason is None or entry.reason == reason:
+                        yield entry
 
     def get(self, key: str) -> DeadLetterEntry:
         s3 = self.clients("s3")

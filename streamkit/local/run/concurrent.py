@@ -56,6 +56,14 @@ class SharedStatus:
             self._texts[name] = text
             self.line.update(" | ".join(t for t in self._texts.values() if t))
 
+    def say(self, text: str) -> None:
+        """A permanent line (the consumers' status, if any, shows again after it)."""
+        with self._lock:
+            self.line.say(text)
+            current = " | ".join(t for t in self._texts.values() if t)
+            if current:
+                self.line.update(current)
+
     def finish(self, name: str) -> None:
         """Print ``name``'s last status as a permanent line; the others go on."""
         with self._lock:

@@ -20,14 +20,20 @@ Example::
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from streamkit.local.aws import AwsClients, LocalAWS, aws_clients
+from streamkit.local.run.concurrent import run_concurrently
+from streamkit.local.run.report import build_summary
 
-__all__ = ["ConsumerEndpoint", "ConsumerEndpoints"]
+if TYPE_CHECKING:
+    from streamkit.local.run.engine import ConsumerRun
+
+__all__ = ["ConsumerEndpoint", "ConsumerEndpoints", "read_back"]
 
 
 @dataclass(frozen=True)
@@ -77,3 +83,21 @@ class ConsumerEndpoints(dict[str, ConsumerEndpoint]):
         """Stop the endpoints :meth:`start` started; safe to call twice."""
         for local in self._started:
             local.stop()
+
+
+def read_back(runs: list[ConsumerRun], clients: Any, *, faults: bool) -> dict[str, Any]:
+    """The summary, each consumer read back from its own endpoint when it has one."""
+    if not any(run.endpoint for run in runs):
+        return build_summary(runs, clients, faults=faults)
+    # Each consumer read back from its own endpoint, at the same time.
+    by_name: dict[str, dict[str, Any]] = {}
+
+    def one(run: ConsumerRun) -> None:
+        own = run.endpoint.clients if run.endpoint else clients
+        by_name[run.name] = build_summary([run], own, faults=faults)
+
+    run_concurrently({run.name: functools.partial(one, run) for run in runs})
+    parts = [by_name[run.name] for run in runs]
+    summary = {**parts[0], "ok": all(p["ok"] for p in parts)}
+    summary["consumers"] = {k: v for p in parts for k, v in p["consumers"].items()}
+    return summary

@@ -58,10 +58,10 @@ from streamkit.local.faults import FaultPlan
 from streamkit.local.replay import put_captures, put_in_order
 from streamkit.local.run.background import BackgroundReference
 from streamkit.local.run.concurrent import ProgressLine, SharedStatus, run_concurrently
-from streamkit.local.run.endpoints import ConsumerEndpoint, ConsumerEndpoints
+from streamkit.local.run.endpoints import ConsumerEndpoint, ConsumerEndpoints, read_back
 from streamkit.local.run.fan_out import ReadSource, register_stream_consumer
 from streamkit.local.run.handler_io import BatchLogCounter, HandlerEnv
-from streamkit.local.run.report import build_summary, progress_text, write_summary
+from streamkit.local.run.report import progress_text, write_summary
 from streamkit.local.shards import KinesisShardReader
 from streamkit.local.writefaults import WriteFaults
 
@@ -252,23 +252,28 @@ def run_main(
 
         if start is None:
             start = time.time() - duration
-        for run in runs:
+        # Worker processes keep each consumer's environment and output apart, so the
+        # consumers are driven at once (inline handlers share os.environ and stdout).
+        shared = SharedStatus(status) if execution == "process" and not terraform else None
+        say = shared.say if shared else status.say
+
+        def put(run: ConsumerRun, start: float) -> None:
             if replayed is not None:
                 _put_captured(run.endpoint.kinesis if run.endpoint else kinesis, run, replayed)
             else:
                 rate = rates.get(run.name, 50.0)
                 traffic = _generated_traffic(run.name, seed, rate, duration, start)
                 _put(run.endpoint.kinesis if run.endpoint else kinesis, run, traffic)
-            status.say(
-                f"{run.name}: {sum(run.generated.values()):,} records on stream "
-                f"{run.consumer.stream.name}",
-            )
             stream = run.consumer.stream.name
+            say(f"{run.name}: {sum(run.generated.values()):,} records on stream {stream}")
             run.reference = BackgroundReference(run.consumer.handler, run.env, stream, run.placed)
 
-        # Worker processes keep each consumer's environment and output apart, so the
-        # consumers are driven at once (inline handlers share os.environ and stdout).
-        shared = SharedStatus(status) if execution == "process" and not terraform else None
+        puts = {run.name: functools.partial(put, run, start) for run in runs}
+        if endpoints is not None:  # each stream on its own endpoint: put them at once
+            run_concurrently(puts)
+        else:
+            for job in puts.values():
+                job()
         drives = {
             run.name: functools.partial(
                 _drive,
@@ -289,7 +294,7 @@ def run_main(
         else:
             for drive in drives.values():
                 drive()
-        summary = _summary(runs, clients, faults=faults)
+        summary = read_back(runs, clients, faults=faults)
         if tf_run is not None:
             summary["terraform"] = tf_run.summary()
     finally:
@@ -313,19 +318,6 @@ def run_main(
     summary["endpoint"] = "embedded" if local is not None else endpoint
     write_summary(summary, out, as_json=as_json)
     return 0 if summary["ok"] else 1
-
-
-def _summary(runs: list[ConsumerRun], clients: Any, *, faults: bool) -> dict[str, Any]:
-    """The summary, each consumer read back from its own endpoint when it has one."""
-    if not any(run.endpoint for run in runs):
-        return build_summary(runs, clients, faults=faults)
-    parts = [
-        build_summary([run], run.endpoint.clients if run.endpoint else clients, faults=faults)
-        for run in runs
-    ]
-    summary = {**parts[0], "ok": all(p["ok"] for p in parts)}
-    summary["consumers"] = {k: v for p in parts for k, v in p["consumers"].items()}
-    return summary
 
 
 # ------------------------------------------------------------------ traffic
