@@ -22,6 +22,10 @@ _CONFIG = Config(
     connect_timeout=3,
     read_timeout=10,
     tcp_keepalive=True,
+    # As many pooled connections as the aggregate sink writes at once (its 16
+    # threads): with botocore's default of 10 every write past the tenth opened a
+    # new connection ("Connection pool is full, discarding connection").
+    max_pool_connections=16,
 )
 
 
