@@ -52,6 +52,20 @@ def test_the_backend_list_is_moto_s_own() -> None:
     assert {"kinesis", "dynamodb", "s3", "sqs"} <= set(listed)
 
 
+def test_the_response_methods_are_moto_s_own() -> None:
+    import moto.core.responses as responses
+    from moto.dynamodb.responses import DynamoHandler
+    from moto.kinesis.responses import KinesisResponse
+
+    assert moto_speedups.apply()
+    cached = vars(responses)["method_names_from_class"]
+    for cls in (DynamoHandler, KinesisResponse):
+        names = cached(cls)
+        assert names == _original(responses, "method_names_from_class")(cls)
+        assert "put_item" in names if cls is DynamoHandler else "get_records" in names
+        assert cached(cls) is names  # computed once
+
+
 def test_kinesis_put_and_get_records_answer_as_moto_does(speedups: LocalAWS) -> None:
     kinesis = speedups.client("kinesis")
     kinesis.create_stream(StreamName="s", ShardCount=2)

@@ -15,7 +15,8 @@ stored so far, which made the endpoint the largest CPU cost of a run:
   retention period, three times per name in GetQueueAttributes, and four times
   per SendMessage to a FIFO queue for ``ContentBasedDeduplication``.
 * The server's dispatcher listed moto's package directory (``os.listdir`` and an
-  ``isdir`` per entry, ~200) on every request to tell whether a host names a backend.
+  ``isdir`` per entry, ~200) on every request to tell whether a host names a backend,
+  and every response class's methods (``inspect.getmembers``) to find the action's.
 
 :func:`apply` replaces those methods with versions that compute the same results
 directly (a shard's sequence numbers are consecutive integers in insertion order:
@@ -93,6 +94,19 @@ def _patch_dispatch() -> None:
         return modules
 
     _replace(backends, "list_of_moto_modules", list_of_moto_modules)
+
+    import moto.core.responses as responses
+
+    original_names: Callable[[object], list[str]] = vars(responses)["method_names_from_class"]
+    names_by_class: dict[object, list[str]] = {}
+
+    def method_names_from_class(clazz: object) -> list[str]:
+        names = names_by_class.get(clazz)
+        if names is None:
+            names = names_by_class[clazz] = original_names(clazz)
+        return names
+
+    _replace(responses, "method_names_from_class", method_names_from_class)
 
 
 # ------------------------------------------------------------------ Kinesis
