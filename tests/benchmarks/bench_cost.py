@@ -88,6 +88,7 @@ def run_scenario(
     from streamkit.local.aws.provision import DynamoDbTable, KinesisStream, SqsQueue
     from streamkit.local.config import load_consumers
     from streamkit.local.run import engine
+    from streamkit.local.run.handler_io import HandlerEnv
 
     result = Result(scenario)
     consumers = load_consumers(config)
@@ -141,7 +142,7 @@ def run_scenario(
 
             # streamkit: the consumer's own handler module, timed, its clients metered.
             module = _import_handler(consumer.handler)
-            with engine._Env(env):
+            with HandlerEnv(env):
                 if hasattr(module, "reset"):
                     module.reset()
                 pipeline = module.pipeline()
@@ -424,6 +425,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-budgets", action="store_true", help="print only, exit 0 unless wrong")
     ap.add_argument("--only-cpu", action="store_true", help="only the handler CPU (cost_cpu.py)")
     ap.add_argument(
+        "--only-writes",
+        action="store_true",
+        help="only the write scenarios (no handler CPU, no streamkit run end to end)",
+    )
+    ap.add_argument(
         "--max-writes-default",
         type=float,
         default=DEFAULT_WRITES_BUDGET,
@@ -476,11 +482,12 @@ def main(argv: list[str] | None = None) -> int:
         print_result(result)
         verdicts += check_budgets(result, args.min_wcu_ratio)
         problems += result.problems
-    cpu = cost_cpu.measure(say=say)  # issue 13 item 3: pipeline vs bare decode loop
-    cost_cpu.print_result(cpu)
-    verdicts.append(cost_cpu.verdict(cpu))
-    problems += cpu.problems
-    if not args.only_cpu:  # issue 13 item 4: streamkit run end to end, faster than real time
+    if not args.only_writes:  # issue 13 item 3: pipeline vs bare decode loop
+        cpu = cost_cpu.measure(say=say)
+        cost_cpu.print_result(cpu)
+        verdicts.append(cost_cpu.verdict(cpu))
+        problems += cpu.problems
+    if not (args.only_cpu or args.only_writes):  # item 4: streamkit run, faster than real time
         speed = cost_speed.measure(say=say)
         cost_speed.print_result(speed)
         verdicts += cost_speed.verdicts(speed)

@@ -140,6 +140,7 @@ def test_the_benchmark_runs_and_both_sides_agree() -> None:
             "--baseline-duration",
             "1",
             "--no-budgets",
+            "--only-writes",
         ],
         capture_output=True,
         text=True,
