@@ -20,3 +20,16 @@ def test_bench_batch_runs_and_prints_its_ratios() -> None:
     assert proc.returncode in (0, 1), proc.stderr
     assert "streamkit/bare =" in proc.stdout
     assert "aws_kinesis_agg/streamkit =" in proc.stdout
+
+
+def test_cost_cpu_runs_and_prints_its_ratio() -> None:
+    proc = subprocess.run(
+        [
+            sys.executable, str(BENCH / "cost_cpu.py"), "--records", "300", "--repetitions", "1",
+            "--no-budgets",
+        ],
+        capture_output=True, text=True, check=False, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "ratio pipeline / bare" in proc.stdout
+    assert "of which planning" in proc.stdout
