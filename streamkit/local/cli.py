@@ -15,7 +15,9 @@ from __future__ import annotations
 import argparse
 import importlib
 import pkgutil
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 
 import streamkit.local.commands
@@ -41,8 +43,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``streamkit`` console script."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    result: int = args.func(args)
+    # SIGTERM unwinds like Ctrl-C while a command runs, so the embedded endpoints and
+    # emulators it started (child processes) are stopped, not left behind.
+    previous = (
+        signal.signal(signal.SIGTERM, _exit_on_sigterm)
+        if threading.current_thread() is threading.main_thread()
+        else None
+    )
+    try:
+        result: int = args.func(args)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     return result
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    sys.exit(128 + signum)
 
 
 if __name__ == "__main__":
