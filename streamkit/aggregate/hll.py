@@ -156,8 +156,16 @@ class HyperLogLog:
                 f"cannot merge HyperLogLog p={self._precision} with p={other._precision}"
             )
         if other._sparse_registers is not None:
+            dense = self._dense_registers
+            if dense is None:
+                for index, rank in other._sparse_registers.items():
+                    self._raise_register(index, rank)
+                return
+            # Into dense registers (a stored sketch taking a batch's): _raise_register's
+            # dense branch, inline, as this runs once per used register of the batch.
             for index, rank in other._sparse_registers.items():
-                self._raise_register(index, rank)
+                if rank > dense[index]:
+                    dense[index] = rank
             return
         assert other._dense_registers is not None
         if (
