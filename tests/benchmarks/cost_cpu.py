@@ -19,7 +19,10 @@ is the handler's), on one Lambda event of 10,000 ~300-byte clickstream records:
   really plans, writes the intent, applies and commits the whole batch.
 
 Also printed: the pipeline's planning alone (:meth:`Pipeline.plan`, no I/O), so the
-split between per-record work and the writes (a fixed cost per item) shows.
+split between per-record work and the writes (a fixed cost per item) shows; and the
+floor the requests set: the AWS requests one invocation makes (counted by botocore's
+``before-call`` event on the pipeline's own clients) times the CPU of one bare
+conditional ``PutItem`` through the same clients (measured here, interleaved too).
 
 The two are interleaved (bare, pipeline, bare, pipeline, ...); each figure is the
 median over the repetitions of ``time.process_time`` per record. Budget (issue 13):
@@ -156,6 +159,10 @@ class CpuResult:
     #: Of the pipeline: planning alone (Pipeline.plan on a new shard: decode, spec,
     #: checks, deltas; no I/O); the rest is the ledger and the aggregate writes.
     plan_us: list[float] = field(default_factory=list)
+    #: Process time of one bare conditional PutItem (µs), per repetition.
+    call_us: list[float] = field(default_factory=list)
+    #: AWS requests of one invocation, per service.
+    requests: dict[str, int] = field(default_factory=dict)
     budget: float = CPU_BUDGET
     problems: list[str] = field(default_factory=list)
     profile: str = ""
@@ -173,6 +180,15 @@ class CpuResult:
         return statistics.median(self.plan_us)
 
     @property
+    def call(self) -> float:
+        return statistics.median(self.call_us)
+
+    @property
+    def request_floor(self) -> float:
+        """µs per record the invocation's requests cost at the bare PutItem's CPU."""
+        return sum(self.requests.values()) * self.call / self.records
+
+    @property
     def ratio(self) -> float:
         return self.pipeline / self.bare
 
@@ -185,6 +201,38 @@ def _timed(fn: Callable[[], Any]) -> tuple[float, Any]:
     t0 = time.process_time()
     out = fn()
     return time.process_time() - t0, out
+
+
+PROBE_CALLS = 50
+
+
+def bare_puts(ddb: Any, run: str, calls: int = PROBE_CALLS) -> float:
+    """Process time (µs) per conditional PutItem of a new one-window count item: the
+    least one aggregate write costs the handler (serialise, sign, send, parse)."""
+    t0 = time.process_time()
+    for i in range(calls):
+        ddb.put_item(
+            TableName=AGGREGATES,
+            Item={"pk": {"S": f"probe#{run}"}, "sk": {"S": str(i)}, "count": {"N": "1"}},
+            ConditionExpression="attribute_not_exists(pk)",
+        )
+    return (time.process_time() - t0) / calls * 1e6
+
+
+def count_requests(clients: Callable[[str], Any], services: Sequence[str]) -> dict[str, int]:
+    """A live count of the requests ``clients`` send, per service (botocore's
+    ``before-call`` event: every API call, retries not included)."""
+    counts = dict.fromkeys(services, 0)
+
+    def counter(service: str) -> Callable[..., None]:
+        def count(**kwargs: Any) -> None:
+            counts[service] += 1
+
+        return count
+
+    for service in services:
+        clients(service).meta.events.register("before-call", counter(service))
+    return counts
 
 
 def measure(
@@ -210,14 +258,28 @@ def measure(
         with contextlib.redirect_stdout(sink):
             pipeline.run(event, FakeContext(900_000), lane="warmup")
         bare_loop(event)
+        ddb = pipeline.clients("dynamodb")
+        bare_puts(ddb, "warmup", 5)
+        counts = count_requests(pipeline.clients, ("dynamodb", "s3", "sqs"))
         for i in range(repetitions):
+            result.call_us.append(bare_puts(ddb, f"rep{i}"))
             bare_s, _ = _timed(lambda: bare_loop(event))
             plan_s, _ = _timed(
                 functools.partial(pipeline.plan, event["Records"], LedgerState.new_shard())
             )
+            before = dict(counts)
             with contextlib.redirect_stdout(sink):
                 pipe_s, run = _timed(
                     functools.partial(pipeline.run, event, FakeContext(900_000), lane=f"rep{i}")
+                )
+            made = {
+                service: n - before[service] for service, n in counts.items() if n > before[service]
+            }
+            if i == 0:
+                result.requests = made
+            elif made != result.requests:  # every repetition writes the same items
+                result.problems.append(
+                    f"repetition {i + 1}: requests {made}, repetition 1: {result.requests}"
                 )
             if run.succeeded != result.records or run.response["batchItemFailures"]:
                 result.problems.append(
@@ -267,6 +329,11 @@ def report_lines(result: CpuResult) -> list[str]:
         f"  streamkit pipeline          {result.pipeline:7.2f} us/record",
         f"    of which planning         {result.plan:7.2f} us/record   (decode, spec, checks, "
         "deltas; the rest: ledger and aggregate writes)",
+        f"  requests per invocation     {sum(result.requests.values()):7d}      ("
+        + ", ".join(f"{service} {n}" for service, n in sorted(result.requests.items()))
+        + f"); one bare conditional PutItem {result.call / 1000:.2f} ms CPU",
+        f"    floor they set            {result.request_floor:7.2f} us/record = "
+        f"{result.request_floor / result.bare:.2f}x the bare loop (requests x bare PutItem)",
         f"  ratio pipeline / bare       {result.ratio:7.2f}x   (range: {spread} us)",
         "cpu budget " + verdict(result),
     ]

@@ -33,3 +33,6 @@ def test_cost_cpu_runs_and_prints_its_ratio() -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "ratio pipeline / bare" in proc.stdout
     assert "of which planning" in proc.stdout
+    # 300 records in two windows: 12 pages + 5 sites, twice; a batch get; the ledger
+    requests = next(line for line in proc.stdout.splitlines() if "requests per invocation" in line)
+    assert int(requests.split()[3]) >= 2 * (12 + 5) + 1, requests
