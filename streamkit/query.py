@@ -124,7 +124,7 @@ class Bucket:
             "end": _iso(self.end),
             "field": self.field,
             "count": self.count,
-            "sum": str(self.sum),
+            "sum": _text(self.sum),
             "min": _text(self.min),
             "max": _text(self.max),
             "mean": _text(self.mean),
@@ -139,12 +139,13 @@ def _iso(t: datetime | None) -> str | None:
 
 
 def _text(d: Decimal | None) -> str | None:
-    return None if d is None else str(d)
+    # Positional notation: a rolled-up mean of 3000 / 3 is Decimal("1E+3"), shown 1000.
+    return None if d is None else format(d, "f")
 
 
 def _json_ready(value: Any) -> Any:
     if isinstance(value, Decimal):
-        return str(value)
+        return format(value, "f")
     if isinstance(value, dict):
         return {k: _json_ready(v) for k, v in value.items()}
     if isinstance(value, list):

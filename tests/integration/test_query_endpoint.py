@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from decimal import Decimal
@@ -334,6 +335,27 @@ def test_an_all_time_aggregate_cannot_be_rolled_up_and_a_missing_table_is_named(
         "--endpoint-url", aws.endpoint_url,
     )  # fmt: skip
     assert code == 2 and "table 'iot-aggregates' does not exist at http" in err, err
+    code, _, err = cli(
+        capsys, "--consumer", "iot", "--aggregate", "state", "--key", "d1",
+        "--from", "2026-11-28T10:00:00Z", "--endpoint-url", aws.endpoint_url,
+    )  # fmt: skip
+    # not "no windows": a range cannot apply to an all-time item
+    assert code == 2 and "--from: aggregate 'state' is all-time" in err, err
+    assert "leave --from out" in err
+
+
+def test_an_endpoint_that_cannot_be_reached_is_exit_1_naming_it(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with socket.socket() as s:  # a free port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{s.getsockname()[1]}"
+    code, out, err = cli(
+        capsys, "--consumer", "clickstream", "--aggregate", "page_views", "--key", "/p0",
+        "--endpoint-url", url, "--region", "us-east-1",
+    )  # fmt: skip
+    assert (code, out) == (1, "")
+    assert err.startswith(f"streamkit query: error: AWS error at {url}: "), err
 
 
 def test_the_command_works_from_another_directory_given_the_config(

@@ -299,3 +299,18 @@ def test_a_rolled_up_bucket_starts_at_the_first_window_it_counts() -> None:
     assert row.count == 1
     assert row.start is not None and row.end is not None
     assert (row.start.timestamp(), row.end.timestamp()) == (T0 + 60, T0 + 3540)
+
+
+def test_decimals_are_shown_in_positional_notation() -> None:
+    # Values sent in exponent form (a JSON 1E+3 read as a decimal) stay exact
+    # decimals with exponents; the reader shows them positionally.
+    values = [
+        Stats.of(v, event_time=T0 + i, position=(i, 0)) for i, v in enumerate(("1E+3", "2E+3"))
+    ]
+    stats = merge_all(values)
+    assert (str(stats.sum), str(stats.min)) == ("3E+3", "1E+3")
+    [row] = buckets([scalar_item("v", "k", 60, T0, stats)])
+    doc = row.to_json()
+    assert (doc["sum"], doc["min"], doc["max"], doc["mean"]) == ("3000", "1000", "2000", "1500")
+    small = Stats.of("1E-7", event_time=T0, position=(9, 0))
+    assert buckets([scalar_item("v", "k", 60, T0, small)])[0].to_json()["sum"] == "0.0000001"

@@ -43,7 +43,8 @@ _WHAT = (
     "infra/consumers.json (--config PATH, or --table); AWS settings from the usual "
     "environment (AWS_REGION, AWS_ENDPOINT_URL, credentials), or --region and "
     "--endpoint-url. Exit status 2 for bad arguments, an unknown consumer, aggregate, "
-    "field or table. The library call is streamkit.query.query_aggregate."
+    "field or table; 1 when AWS cannot be reached or refuses. The library call is "
+    "streamkit.query.query_aggregate."
 )
 
 
@@ -129,7 +130,7 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError(f"--to {args.end} must be after --from {args.start}")
         rollup = None if args.rollup is None else rollup_seconds(args.rollup)
         target = _resolve(args)
-        _check_aggregate(args.aggregate, rollup, target)
+        _check_aggregate(args, rollup, target)
         dynamodb = _client(args)
         rows = query_aggregate(
             dynamodb,
@@ -147,16 +148,16 @@ def run(args: argparse.Namespace) -> int:
         return 2
     except ClientError as e:
         code = e.response.get("Error", {}).get("Code")
-        where = args.endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or "AWS"
+        where = _where(args)
         if code == "ResourceNotFoundException":
-            message = f"table {target.table!r} does not exist at {where}"
-        else:
-            message = f"AWS error at {where}: {e}"
-        print(f"streamkit query: error: {message}", file=sys.stderr)
-        return 2
-    except BotoCoreError as e:
-        print(f"streamkit query: error: AWS error: {e}", file=sys.stderr)
-        return 2
+            print(f"streamkit query: error: table {target.table!r} does not exist at {where}",
+                  file=sys.stderr)  # fmt: skip
+            return 2
+        print(f"streamkit query: error: AWS error at {where}: {e}", file=sys.stderr)
+        return 1
+    except BotoCoreError as e:  # no connection, no credentials: the environment's
+        print(f"streamkit query: error: AWS error at {_where(args)}: {e}", file=sys.stderr)
+        return 1
     if args.json:
         _print_json(args, target, (start, end, rollup), rows, sys.stdout)
     else:
@@ -219,19 +220,29 @@ def _aggregates_of(handler: str, env: dict[str, str], project: str) -> dict[str,
     return {a.name: a.window_s for a in getattr(pipeline, "aggregates", ())}
 
 
-def _check_aggregate(name: str, rollup: int | None, target: _Target) -> None:
+def _where(args: argparse.Namespace) -> str:
+    return args.endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or "AWS"
+
+
+def _check_aggregate(args: argparse.Namespace, rollup: int | None, target: _Target) -> None:
     if target.aggregates is None:
         return  # unknown to us: the query itself says what is there
+    name = args.aggregate
     if name not in target.aggregates:
         known = ", ".join(sorted(target.aggregates)) or "none"
         raise ValueError(f"--aggregate {name!r} is not one of the consumer's ({known})")
     window_s = target.aggregates[name]
+    if window_s is None:
+        given = [o for o, v in (("--from", args.start), ("--to", args.end), ("--rollup", rollup))
+                 if v is not None]  # fmt: skip
+        if given:
+            raise ValueError(
+                f"{'/'.join(given)}: aggregate {name!r} is all-time (one item per key, no "
+                f"windows): leave {' and '.join(given)} out"
+            )
+        return
     if rollup is None:
         return
-    if window_s is None:
-        raise ValueError(
-            f"--rollup: aggregate {name!r} is all-time (one item per key): leave --rollup out"
-        )
     if rollup % window_s:
         raise ValueError(
             f"--rollup {rollup} s is not a multiple of aggregate {name!r}'s {window_s} s window"
