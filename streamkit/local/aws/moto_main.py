@@ -2,14 +2,16 @@
 
 Local tooling: never imported by a Lambda handler.
 
-moto's own ``moto_server`` (the same application, werkzeug's threaded server, moto's
-request handler) with two differences that matter when a run sends it tens of
-thousands of requests:
+moto's own ``moto_server`` (the same application) with three differences that matter
+when a run sends it tens of thousands of requests:
 
+* served by waitress with HTTP/1.1 keep-alive and a fixed thread pool
+  (:mod:`~streamkit.local.aws.keepalive`) instead of werkzeug's development server,
+  which closes every connection and starts a thread per request; ``--server
+  werkzeug`` (or waitress not installed) keeps werkzeug, with moto's request handler;
 * no access log line per request (werkzeug formats and writes one under a lock for
   every request; errors are still logged);
-* :func:`~streamkit.local.aws.moto_speedups.apply`: cheaper Kinesis and SQS hot
-  paths, same answers.
+* :func:`~streamkit.local.aws.moto_speedups.apply`: cheaper hot paths, same answers.
 
 SIGTERM and SIGINT exit at once, as ``moto_server``'s do.
 """
@@ -23,7 +25,7 @@ import signal
 import sys
 from typing import Any
 
-from streamkit.local.aws import moto_speedups
+from streamkit.local.aws import keepalive, moto_speedups
 
 
 def _exit(signum: int, frame: Any) -> None:
@@ -34,6 +36,11 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m streamkit.local.aws.moto_main")
     parser.add_argument("-H", "--host", default="127.0.0.1")
     parser.add_argument("-p", "--port", type=int, required=True)
+    parser.add_argument(
+        "--server",
+        choices=("waitress", "werkzeug"),
+        default="waitress" if keepalive.available() else "werkzeug",
+    )
     args = parser.parse_args(argv)
 
     from moto.moto_server.werkzeug_app import (
@@ -41,20 +48,25 @@ def main(argv: list[str] | None = None) -> None:
         MotoRequestHandler,
         create_backend_app,
     )
-    from werkzeug.serving import run_simple
-
-    class QuietRequestHandler(MotoRequestHandler):
-        def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-            """No access log line (errors still go through ``log_error``)."""
 
     moto_speedups.apply()
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     signal.signal(signal.SIGINT, _exit)
     signal.signal(signal.SIGTERM, _exit)
     # As moto_server: moto builds self-referencing URLs from MOTO_PORT; debug on.
     os.environ.setdefault("MOTO_PORT", str(args.port))
     app = DomainDispatcherApplication(create_backend_app)
     app.debug = True  # type: ignore[attr-defined]
+    if args.server == "waitress":
+        keepalive.serve(app, args.host, args.port)
+        return
+
+    from werkzeug.serving import run_simple
+
+    class QuietRequestHandler(MotoRequestHandler):
+        def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+            """No access log line (errors still go through ``log_error``)."""
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     run_simple(args.host, args.port, app, threaded=True, request_handler=QuietRequestHandler)
 
 
