@@ -171,6 +171,41 @@ def test_sqs_fifo_send_receive_and_attributes_answer_as_moto_does(speedups: Loca
     assert not valid(backend, "alerts.fifo", message)
 
 
+@pytest.mark.parametrize(
+    "attributes",
+    [
+        {},
+        {"FifoQueue": "true"},
+        {"FifoQueue": "true", "ContentBasedDeduplication": "true"},
+        {
+            "FifoQueue": "true",
+            "DeduplicationScope": "messageGroup",
+            "FifoThroughputLimit": "perMessageGroupId",
+        },
+        {"KmsMasterKeyId": "alias/x", "DelaySeconds": "3"},
+    ],
+)
+def test_queue_attributes_on_first_use_are_moto_s(
+    speedups: LocalAWS, attributes: dict[str, str]
+) -> None:
+    sqs = speedups.client("sqs")
+    name = "q.fifo" if "FifoQueue" in attributes else "q"
+    url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+    group = {"MessageGroupId": "g", "MessageDeduplicationId": "d"} if name == "q.fifo" else {}
+    sqs.send_message(QueueUrl=url, MessageBody="m", **group)
+    queue = sqs_backends[MOTO_ACCOUNT_ID][speedups.region].get_queue(name)
+    compute = _original(Queue, "attributes").fget
+    expected = compute(queue)
+    names = [*queue.BASE_ATTRIBUTES, *queue.FIFO_ATTRIBUTES, *queue.KMS_ATTRIBUTES, "Missing"]
+    for attribute in names:  # each looked up first, on a fresh set
+        assert moto_speedups._QueueAttributes(queue, compute).get(attribute) == expected.get(
+            attribute
+        )
+    lazy = moto_speedups._QueueAttributes(queue, compute)
+    assert lazy.get("FifoQueue") == expected.get("FifoQueue")
+    assert dict(lazy) == expected and len(lazy) == len(expected)
+
+
 def test_a_missing_queue_is_still_an_error(speedups: LocalAWS) -> None:
     sqs = speedups.client("sqs")
     url = sqs.create_queue(QueueName="q")["QueueUrl"]

@@ -42,7 +42,7 @@ Example::
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Final
 
 from streamkit.local.aws import moto_serialize
@@ -164,6 +164,43 @@ def _patch_kinesis() -> None:
 # ------------------------------------------------------------------ SQS
 
 
+class _QueueAttributes(Mapping[str, Any]):
+    """A queue's ``attributes`` as moto computes them, evaluated on first use.
+
+    A FIFO attribute is read on its own (moto's ``Queue.attributes`` adds each as
+    ``getattr(queue, snake_case_name)``, a bool as ``"true"``/``"false"``, and nothing
+    later in that property replaces it); any other name, iteration or length
+    computes the whole set once, with moto's own property.
+    """
+
+    def __init__(self, queue: Any, compute: Callable[[Any], dict[str, Any]]) -> None:
+        self._queue = queue
+        self._compute = compute
+        self._all: dict[str, Any] | None = None
+
+    def _everything(self) -> dict[str, Any]:
+        if self._all is None:
+            self._all = self._compute(self._queue)
+        return self._all
+
+    def __getitem__(self, name: str) -> Any:
+        queue = self._queue
+        if self._all is None and name in queue.FIFO_ATTRIBUTES:
+            if not queue.fifo_queue:
+                raise KeyError(name)
+            from moto.core.utils import camelcase_to_underscores
+
+            value = getattr(queue, camelcase_to_underscores(name))
+            return str(value).lower() if isinstance(value, bool) else value
+        return self._everything()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._everything())
+
+    def __len__(self) -> int:
+        return len(self._everything())
+
+
 def _patch_sqs() -> None:
     from moto.sqs.models import Queue, SQSBackend
 
@@ -183,8 +220,9 @@ def _patch_sqs() -> None:
         if queue is None:
             return original_send(self, queue_name, *args, **kwargs)
         # Within one SendMessage moto reads only static attributes
-        # (ContentBasedDeduplication): evaluate the set once, not four times.
-        _sending.queue = (queue, compute(queue))
+        # (ContentBasedDeduplication): each evaluated once, on first use, and the
+        # FIFO ones without counting the queue's messages.
+        _sending.queue = (queue, _QueueAttributes(queue, compute))
         try:
             return original_send(self, queue_name, *args, **kwargs)
         finally:
