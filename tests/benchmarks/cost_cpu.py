@@ -15,8 +15,13 @@ is the handler's), on one Lambda event of 10,000 ~300-byte clickstream records:
   (``page_views`` per page) and one distinct count (``site_users``: unique users per
   site), per-minute windows, event time from the document, the ledger and the
   aggregate table on the endpoint, dead-letter/intent bucket as the shipped consumers
-  have. Every repetition runs under a fresh ledger lane (``run(lane=...)``), so it
-  really plans, writes the intent, applies and commits the whole batch.
+  have. Each repetition is the shard's next batch: the same documents under new
+  sequence numbers, so it really plans, writes the intent, applies and commits the
+  whole batch, merging into the items the earlier batches wrote. Before the first,
+  one invocation under another ledger lane (``run(lane="other")``) writes them too:
+  every item then carries two ledger ids' markers, as on a two-shard stream such as
+  clickstream's (a fresh lane per repetition would add a marker to every item each
+  time, items no shard's steady state has).
 
 Also printed: the pipeline's planning alone (:meth:`Pipeline.plan`, no I/O), so the
 split between per-record work and the writes (a fixed cost per item) shows; and the
@@ -89,12 +94,17 @@ def make_payloads(n: int = RECORDS, seed: int = 7) -> list[bytes]:
     return out
 
 
-def make_event(n: int = RECORDS, seed: int = 7) -> dict[str, Any]:
-    """One Lambda Kinesis event of :func:`make_payloads` (one shard, ascending)."""
-    from streamkit.testing.events import kinesis_event
+def make_event(n: int = RECORDS, seed: int = 7, batch: int = 0) -> dict[str, Any]:
+    """One Lambda Kinesis event of :func:`make_payloads` (one shard, ascending);
+    ``batch`` n: the shard's n-th such batch (the same documents, sequence numbers
+    after those of batch n - 1)."""
+    from streamkit.testing.events import FIRST_SEQUENCE, kinesis_event
 
+    step = 1000
     return kinesis_event(
         make_payloads(n, seed),
+        first_sequence=FIRST_SEQUENCE + batch * n * step,
+        step=step,
         arrival=float(START_S + SPAN_S),
         stream_arn="arn:aws:kinesis:us-east-1:123456789012:stream/clickstream",
     )
@@ -248,6 +258,8 @@ def measure(
     from streamkit.testing import FakeContext
 
     event = make_event(records)
+    # repetition i processes batch i + 1 (batch 0: the warm-up); the profile, one more
+    batches = [make_event(records, batch=i + 1) for i in range(repetitions + 1)]
     result = CpuResult(len(event["Records"]))
     with LocalAWS(mode="process") as aws:
         aws.apply_env()
@@ -256,7 +268,8 @@ def measure(
         sink = io.StringIO()
         # A warm-up invocation (clients, connections, imports), not measured.
         with contextlib.redirect_stdout(sink):
-            pipeline.run(event, FakeContext(900_000), lane="warmup")
+            pipeline.run(event, FakeContext(900_000), lane="other")  # "another shard"
+            pipeline.run(event, FakeContext(900_000))
         bare_loop(event)
         ddb = pipeline.clients("dynamodb")
         bare_puts(ddb, "warmup", 5)
@@ -270,7 +283,7 @@ def measure(
             before = dict(counts)
             with contextlib.redirect_stdout(sink):
                 pipe_s, run = _timed(
-                    functools.partial(pipeline.run, event, FakeContext(900_000), lane=f"rep{i}")
+                    functools.partial(pipeline.run, batches[i], FakeContext(900_000))
                 )
             made = {
                 service: n - before[service] for service, n in counts.items() if n > before[service]
@@ -298,7 +311,7 @@ def measure(
             # of the aggregate table are not profiled, but their CPU is in the figures)
             profiler = cProfile.Profile(time.process_time)
             with contextlib.redirect_stdout(sink):
-                profiler.runcall(pipeline.run, event, FakeContext(900_000), lane="profile")
+                profiler.runcall(pipeline.run, batches[-1], FakeContext(900_000))
             out = io.StringIO()
             stats = pstats.Stats(profiler, stream=out)
             stats.sort_stats("tottime").print_stats(25)
