@@ -8,7 +8,8 @@ when a run sends it tens of thousands of requests:
 * served by waitress with HTTP/1.1 keep-alive and a fixed thread pool
   (:mod:`~streamkit.local.aws.keepalive`) instead of werkzeug's development server,
   which closes every connection and starts a thread per request; ``--server
-  werkzeug`` (or waitress not installed) keeps werkzeug, with moto's request handler;
+  werkzeug`` (or ``STREAMKIT_MOTO_SERVER=werkzeug``, or waitress not installed) keeps
+  werkzeug, with moto's request handler;
 * no access log line per request (werkzeug formats and writes one under a lock for
   every request; errors are still logged);
 * :func:`~streamkit.local.aws.moto_speedups.apply`: cheaper hot paths, same answers.
@@ -39,7 +40,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--server",
         choices=("waitress", "werkzeug"),
-        default="waitress" if keepalive.available() else "werkzeug",
+        # STREAMKIT_MOTO_SERVER picks one for the children LocalAWS starts.
+        default=os.environ.get("STREAMKIT_MOTO_SERVER")
+        or ("waitress" if keepalive.available() else "werkzeug"),
     )
     args = parser.parse_args(argv)
 
