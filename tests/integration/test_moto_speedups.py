@@ -226,3 +226,63 @@ def test_process_mode_access_log_only_without_speedups(speedups: bool) -> None:
         assert child._child is not None
         logged = '"POST / HTTP/1.1" 200' in child._child.output(limit=1 << 16)
         assert logged is not speedups
+
+
+def test_a_conditional_write_parses_its_condition_once(
+    speedups: LocalAWS, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Same outcomes (written, refused, names checked) with one parse per write."""
+    from moto.dynamodb.comparisons import ConditionExpressionParser
+
+    key = (ConditionExpressionParser, "parse")
+    original = moto_speedups.ORIGINALS[key]
+    parses: list[str | None] = []
+
+    def counted(self: Any) -> Any:
+        parses.append(self.condition_expression)
+        return original(self)
+
+    monkeypatch.setitem(moto_speedups.ORIGINALS, key, counted)
+    ddb = speedups.client("dynamodb")
+    ddb.create_table(
+        TableName="t",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    new = "attribute_not_exists(pk) OR #v < :v"
+    for version, written in ((1, True), (2, True), (2, False), (1, False), (3, True)):
+        parses.clear()
+        try:
+            ddb.put_item(
+                TableName="t",
+                Item={"pk": {"S": "a"}, "v": {"N": str(version)}},
+                ConditionExpression=new,
+                ExpressionAttributeNames={"#v": "v"},
+                ExpressionAttributeValues={":v": {"N": str(version)}},
+            )
+        except ddb.exceptions.ConditionalCheckFailedException:
+            assert not written, version
+        else:
+            assert written, version
+        assert parses == [new]  # was twice: the response handler's, then the table's
+    item = ddb.get_item(TableName="t", Key={"pk": {"S": "a"}})["Item"]
+    assert item["v"] == {"N": "3"}
+    # An unused name is still refused, by the response handler's parse.
+    with pytest.raises(ddb.exceptions.ClientError, match="unused"):
+        ddb.put_item(
+            TableName="t",
+            Item={"pk": {"S": "b"}},
+            ConditionExpression="attribute_not_exists(pk)",
+            ExpressionAttributeNames={"#unused": "x"},
+        )
+    parses.clear()
+    ddb.delete_item(
+        TableName="t",
+        Key={"pk": {"S": "a"}},
+        ConditionExpression="#v = :v",
+        ExpressionAttributeNames={"#v": "v"},
+        ExpressionAttributeValues={":v": {"N": "3"}},
+    )
+    assert "Item" not in ddb.get_item(TableName="t", Key={"pk": {"S": "a"}})
+    assert 1 <= len(parses) <= 2 and set(parses) == {"#v = :v"}
