@@ -11,6 +11,7 @@ carries many requests (werkzeug's server closes every connection).
 from __future__ import annotations
 
 import http.client
+import io
 import os
 import sys
 from collections.abc import Iterator
@@ -19,7 +20,7 @@ from typing import Any
 import pytest
 
 from streamkit.local.aws import aws_clients, keepalive
-from streamkit.local.aws.clients import TEST_CREDENTIALS
+from streamkit.local.aws.clients import TEST_CREDENTIALS, client_config
 from streamkit.local.aws.process import LOOPBACK, ServerProcess, free_port
 
 pytestmark = [
@@ -136,3 +137,19 @@ def test_connections_are_kept_open_on_waitress_only(endpoints: dict[str, str], s
         assert closed == [False, False, False] and len(set(local_ports)) == 1
     else:
         assert closed == [True, True, True] and len(set(local_ports)) == 3
+
+
+@pytest.mark.parametrize("server", SERVERS)
+def test_an_empty_file_like_body_is_answered(endpoints: dict[str, str], server: str) -> None:
+    # botocore sends "Expect: 100-continue" with a file-like body even when it is
+    # empty; waitress used to send the 100 and then wait for the body forever.
+    config = client_config(read_timeout=5, retries={"mode": "standard", "max_attempts": 1})
+    s3 = aws_clients(
+        endpoint_url=endpoints[server], region="us-east-1", access_key_id=TEST_CREDENTIALS,
+        secret_access_key=TEST_CREDENTIALS, config=config,
+    )("s3")  # fmt: skip
+    s3.create_bucket(Bucket=f"empty-{server}")
+    s3.put_object(Bucket=f"empty-{server}", Key="bytes", Body=b"")
+    s3.put_object(Bucket=f"empty-{server}", Key="file", Body=io.BytesIO(b""))
+    for key in ("bytes", "file"):
+        assert s3.get_object(Bucket=f"empty-{server}", Key=key)["Body"].read() == b""

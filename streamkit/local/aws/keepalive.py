@@ -39,7 +39,9 @@ __all__ = ["THREADS", "available", "make_server", "serve"]
 
 #: Request threads. moto runs under one interpreter lock, so more threads add no
 #: throughput; enough that a few blocking calls (an SQS long poll) do not stall the
-#: others, as werkzeug's thread per connection did not either.
+#: others. Unlike werkzeug's thread per connection it is a limit: past 32 requests
+#: blocked at once (long polls of user code; streamkit's own never wait) the next
+#: requests queue until one ends.
 THREADS: Final = 32
 #: Open connections at most (waitress's default is 100; every worker process keeps
 #: a pool of its own, and connections past the limit would wait unaccepted).
@@ -73,9 +75,17 @@ def make_server(app: Any, host: str, port: int, *, threads: int = THREADS) -> An
         """Keeps the ``x-amz-meta-*`` headers with underscores that waitress drops."""
 
         preserved: tuple[tuple[str, str], ...] = ()
+        expect_continue: bool
+        content_length: int
+        chunked: bool
 
         def parse_header(self, header_plus: bytes) -> None:
             super().parse_header(header_plus)
+            if self.expect_continue and self.content_length == 0 and not self.chunked:
+                # botocore sends "Expect: 100-continue" with any file-like body, empty
+                # ones too; waitress 3.0 then answers 100 and waits for a body that
+                # never comes (the request was complete): an empty PutObject hung.
+                self.expect_continue = False
             _, _, rest = header_plus.partition(b"\r\n")
             if b"_" not in rest:
                 return

@@ -33,6 +33,12 @@ def _exit(signum: int, frame: Any) -> None:
     sys.exit(0)
 
 
+def _exit_now(signum: int, frame: Any) -> None:
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m streamkit.local.aws.moto_main")
     parser.add_argument("-H", "--host", default="127.0.0.1")
@@ -60,6 +66,11 @@ def main(argv: list[str] | None = None) -> None:
     app = DomainDispatcherApplication(create_backend_app)
     app.debug = True  # type: ignore[attr-defined]
     if args.server == "waitress":
+        # At once, as werkzeug's: waitress's run() would catch the SystemExit and wait
+        # up to 5 s for requests in flight (a long poll), past LocalAWS.stop()'s grace.
+        # The state is throwaway.
+        signal.signal(signal.SIGINT, _exit_now)
+        signal.signal(signal.SIGTERM, _exit_now)
         keepalive.serve(app, args.host, args.port)
         return
 
