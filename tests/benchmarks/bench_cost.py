@@ -75,6 +75,7 @@ from cost_report import (  # noqa: E402
     Scenario,
     Side,
     check_budgets,
+    missed_status,
     print_result,
 )
 
@@ -505,11 +506,7 @@ def main(argv: list[str] | None = None) -> int:
             "results: streamkit's and Powertools' tables both hold the exactly-once totals "
             "(count/sum/min/max per item) of the records each read"
         )
-    missed = [v for v in verdicts if v.startswith("MISSED")]
-    if missed and not args.no_budgets:
-        print(f"{len(missed)} budget(s) missed: " + " | ".join(missed))
-        return 1
-    return 0
+    return missed_status(verdicts, enforced=not args.no_budgets)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from cost_meter import Meter
@@ -184,3 +184,13 @@ def check_budgets(result: Result, wcu_budget: float) -> list[str]:
         f"{o['pt_wcu']:,.0f} / {o['sk_wcu']:,.0f} = {o['wcu_ratio']:.1f}x >= {wcu_budget:g}x"
     )
     return lines
+
+
+def missed_status(verdicts: Sequence[str], *, enforced: bool = True) -> int:
+    """1 (after saying which) when a verdict line starts with "MISSED" and budgets are
+    enforced, else 0: the exit status of a benchmark whose runs were right."""
+    missed = [v for v in verdicts if v.startswith("MISSED")]
+    if missed and enforced:
+        print(f"{len(missed)} budget(s) missed: " + " | ".join(missed))
+        return 1
+    return 0

@@ -197,11 +197,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(("budget " if not args.no_budgets else "target (not enforced) ") + line)
     if result.problems:
         return 2
-    missed = [v for v in lines if v.startswith("MISSED")]
-    if missed and not args.no_budgets:
-        print(f"{len(missed)} budget(s) missed: " + " | ".join(missed))
-        return 1
-    return 0
+    from cost_report import missed_status  # beside this script
+
+    return missed_status(lines, enforced=not args.no_budgets)
 
 
 if __name__ == "__main__":
