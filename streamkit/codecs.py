@@ -35,6 +35,10 @@ _JSONDecodeError = orjson.JSONDecodeError
 #: and searching for 19 zeros: two C loops, ~3x cheaper than a regex search.
 _DIGITS_AS_ZERO = bytes(0x30 if 0x30 <= b <= 0x39 else 0x78 for b in range(256))
 _NINETEEN_DIGITS = b"0" * 19
+#: The common case of :func:`decode_json`, for a caller that inlines it: when
+#: ``BIG_INT_RUN not in data.translate(DIGITS_AS_ZERO)`` (no run of 19 digits, so no
+#: integer beyond 64 bits), ``orjson.loads(data)`` is the document, unless it raises.
+DIGITS_AS_ZERO, BIG_INT_RUN = _DIGITS_AS_ZERO, _NINETEEN_DIGITS
 
 
 def _loads(data: bytes) -> Any:

@@ -25,26 +25,32 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from streamkit.aggregate import (
-    Deltas,
-    Window,
     check_event_time,
     is_late,
 )
 from streamkit.deadletter import DeadLetter
 from streamkit.deadline import NO_DEADLINE, Deadline
-from streamkit.errors import INVALID_REASON, InvalidInput, PermanentError, classify
+from streamkit.errors import InvalidInput, PermanentError, classify
 from streamkit.ledger import Intent, LedgerState, Position
 from streamkit.plan_aggregates import (
     ALL_TIME,
     add_all,
     aggregate_delta,
     aggregate_items,
-    iso,
     stage_stats,
 )
-from streamkit.records import Record, batch_bounds, check_sequence_numbers, iter_records
+from streamkit.plan_fast import (
+    Stager,
+    Staging,
+    arrival_or_none,
+    fast_stager,
+    future_error,
+    late_error,
+    validation_failed,
+)
+from streamkit.records import Record, batch_bounds, check_sequence_numbers, iter_positioned
 from streamkit.sinks.dlq import dead_letter_object
-from streamkit.sinks.s3 import ArchiveLine, archive_objects
+from streamkit.sinks.s3 import archive_objects
 from streamkit.spec import Aggregate, Archive, Decoded, Message
 from streamkit.write_checks import (
     MAX_ARCHIVE_LINE_BYTES,
@@ -54,7 +60,7 @@ from streamkit.write_checks import (
     check_size,
     json_bytes,
 )
-from streamkit.writes import MessageWrite, ObjectWrite
+from streamkit.writes import MessageWrite
 
 __all__ = [
     "ALL_TIME",
@@ -143,6 +149,7 @@ def plan_batch(
     deadline: Deadline = NO_DEADLINE,
     max_records: int | None = None,
     too_large: tuple[Position, str] | None = None,
+    fast: bool = True,
 ) -> BatchPlan:
     """Plan a Lambda event's ``Records`` (one shard) on top of the shard's ledger state.
 
@@ -151,50 +158,60 @@ def plan_batch(
     the deadline (or ``max_records`` planned records), whichever comes first, and
     creates generation ``state.generation + 1``. ``too_large`` (position, why): that
     record is dead-lettered ``too_large`` (its writes alone cannot be stored as an
-    intent; see :meth:`streamkit.pipeline.Pipeline.plan`).
+    intent; see :meth:`streamkit.pipeline.Pipeline.plan`). ``fast``: stage the
+    records with :func:`streamkit.plan_fast.fast_stager` when the spec allows (the
+    same plan; False: always the general path, the reference in tests).
     """
     check_sequence_numbers(raw_records)
     plan = BatchPlan()
     bounds = batch_bounds(raw_records)
-    batch = _Staging(state.watermark)
+    batch = Staging(state.watermark)
+    stage = (fast_stager(spec) if fast else None) or _general_stager(spec)
+    # The loop runs once per record: counters and settings are locals, written
+    # back to the plan at the end (the invariant holds then).
+    committed = state.position
+    remaining, margin = deadline.remaining, deadline.margin_ms  # deadline.reached()
+    too_large_at = too_large[0] if too_large is not None else None
+    received = already_committed = succeeded = dead_lettered = retried = 0
+    stop_record: Record | None = None
     first: Position | None = None
     last: Position | None = None
-    for record in iter_records(raw_records):
-        plan.received += 1
-        position = (int(record.sequence_number), record.sub_sequence_number)
-        if state.covers(position):
-            plan.already_committed += 1  # applied by an earlier invocation
+    for record, number in iter_positioned(raw_records):
+        received += 1
+        position = (number, record.sub_sequence_number)
+        if committed is not None and position <= committed:  # state.covers(position)
+            already_committed += 1  # applied by an earlier invocation
             continue
-        if plan.stop_record is not None:
-            plan.retried += 1
+        if stop_record is not None:
+            retried += 1
             continue
-        if max_records is not None and plan.succeeded + plan.dead_lettered >= max_records:
-            plan.stop_record, plan.stopped = record, "size"
-            plan.retried += 1
+        if max_records is not None and succeeded + dead_lettered >= max_records:
+            stop_record, plan.stopped = record, "size"
+            retried += 1
             continue
-        if deadline.reached():
-            plan.stop_record, plan.stopped = record, "deadline"
-            plan.retried += 1
+        if remaining is not None and remaining() < margin:
+            stop_record, plan.stopped = record, "deadline"
+            retried += 1
             continue
         letter: DeadLetter | None = None
         try:
-            if too_large is not None and position == too_large[0]:
+            if position == too_large_at and too_large is not None:
                 raise PermanentError(too_large[1], reason="too_large")
-            _stage_record(spec, record, position, batch)
+            stage(record, position, batch)
         except Exception as e:
             verdict = classify(e, invalid_input=spec.invalid_input)
             if not verdict.permanent:
-                plan.stop_record, plan.stopped, plan.failure = record, "transient", e
-                plan.retried += 1
+                stop_record, plan.stopped, plan.failure = record, "transient", e
+                retried += 1
                 continue
             letter = DeadLetter(record, verdict.reason, verdict.detail, spec.name)
         if first is None:
             first = position
         last = position
         if letter is None:
-            plan.succeeded += 1
+            succeeded += 1
             continue
-        plan.dead_lettered += 1
+        dead_lettered += 1
         plan.dead_letters.append(letter)
         if spec.dead_letter_bucket:
             batch.dead_letter_objects.append(
@@ -205,6 +222,8 @@ def plan_batch(
                     consumer=spec.name,
                 )
             )
+    plan.received, plan.already_committed, plan.retried = received, already_committed, retried
+    plan.succeeded, plan.dead_lettered, plan.stop_record = succeeded, dead_lettered, stop_record
     if first is None or last is None:
         return plan
     objects = batch.dead_letter_objects
@@ -237,22 +256,12 @@ def plan_batch(
     return plan
 
 
-@dataclass
-class _Staging:
-    """What the records planned so far cause (a record is added whole, or not at all)."""
-
-    watermark: float | None
-    deltas: Deltas = field(default_factory=Deltas)
-    lines: list[ArchiveLine] = field(default_factory=list)
-    messages: list[MessageWrite] = field(default_factory=list)
-    dead_letter_objects: list[ObjectWrite] = field(default_factory=list)
-    #: Items whose one-record form passed the write checks (see _stage_stats), and
-    #: the windows seen: per-batch memos of the hot path.
-    checked: set[tuple[str, str, int, int, bool]] = field(default_factory=set)
-    windows: dict[tuple[int, int], Window] = field(default_factory=dict)
+def _general_stager(spec: PipelineSpec) -> Stager:
+    """The general path's staging function of ``spec`` (any spec)."""
+    return lambda record, position, batch: _stage_record(spec, record, position, batch)
 
 
-def _stage_record(spec: PipelineSpec, record: Record, position: Position, batch: _Staging) -> None:
+def _stage_record(spec: PipelineSpec, record: Record, position: Position, batch: Staging) -> None:
     """Run the spec on one record and add everything it causes to ``batch``.
 
     Raises what the record's functions and the write checks raise (the caller
@@ -266,7 +275,7 @@ def _stage_record(spec: PipelineSpec, record: Record, position: Position, batch:
         # True/None keep the document, False dead-letters it, anything else replaces
         # it (so a predicate such as ``lambda d: "page" in d`` works as one).
         if checked is False:
-            raise PermanentError("validate returned False", reason=INVALID_REASON)
+            raise validation_failed()
         if checked is not None and checked is not True:
             doc = checked
     ts = spec.event_time(doc, record) if spec.event_time else None
@@ -278,25 +287,17 @@ def _stage_record(spec: PipelineSpec, record: Record, position: Position, batch:
     # but never past its own arrival time, so one record dated a year ahead cannot
     # make the shard's on-time records "late". Records dated more than
     # max_clock_skew_s after their arrival are counted, or dead-lettered "future".
-    arrival = _arrival(record)
+    arrival = arrival_or_none(record)
     if (
         arrival is not None
         and spec.future == "dead_letter"
         and ts > arrival + spec.max_clock_skew_s
     ):
-        raise PermanentError(
-            f"event time {iso(ts)} is more than {spec.max_clock_skew_s:g} s after the "
-            f"record's arrival {iso(arrival)}",
-            reason="future",
-        )
+        raise future_error(ts, arrival, spec.max_clock_skew_s)
     watermark_ts = ts if arrival is None else min(ts, arrival)
     watermark = batch.watermark
     if spec.allowed_lateness_s is not None and is_late(ts, watermark, spec.allowed_lateness_s):
-        raise PermanentError(
-            f"event time {iso(ts)} is more than {spec.allowed_lateness_s} s behind "
-            f"the shard's watermark {iso(watermark or ts)}",
-            reason="late",
-        )
+        raise late_error(ts, watermark, spec.allowed_lateness_s)
     # Everything this record will cause is computed and checked first, and only then
     # added to the batch: a record is either counted, archived and messaged
     # completely, or dead-lettered (or retried) with none of it.
@@ -328,14 +329,6 @@ def _stage_record(spec: PipelineSpec, record: Record, position: Position, batch:
         batch.lines.append(line)
     if watermark is None or watermark_ts > watermark:
         batch.watermark = watermark_ts
-
-
-def _arrival(record: Record) -> float | None:
-    """The record's arrival time, None when the event's value is unusable."""
-    try:
-        return record.approximate_arrival_timestamp
-    except PermanentError:
-        return None
 
 
 def check_future(max_clock_skew_s: float, future: str) -> None:

@@ -71,8 +71,8 @@ def stage_stats(
         size = agg.window_s
         if size is None:
             window = ALL_TIME
-        else:  # _window(ts, size, windows), inline
-            window = windows.get((size, math.floor(ts) // size)) or _window(ts, size, windows)
+        else:  # memo_window(ts, size, windows), inline
+            window = windows.get((size, math.floor(ts) // size)) or memo_window(ts, size, windows)
         if agg.fields is not None:
             staged.extend(stage_fields(agg, doc, window, ts, position))
             continue
@@ -87,15 +87,7 @@ def stage_stats(
                 key = str(key)
                 memo = (agg.name, key, window.start, window.size, item is None)
                 if memo not in checked:
-                    check_key(agg.name, key)
-                    if item is not None:
-                        check_distinct_item(item)
-                    stats = Stats.of(None, event_time=ts, position=position, distinct_item=item)
-                    check_item(
-                        attribute_values(_aggregate_item(agg, key, window, stats, _MARKERS)),
-                        f"aggregate {agg.name!r} item",
-                        headroom=ITEM_HEADROOM_BYTES,
-                    )
+                    check_counted_item(agg, key, window, ts, position, item)
                     checked.add(memo)
                 elif item is not None and not isinstance(item, str):
                     check_distinct_item(item)  # raises: a distinct item is a str
@@ -120,6 +112,25 @@ def stage_stats(
             )
             staged.append((agg.name, str(key), window, stats))
     return staged
+
+
+def check_counted_item(
+    agg: Aggregate, key: str, window: Window, ts: float, position: Position, item: Any
+) -> None:
+    """The write checks of a record counted without a value (its key, its distinct
+    item, and its one-record item in the wire form the sink sends, markers and other
+    shards' headroom included): a PermanentError is this record's dead letter. The
+    one-record item is the same for every such record of an item and window, so
+    planners check it once per item and batch."""
+    check_key(agg.name, key)
+    if item is not None:
+        check_distinct_item(item)
+    stats = Stats.of(None, event_time=ts, position=position, distinct_item=item)
+    check_item(
+        attribute_values(_aggregate_item(agg, key, window, stats, _MARKERS)),
+        f"aggregate {agg.name!r} item",
+        headroom=ITEM_HEADROOM_BYTES,
+    )
 
 
 def stage_fields(
@@ -190,7 +201,7 @@ def add_all(deltas: Deltas, staged: list[StagedStats]) -> None:
     deltas.add_all(staged)
 
 
-def _window(ts: float, size_s: int, windows: dict[tuple[int, int], Window]) -> Window:
+def memo_window(ts: float, size_s: int, windows: dict[tuple[int, int], Window]) -> Window:
     """``window_of(ts, size_s)`` (``ts`` a checked event time), memoised in ``windows``."""
     memo = (size_s, math.floor(ts) // size_s)
     window = windows.get(memo)

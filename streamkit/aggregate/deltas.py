@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import NamedTuple
 
 from streamkit.aggregate.errors import InvalidValueError
-from streamkit.aggregate.hll import HyperLogLog, check_distinct_item, item_hash
+from streamkit.aggregate.hll import HyperLogLog, check_distinct_item
 from streamkit.aggregate.numbers import ZERO
 from streamkit.aggregate.stats import Accumulator, Stats
 from streamkit.aggregate.windows import Window
@@ -23,7 +23,8 @@ class Delta(NamedTuple):
 
 
 #: (aggregate, key, window start, window size): sorts like the items are iterated.
-_ItemId = tuple[str, str, int, int]
+ItemId = tuple[str, str, int, int]
+_ItemId = ItemId
 
 #: What one record adds to one item (:meth:`Deltas.add_all`): its Stats, or, for a
 #: record counted without a value, just its distinct item (a str, checked) or None:
@@ -93,7 +94,7 @@ class Deltas:
                     sketch = acc.distinct
                     if sketch is None:
                         sketch = acc.distinct = HyperLogLog()
-                    sketch.add_hash(item_hash(part))
+                    sketch.add_str(part)
             return
         for aggregate, key, window, part in parts:
             if part is not None and not isinstance(part, Stats):
@@ -127,6 +128,12 @@ class Deltas:
                 acc.add(part, total)
             else:
                 acc.count_one(part, total)
+
+    def accumulators(self) -> dict[ItemId, Accumulator]:
+        """The live accumulator of every item, for a planner that folds records in
+        place (:mod:`streamkit.plan_fast`: records counted without a value, whose
+        sums stay ZERO); anything else goes through :meth:`add_all`."""
+        return self._items
 
     def update(self, other: Deltas) -> None:
         """Merge all of ``other`` into this."""

@@ -112,7 +112,24 @@ class HyperLogLog:
 
     def add(self, item: str) -> None:
         """Add one item (e.g. a user or device id)."""
-        self.add_hash(item_hash(check_distinct_item(item)))
+        self.add_str(check_distinct_item(item))
+
+    def add_str(self, item: str) -> None:
+        """Add one item known to be a str (:func:`check_distinct_item`): the hot path
+        of planning, one call per record and distinct aggregate."""
+        hashed = _HASHES.get(item)
+        if hashed is None:
+            hashed = item_hash(item)
+        # add_hash(hashed), inline (see there)
+        rest_bits = 64 - self._precision
+        index = hashed >> rest_bits
+        rank = rest_bits - (hashed & ((1 << rest_bits) - 1)).bit_length() + 1
+        sparse = self._sparse_registers
+        if sparse is not None and len(sparse) < self._register_count // 4 - 1:
+            if rank > sparse.get(index, 0):
+                sparse[index] = rank
+            return
+        self._raise_register(index, rank)
 
     def add_hash(self, hashed: int) -> None:
         """Add one item by its :func:`item_hash`."""

@@ -17,7 +17,7 @@ from typing import Any, Final
 import orjson
 
 from streamkit.aggregate.errors import InvalidValueError
-from streamkit.aggregate.hll import HyperLogLog, check_distinct_item, item_hash
+from streamkit.aggregate.hll import HyperLogLog, check_distinct_item
 from streamkit.aggregate.numbers import (
     ZERO,
     exact_sum,
@@ -296,7 +296,7 @@ class Accumulator:
             sketch = self.distinct
             if sketch is None:
                 sketch = self.distinct = HyperLogLog()
-            sketch.add_hash(item_hash(distinct_item))
+            sketch.add_str(distinct_item)
 
     def add(self, stats: Stats, total: Decimal) -> None:
         """Merge ``stats`` in; ``total`` is :meth:`sum_with` ``(stats)``."""
