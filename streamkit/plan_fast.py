@@ -1,9 +1,10 @@
 """The planner's fast path: one specialised staging function for the common spec.
 
-Most consumers decode JSON (the default decoder), count records per key and window,
-optionally with their distinct users or devices, and neither archive nor message.
-For such a spec :func:`fast_stager` returns a staging function with the spec's
-settings bound that does, in one call per record, what the general path
+Most consumers count records per key and window, optionally with their distinct
+users or devices (clickstream's page views, events and site users), and send no
+messages. For such a spec (any decoder, the default JSON one inline; archive or
+not) :func:`fast_stager` returns a staging function with the spec's settings bound
+that does, in one call per record, what the general path
 (:func:`streamkit.plan._stage_record`, then :func:`~streamkit.plan_aggregates.stage_stats`
 and :meth:`~streamkit.aggregate.Deltas.add_all`) does in about fifteen: the same
 steps in the same order, raising the same errors from the same checks, with the
@@ -35,7 +36,7 @@ from streamkit.plan_aggregates import ALL_TIME, check_counted_item, iso, memo_wi
 from streamkit.records import Record
 from streamkit.sinks.s3 import ArchiveLine
 from streamkit.spec import Aggregate, Decoded, json_doc
-from streamkit.write_checks import check_float
+from streamkit.write_checks import MAX_ARCHIVE_LINE_BYTES, check_float, check_size, json_bytes
 from streamkit.writes import MessageWrite, ObjectWrite
 
 if TYPE_CHECKING:
@@ -125,15 +126,12 @@ def _counted_only(agg: Aggregate) -> bool:
 
 def fast_stager(spec: PipelineSpec) -> Stager | None:
     """The fast staging function of ``spec``, or None when it needs the general path
-    (a decoder of its own, archive, messages, or an aggregate with values, last
-    values, pairs or fields)."""
-    if (
-        spec.decode is not json_doc
-        or spec.messages
-        or spec.archive is not None
-        or not all(_counted_only(a) for a in spec.aggregates)
-    ):
+    (messages, or an aggregate with values, last values, pairs or fields)."""
+    if spec.messages or not all(_counted_only(a) for a in spec.aggregates):
         return None
+    decode = None if spec.decode is json_doc else spec.decode  # None: JSON, inline
+    archive = spec.archive
+    transform = archive.transform if archive is not None else None
     validate = spec.validate
     event_time = spec.event_time
     lateness = spec.allowed_lateness_s
@@ -151,16 +149,18 @@ def fast_stager(spec: PipelineSpec) -> Stager | None:
         # streamkit.plan._stage_record, step by step (its comments say why)
         if record.error is not None:
             raise record.error
-        # json_doc: record.json(), decode_json's common case inline
-        data = record.data
         doc: Decoded
-        if BIG_INT_RUN not in data.translate(DIGITS_AS_ZERO):
-            try:
-                doc = loads(data)
-            except JSONDecodeError:
-                doc = record.json()  # raises the dead letter's DecodeError
-        else:
-            doc = record.json()
+        if decode is not None:
+            doc = decode(record)
+        else:  # json_doc: record.json(), decode_json's common case inline
+            payload = record.data
+            if BIG_INT_RUN not in payload.translate(DIGITS_AS_ZERO):
+                try:
+                    doc = loads(payload)
+                except JSONDecodeError:
+                    doc = record.json()  # raises the dead letter's DecodeError
+            else:
+                doc = record.json()
         if validate is not None:
             checked = validate(doc)
             if checked is False:
@@ -216,6 +216,19 @@ def fast_stager(spec: PipelineSpec) -> Stager | None:
                 elif type(item) is not str:
                     check_distinct_item(item)  # raises unless a str (subclass)
             parts.append((acc, item_id, item))
+        line: ArchiveLine | None = None
+        if archive is not None:
+            archived = transform(doc, record) if transform is not None else doc
+            # The exact line the archive object holds: serialised and checked once, here.
+            line = (
+                position,
+                ts,
+                check_size(
+                    "archived document",
+                    json_bytes(archived, "archived document"),
+                    MAX_ARCHIVE_LINE_BYTES,
+                ),
+            )
         # Deltas.add_all's counted case: nothing can fail from here on
         for acc, item_id, item in parts:
             if acc is None:
@@ -226,6 +239,8 @@ def fast_stager(spec: PipelineSpec) -> Stager | None:
                 if sketch is None:
                     sketch = acc.distinct = HyperLogLog()
                 sketch.add_str(item)
+        if line is not None:
+            batch.lines.append(line)
         if watermark is None or watermark_ts > watermark:
             batch.watermark = watermark_ts
 

@@ -13,7 +13,6 @@ the intents must be equal but for their random ids, and the counts, dead letters
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import math
 from typing import Any
@@ -22,10 +21,12 @@ import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from streamkit.errors import DecodeError
 from streamkit.ledger import LedgerState
-from streamkit.pipeline import Aggregate, Pipeline
+from streamkit.pipeline import Aggregate, Archive, Pipeline
 from streamkit.plan import BatchPlan, plan_batch
 from streamkit.plan_fast import fast_stager
+from streamkit.spec import Message
 from streamkit.testing.events import FakeContext, kinesis_event, kpl_aggregate
 
 SETTINGS = settings(max_examples=250, deadline=None, print_blob=True)
@@ -63,6 +64,20 @@ def _event_time(doc: Any, record: Any) -> Any:
     return doc["ts"] if isinstance(doc, dict) else None
 
 
+def _decode_strict(record: Any) -> Any:
+    """A decoder of its own: JSON objects only (anything else its dead letter)."""
+    doc = record.json()
+    if not isinstance(doc, dict):
+        raise DecodeError("not a JSON object", reason="bad_json")
+    return doc
+
+
+def _archived(doc: Any, record: Any) -> Any:
+    if isinstance(doc, dict) and doc.get("page") == "/a":
+        return {"big": "x" * 2_000_000}  # over the archive line limit: a dead letter
+    return {"doc": doc, "sequence": record.sequence_number}
+
+
 @st.composite
 def pipelines(draw: st.DrawFn) -> Pipeline:
     windows = st.sampled_from([60, 60, 300, None])
@@ -87,8 +102,14 @@ def pipelines(draw: st.DrawFn) -> Pipeline:
             ]
         )
     )
+    decode = draw(st.sampled_from([None, _decode_strict]))
+    archive = draw(
+        st.sampled_from([None, Archive("archive"), Archive("archive", transform=_archived)])
+    )
     return Pipeline(
         "fast",
+        **({"decode": decode} if decode else {}),
+        archive=archive,
         event_time=draw(st.sampled_from([_event_time, None])),
         aggregates=aggregates,
         validate=validate,
@@ -154,7 +175,11 @@ def test_fast_path_plans_what_the_general_path_plans(
         state = dataclasses.replace(state, position=(first + committed * 1000, 0))
     plans = [_summary(_plan(pipeline, raw, state, fast, deadline_after)) for fast in (True, False)]
     assert plans[0] == plans[1]
-    print(f"records={len(raw)} counts={plans[0]['counts']} stop={plans[0]['stop'][0]}")
+    objects = len(plans[0]["intent"]["objects"]) if plans[0]["intent"] else 0
+    print(
+        f"records={len(raw)} counts={plans[0]['counts']} stop={plans[0]['stop'][0]} "
+        f"objects={objects}"
+    )
 
 
 def _plan(
@@ -185,15 +210,31 @@ def _plan(
 
 
 def test_specs_the_fast_path_leaves_to_the_general_one() -> None:
-    """Values, last values, pairs, fields, a decoder, archive or messages: general."""
+    """Values, last values, pairs, fields or messages: the general path."""
     base: dict[str, Any] = {"table": "t", "ledger_table": "l", "metrics": False}
     general = [
         Pipeline("a", aggregates=[Aggregate("v", key=lambda d: "k", value=lambda d: 1)], **base),
         Pipeline("b", aggregates=[Aggregate("l", key=lambda d: "k", last=lambda d: 1)], **base),
         Pipeline("c", aggregates=[Aggregate("p", pairs=lambda d: [("k", 1)])], **base),
         Pipeline("d", aggregates=[Aggregate("f", key=lambda d: "k", fields=lambda d: [])], **base),
-        Pipeline("e", decode=lambda r: base64.b64encode(r.data), **base),
+        Pipeline("e", messages=[Message("q", lambda d, r: [])], **base),
     ]
     for pipeline in general:
         assert fast_stager(pipeline) is None, pipeline.name
     assert fast_stager(Pipeline("f", aggregates=[Aggregate("c", key=lambda d: "k")], **base))
+
+
+def test_the_clickstream_consumer_takes_the_fast_path() -> None:
+    """The shipped clickstream consumer (its own decoder, archive, three counted
+    aggregates) is planned by the fast path; iot (multi-field, alerts) is not."""
+    from handlers import clickstream, iot
+
+    env = {
+        "STREAMKIT_AGGREGATE_TABLE": "a",
+        "STREAMKIT_ARCHIVE_BUCKET": "b",
+        "STREAMKIT_DLQ_BUCKET": "c",
+        "STREAMKIT_LEDGER_TABLE": "d",
+        "STREAMKIT_ALERTS_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/1/q.fifo",
+    }
+    assert fast_stager(clickstream.build_pipeline(env)) is not None
+    assert fast_stager(iot.build_pipeline(env)) is None
