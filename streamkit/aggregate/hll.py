@@ -175,8 +175,16 @@ class HyperLogLog:
         if other._sparse_registers is not None:
             dense = self._dense_registers
             if dense is None:
+                # Sparse into sparse: _raise_register inline (the sketch densifies once
+                # it holds a quarter of the registers; it only grows, so checking at
+                # the end gives the same form as checking at each register).
+                sparse = self._sparse_registers
+                assert sparse is not None
                 for index, rank in other._sparse_registers.items():
-                    self._raise_register(index, rank)
+                    if rank > sparse.get(index, 0):
+                        sparse[index] = rank
+                if len(sparse) >= self._register_count // 4:
+                    self._densify()
                 return
             # Into dense registers (a stored sketch taking a batch's): _raise_register's
             # dense branch, inline, as this runs once per used register of the batch.
