@@ -174,10 +174,14 @@ def fast_stager(spec: PipelineSpec) -> Stager | None:
         if not (type(ts) is float and (_MIN_FLOAT <= ts < MAX_EVENT_TIME or ts == 0.0)):
             ts = check_event_time(ts)
             check_float(ts, "event time")
-        arrival = arrival_or_none(record)
+        try:  # arrival_or_none(record), inline
+            arrival: float | None = record.approximate_arrival_timestamp
+        except PermanentError:
+            arrival = None
         if arrival is not None and future_dead_letter and ts > arrival + skew:
             raise future_error(ts, arrival, skew)
-        watermark_ts = ts if arrival is None else min(ts, arrival)
+        # min(ts, arrival): both are finite floats here
+        watermark_ts = ts if arrival is None or ts <= arrival else arrival
         watermark = batch.watermark
         if lateness is not None and is_late(ts, watermark, lateness):
             raise late_error(ts, watermark, lateness)
@@ -186,6 +190,7 @@ def fast_stager(spec: PipelineSpec) -> Stager | None:
         # without or with a distinct item, passed the checks)
         parts: list[tuple[Accumulator | None, ItemId, str | None]] = []
         windows = batch.windows
+        counted_plain, counted_distinct = batch.counted_plain, batch.counted_distinct
         if shared:
             window = windows.get((shared, ts // shared)) or memo_window(ts, shared, windows)  # type: ignore[arg-type]
         elif shared is None:  # every aggregate all-time
@@ -206,11 +211,11 @@ def fast_stager(spec: PipelineSpec) -> Stager | None:
                 key = str(key)
             item_id = (name, key, window.start, window.size)
             if item is None:
-                acc = batch.counted_plain.get(item_id)
+                acc = counted_plain.get(item_id)
                 if acc is None:
                     check_counted_item(agg, key, window, ts, position, item)
             else:
-                acc = batch.counted_distinct.get(item_id)
+                acc = counted_distinct.get(item_id)
                 if acc is None:
                     check_counted_item(agg, key, window, ts, position, item)
                 elif type(item) is not str:
