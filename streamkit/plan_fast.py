@@ -61,8 +61,9 @@ class Staging:
     #: the windows seen: per-batch memos of the hot path.
     checked: set[tuple[str, str, int, int, bool]] = field(default_factory=set)
     windows: dict[tuple[int, int], Window] = field(default_factory=dict)
-    #: The fast path's memos: item id -> its accumulator in ``deltas``, once the
-    #: item's one-record form passed the checks without (plain) or with a distinct item.
+    #: The fast path's memos: item id -> its accumulator in ``deltas``, once a record
+    #: without (plain) or with a distinct item was added to it (so it passed
+    #: ``checked``'s checks).
     counted_plain: dict[ItemId, Accumulator] = field(default_factory=dict)
     counted_distinct: dict[ItemId, Accumulator] = field(default_factory=dict)
 
@@ -210,16 +211,18 @@ def fast_stager(spec: PipelineSpec) -> Stager | None:
             if type(key) is not str:
                 key = str(key)
             item_id = (name, key, window.start, window.size)
-            if item is None:
-                acc = counted_plain.get(item_id)
-                if acc is None:
+            acc = (counted_plain if item is None else counted_distinct).get(item_id)
+            if acc is None:
+                # stage_stats' memo, as it keeps it (checked once per item and batch,
+                # remembered even when a later step fails the record)
+                memo = (name, key, window.start, window.size, item is None)
+                if memo not in batch.checked:
                     check_counted_item(agg, key, window, ts, position, item)
-            else:
-                acc = counted_distinct.get(item_id)
-                if acc is None:
-                    check_counted_item(agg, key, window, ts, position, item)
-                elif type(item) is not str:
-                    check_distinct_item(item)  # raises unless a str (subclass)
+                    batch.checked.add(memo)
+                elif item is not None and not isinstance(item, str):
+                    check_distinct_item(item)  # raises: a distinct item is a str
+            elif item is not None and type(item) is not str:
+                check_distinct_item(item)  # raises unless a str (subclass)
             parts.append((acc, item_id, item))
         line: ArchiveLine | None = None
         if archive is not None:
