@@ -380,7 +380,9 @@ def print_result(result: CpuResult) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
-    ap.add_argument("--repetitions", type=int, default=REPETITIONS, help="bracketed repetitions (9)")
+    ap.add_argument(
+        "--repetitions", type=int, default=REPETITIONS, help="bracketed repetitions (9)"
+    )
     ap.add_argument("--records", type=int, default=RECORDS, help="records in the batch (10000)")
     ap.add_argument("--profile", action="store_true", help="cProfile one more invocation")
     ap.add_argument("--no-budgets", action="store_true", help="print only, exit 0 unless wrong")
