@@ -48,8 +48,19 @@ def archive_objects(
 ) -> list[ObjectWrite]:
     """Group lines by partition into one gzip JSON Lines object each."""
     groups: dict[str, list[ArchiveLine]] = {}
+    partitions: dict[float, str] = {}  # per UTC hour: partition_of once per hour, not line
     for line in lines:
-        groups.setdefault(partition_of(line[1]), []).append(line)
+        ts = line[1]
+        hour = ts // 3600
+        if ts - hour * 3600 < 3599:
+            partition = partitions.get(hour)
+            if partition is None:
+                partition = partitions[hour] = partition_of(ts)
+        else:
+            # The hour's last second: datetime rounds to the microsecond, so a time
+            # within half a microsecond of the next hour is in the next hour's partition.
+            partition = partition_of(ts)
+        groups.setdefault(partition, []).append(line)
     out = []
     for partition, group in sorted(groups.items()):
         group.sort(key=lambda x: x[0])
