@@ -36,6 +36,7 @@ from streamkit.write_checks import (
     check_item,
     check_key,
     check_size,
+    item_size,
     json_bytes,
 )
 from streamkit.writes import AggregateWrite
@@ -105,11 +106,7 @@ def stage_stats(
             # The item this record's delta becomes, in the wire form the sink sends
             # (markers included, with headroom for other shards' markers): a number out
             # of DynamoDB's range or an item over 400 KB is this record's dead letter.
-            check_item(
-                attribute_values(_aggregate_item(agg, str(key), window, stats, _MARKERS)),
-                f"aggregate {agg.name!r} item",
-                headroom=ITEM_HEADROOM_BYTES,
-            )
+            _check_aggregate_item(agg, _aggregate_item(agg, str(key), window, stats))
             staged.append((agg.name, str(key), window, stats))
     return staged
 
@@ -126,11 +123,7 @@ def check_counted_item(
     if item is not None:
         check_distinct_item(item)
     stats = Stats.of(None, event_time=ts, position=position, distinct_item=item)
-    check_item(
-        attribute_values(_aggregate_item(agg, key, window, stats, _MARKERS)),
-        f"aggregate {agg.name!r} item",
-        headroom=ITEM_HEADROOM_BYTES,
-    )
+    _check_aggregate_item(agg, _aggregate_item(agg, key, window, stats))
 
 
 def stage_fields(
@@ -156,11 +149,7 @@ def stage_fields(
     for i in range(0, len(names), agg.max_fields):
         part = {n: fields[n] for n in names[i : i + agg.max_fields]}
         delta = _fields_delta(agg, key, window, part)
-        check_item(
-            attribute_values({**delta.attributes(), "fields": delta.fields, **_MARKERS}),
-            f"aggregate {agg.name!r} item",
-            headroom=ITEM_HEADROOM_BYTES,
-        )
+        _check_aggregate_item(agg, {**delta.attributes(), "fields": delta.fields})
     return [(f"{agg.name}#{n}", key, window, fields[n]) for n in names]
 
 
@@ -255,11 +244,28 @@ _MARKERS: dict[str, Any] = {
 }
 
 
-def _aggregate_item(
-    agg: Aggregate, key: str, window: Window, stats: Stats, markers: dict[str, Any]
-) -> dict[str, Any]:
+#: Their wire size: item sizes add up attribute by attribute, so the checks add this
+#: constant instead of serialising the stand-ins for every record.
+_MARKERS_SIZE = item_size(attribute_values(_MARKERS))
+
+
+def _check_aggregate_item(agg: Aggregate, item: dict[str, Any]) -> None:
+    """The item a delta becomes, in the wire form the sink sends, with the markers
+    (sized once) and headroom for other shards' markers: a number out of DynamoDB's
+    range or an item over 400 KB is the record's dead letter."""
+    if not _MARKERS.keys().isdisjoint(item):  # the markers would replace them
+        item = {k: v for k, v in item.items() if k not in _MARKERS}
+    check_item(
+        attribute_values(item),
+        f"aggregate {agg.name!r} item",
+        headroom=ITEM_HEADROOM_BYTES,
+        sized=_MARKERS_SIZE,
+    )
+
+
+def _aggregate_item(agg: Aggregate, key: str, window: Window, stats: Stats) -> dict[str, Any]:
     delta = aggregate_delta(agg.name, agg.ttl_s, key, window, stats)
-    return {**delta.attributes(), **delta.stats, **markers}
+    return {**delta.attributes(), **delta.stats}
 
 
 def aggregate_items(aggregates: Sequence[Aggregate], deltas: Deltas) -> list[AggregateWrite]:

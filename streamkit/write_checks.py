@@ -191,8 +191,14 @@ def item_size(attributes: Mapping[str, Any]) -> int:
     return sum(len(k.encode("utf-8")) + _value_size(v) for k, v in attributes.items())
 
 
-def check_item(attributes: Mapping[str, Any], what: str, *, headroom: int = 0) -> None:
-    """Keys within DynamoDB's limits and the item (plus ``headroom``) within 400 KB."""
+def check_item(
+    attributes: Mapping[str, Any], what: str, *, headroom: int = 0, sized: int = 0
+) -> None:
+    """Keys within DynamoDB's limits and the item (plus ``headroom``) within 400 KB.
+
+    ``sized``: the wire size of more attributes of the item, sized by the caller once
+    (a constant part such as the stand-in markers), counted as if they were given.
+    """
     for name, limit in (("pk", MAX_PK_BYTES), ("sk", MAX_SK_BYTES)):
         if name in attributes:
             size = len(attributes[name]["S"].encode("utf-8"))
@@ -201,7 +207,7 @@ def check_item(attributes: Mapping[str, Any], what: str, *, headroom: int = 0) -
                     f"{what} key {name} of {size} bytes is not 1..{limit} bytes (DynamoDB)",
                     reason="too_large",
                 )
-    size = item_size(attributes) + headroom
+    size = item_size(attributes) + sized + headroom
     if size > MAX_ITEM_BYTES:
         raise PermanentError(
             f"{what} of {size} bytes (with {headroom} bytes of headroom) exceeds DynamoDB's "
