@@ -85,7 +85,15 @@ from streamkit.plan import (
 from streamkit.records import BatchBounds, Record, batch_bounds, event_records, iter_records
 from streamkit.sinks.clients import Clients
 from streamkit.sinks.dynamodb import DEFAULT_MARKER_HORIZON_S, AggregateTable, MarkerAhead
-from streamkit.spec import Aggregate, Archive, Decoded, Message, check_aggregate_names, json_doc
+from streamkit.spec import (
+    Aggregate,
+    Archive,
+    Decoded,
+    Message,
+    check_aggregate_names,
+    check_resource_names,
+    json_doc,
+)
 from streamkit.stores import (
     AggregateStore,
     LedgerStore,
@@ -139,6 +147,18 @@ class Pipeline:
     ) -> None:
         if aggregates and not table:
             raise ValueError("aggregates need a table= (the DynamoDB aggregate table)")
+        check_resource_names(
+            {
+                "table": table,
+                "dead_letter_bucket": dead_letter_bucket,
+                "intent_bucket": intent_bucket,
+                "archive.bucket": archive.bucket if archive else None,
+            }
+        )
+        required = {f"messages[{i}].queue_url": m.queue_url for i, m in enumerate(messages)}
+        if stores is None or stores.ledger is None:
+            required["ledger_table"] = ledger_table
+        check_resource_names(required, required=True)
         check_aggregate_names(aggregates)
         self.name = name
         self.decode = decode

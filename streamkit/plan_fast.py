@@ -22,14 +22,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-import orjson
-
 from streamkit.aggregate import Deltas, Window, check_event_time, is_late
 from streamkit.aggregate.deltas import ItemId
 from streamkit.aggregate.hll import HyperLogLog, check_distinct_item
 from streamkit.aggregate.stats import Accumulator
 from streamkit.aggregate.windows import MAX_EVENT_TIME
-from streamkit.codecs import BIG_INT_RUN, DIGITS_AS_ZERO
 from streamkit.errors import INVALID_REASON, PermanentError
 from streamkit.ledger import Position
 from streamkit.plan_aggregates import ALL_TIME, check_counted_item, iso, memo_window
@@ -140,7 +137,6 @@ def fast_stager(spec: PipelineSpec) -> Stager | None:
     skew = spec.max_clock_skew_s
     aggregates = tuple((a, a.name, a.key, a.distinct, a.window_s) for a in spec.aggregates)
     all_time = ALL_TIME
-    loads, JSONDecodeError = orjson.loads, orjson.JSONDecodeError
     # One window for all aggregates when they share a size (the common case): it
     # is looked up once per record.
     sizes = {a.window_s for a in spec.aggregates}
@@ -150,18 +146,9 @@ def fast_stager(spec: PipelineSpec) -> Stager | None:
         # streamkit.plan._stage_record, step by step (its comments say why)
         if record.error is not None:
             raise record.error
-        doc: Decoded
-        if decode is not None:
-            doc = decode(record)
-        else:  # json_doc: record.json(), decode_json's common case inline
-            payload = record.data
-            if BIG_INT_RUN not in payload.translate(DIGITS_AS_ZERO):
-                try:
-                    doc = loads(payload)
-                except JSONDecodeError:
-                    doc = record.json()  # raises the dead letter's DecodeError
-            else:
-                doc = record.json()
+        # json_doc is record.json(): called directly (cached on the record, as the
+        # general path's, so a function that reads record.json() again sees this doc)
+        doc: Decoded = record.json() if decode is None else decode(record)
         if validate is not None:
             checked = validate(doc)
             if checked is False:

@@ -31,13 +31,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 import pybase64
 
-from streamkit.codecs import b64decode, decode_json, decode_text
+from streamkit.codecs import BIG_INT_RUN, DIGITS_AS_ZERO, b64decode, decode_json, decode_text
 from streamkit.errors import DecodeError, InvalidEventError
 from streamkit.kpl import MAGIC, KplCorruptError, deaggregate
 
 _MISSING: Any = object()
+_orjson_loads, _JSONDecodeError = orjson.loads, orjson.JSONDecodeError
 
 
 class Record:
@@ -230,7 +232,16 @@ class Record:
         """
         doc = self._doc
         if doc is _MISSING:
-            doc = self._doc = decode_json(self.data)
+            data = self.data
+            # decode_json's common case, inline (the planner's hot path)
+            if BIG_INT_RUN not in data.translate(DIGITS_AS_ZERO):
+                try:
+                    doc = _orjson_loads(data)
+                except _JSONDecodeError:
+                    doc = decode_json(data)  # raises the DecodeError saying why
+            else:
+                doc = decode_json(data)
+            self._doc = doc
         return doc
 
     def text(self) -> str:

@@ -14,7 +14,7 @@ Example::
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -130,3 +130,16 @@ def _check_fields(agg: Aggregate) -> None:
             f"aggregate {agg.name!r}: max_fields must be an integer from 1 to "
             f"{MAX_FIELDS_LIMIT}, got {agg.max_fields!r}"
         )
+
+
+def check_resource_names(names: Mapping[str, object], *, required: bool = False) -> None:
+    """ValueError naming the setting unless each resource name (table, bucket, queue
+    URL) is a non-empty str; None means "not configured" unless ``required``. Checked
+    when the pipeline is built: the sinks' clients skip botocore's parameter
+    validation, so an unset environment variable would otherwise reach the service as
+    an odd request (a 500 retried six times, or a misleading "does not exist")."""
+    for setting, value in names.items():
+        if value is None and not required:
+            continue
+        if not isinstance(value, str) or not value.strip():
+            raise ValueError(f"{setting} must be a non-empty string, got {value!r}")

@@ -14,6 +14,7 @@ the intents must be equal but for their random ids, and the counts, dead letters
 from __future__ import annotations
 
 import dataclasses
+import gzip
 import math
 from typing import Any
 
@@ -238,3 +239,29 @@ def test_the_clickstream_consumer_takes_the_fast_path() -> None:
     }
     assert fast_stager(clickstream.build_pipeline(env)) is not None
     assert fast_stager(iot.build_pipeline(env)) is None
+
+
+def test_functions_reading_record_json_see_the_planned_document() -> None:
+    """record.json() is cached on both paths: a validator that changes the document in
+    place and an archive transform that reads ``record.json()`` archive the same line
+    (the fast path once decoded the payload again, found by review)."""
+
+    def validate(doc: Any) -> None:
+        doc["seen"] = 1  # None: keep the (changed) document
+
+    pipeline = Pipeline(
+        "cached",
+        aggregates=[Aggregate("views", key=lambda d: d["page"])],
+        validate=validate,
+        archive=Archive("archive", transform=lambda d, r: r.json()),
+        table="aggregates",
+        ledger_table="ledger",
+        metrics=False,
+    )
+    raw = kinesis_event([b'{"page": "home"}'], arrival=T0)["Records"]
+    fast, general = (
+        _summary(plan_batch(pipeline, raw, LedgerState.new_shard(), fast=f)) for f in (True, False)
+    )
+    assert fast == general
+    (archived,) = fast["intent"]["objects"]
+    assert b'"seen":1' in gzip.decompress(archived["body"])
