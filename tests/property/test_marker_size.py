@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from streamkit.errors import PermanentError
@@ -35,11 +35,11 @@ names = st.one_of(st.text(min_size=1, max_size=12), st.sampled_from(sorted(_MARK
     pk_size=st.integers(1, 2100),
     big=st.integers(0, 420_000),
 )
+@example(  # found by CI: a number DynamoDB cannot store refuses the item on both paths
+    item={"0": {}, "00": Decimal("100000000000000000000000000000000000.001")}, pk_size=1, big=0
+)
 def test_the_markers_size_is_added_exactly(item: dict[str, Any], pk_size: int, big: int) -> None:
     item = {**item, "pk": "p" * pk_size, "sk": "s", "blob": b"x" * big}
-    merged = attribute_values({**item, **_MARKERS})
-    alone = attribute_values({k: v for k, v in item.items() if k not in _MARKERS})
-    assert item_size(merged) == item_size(alone) + _MARKERS_SIZE
 
     def verdict(check: Any) -> str | None:
         try:
@@ -49,9 +49,20 @@ def test_the_markers_size_is_added_exactly(item: dict[str, Any], pk_size: int, b
         return None
 
     agg = Aggregate("a")
-    before = verdict(lambda: check_item(merged, "aggregate 'a' item", headroom=ITEM_HEADROOM_BYTES))
+    # as the checks did before: the markers merged in, the whole item serialised
+    before = verdict(
+        lambda: check_item(
+            attribute_values({**item, **_MARKERS}),
+            "aggregate 'a' item",
+            headroom=ITEM_HEADROOM_BYTES,
+        )
+    )
     assert verdict(lambda: _check_aggregate_item(agg, item)) == before
-    print(f"size={item_size(merged)} refused={before is not None}")
+    if before is None or "exceeds DynamoDB's 409600-byte item" in before:  # serialisable
+        merged = attribute_values({**item, **_MARKERS})
+        alone = attribute_values({k: v for k, v in item.items() if k not in _MARKERS})
+        assert item_size(merged) == item_size(alone) + _MARKERS_SIZE
+    print(f"refused={before is not None} ({(before or '')[:40]})")
 
 
 def test_a_number_out_of_range_is_still_refused() -> None:
