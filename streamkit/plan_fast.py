@@ -2,8 +2,8 @@
 
 Most consumers count records per key and window, optionally with their distinct
 users or devices (clickstream's page views, events and site users), and send no
-messages. For such a spec (any decoder, the default JSON one inline; archive or
-not) :func:`fast_stager` returns a staging function with the spec's settings bound
+messages. For such a spec (any decoder, the default JSON one via ``record.json()``;
+archive or not) :func:`fast_stager` returns a staging function with the spec's settings bound
 that does, in one call per record, what the general path
 (:func:`streamkit.plan._stage_record`, then :func:`~streamkit.plan_aggregates.stage_stats`
 and :meth:`~streamkit.aggregate.Deltas.add_all`) does in about fifteen: the same
@@ -127,7 +127,7 @@ def fast_stager(spec: PipelineSpec) -> Stager | None:
     (messages, or an aggregate with values, last values, pairs or fields)."""
     if spec.messages or not all(_counted_only(a) for a in spec.aggregates):
         return None
-    decode = None if spec.decode is json_doc else spec.decode  # None: JSON, inline
+    decode = None if spec.decode is json_doc else spec.decode  # None: record.json()
     archive = spec.archive
     transform = archive.transform if archive is not None else None
     validate = spec.validate
