@@ -21,7 +21,7 @@ from typing import Any, TextIO
 from streamkit.local.commands.common import add_aws_options
 
 _EXAMPLE = """\
-examples, after `streamkit run --endpoint-url http://127.0.0.1:4566 --seed 7 \\
+examples, after `streamkit run --endpoint-url http://127.0.0.1:4566 --reset --seed 7 \\
     --start 2026-11-28T10:00:00Z --duration 120` (the endpoint keeps what it wrote):
   streamkit query --consumer clickstream --aggregate page_views --key shop.example.com/ \\
       --from 2026-11-28T10:00:00Z --to 2026-11-28T10:02:00Z --endpoint-url http://127.0.0.1:4566

@@ -22,7 +22,9 @@ def add_parser(sub: Any) -> None:
             "dead letters by reason, and a check that input counts equal output counts "
             "and that the aggregates equal an exactly-once reference. Exit status 0 when "
             "every check holds. With AWS_ENDPOINT_URL or --endpoint-url it runs against "
-            "that endpoint instead (resources are created if missing). stdout carries only "
+            "that endpoint instead: resources are created if missing and must hold nothing "
+            "from an earlier run (the check reads them all back; --reset empties them). "
+            "stdout carries only "
             "the summary (with --json exactly one JSON document); what the handlers print "
             "and log goes to stderr, except on a terminal, where the live progress line "
             "stands in for it unless --logs says where it goes."
@@ -76,6 +78,13 @@ def add_parser(sub: Any) -> None:
     )
     run.add_argument(
         "--endpoint-url", metavar="URL", help="use this AWS endpoint, not an embedded one"
+    )
+    run.add_argument(
+        "--reset",
+        action="store_true",
+        help="with --endpoint-url or AWS_ENDPOINT_URL: delete the consumers' streams and "
+        "tables and empty their buckets and queues before the run (without it, a run "
+        "refuses an endpoint where an earlier run left output, naming what it found)",
     )
     run.add_argument(
         "--json", action="store_true", help="print the summary as exactly one JSON document"
@@ -168,6 +177,7 @@ def main(args: argparse.Namespace) -> int:
                 read_limits=args.read_limits,
                 terraform=args.terraform,
                 keep_deployed=args.keep_deployed,
+                reset=args.reset,
             )
     except (ConfigError, CaptureError, ReplayError, ValueError) as e:
         print(f"streamkit run: error: {e}", file=sys.stderr)

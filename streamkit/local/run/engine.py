@@ -46,7 +46,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from streamkit.local.aws import LocalAWS, aws_clients, endpoint_from_env, provision
+from streamkit.local.aws import LocalAWS, aws_clients, endpoint_from_env, provision, resources_for
+from streamkit.local.aws.leftovers import start_clean
 from streamkit.local.capture import ShardCapture
 from streamkit.local.clock import VirtualClock
 from streamkit.local.config import ConsumerConfig, load_consumers
@@ -135,6 +136,7 @@ def run_main(
     keep_deployed: bool = False,
     terraform_variables: Mapping[str, Any] | None = None,
     deployment: TerraformRun | None = None,
+    reset: bool = False,
 ) -> int:
     """Run the local system; 0 when every check holds, 1 when one fails.
 
@@ -148,7 +150,10 @@ def run_main(
     the end, unless ``keep_deployed`` (with ``endpoint_url`` only; its working copy is
     then ``.streamkit/run-terraform``). ``deployment``: drive this one (deployed to
     ``endpoint_url`` by :func:`~streamkit.local.run.deploy.deploy_consumers`; the
-    caller destroys it) instead of deploying.
+    caller destroys it) instead of deploying. On a given endpoint the consumers'
+    resources must hold nothing yet (the check reads all of them back), or the run
+    refuses with :class:`~streamkit.local.aws.leftovers.LeftoverError` (a ValueError);
+    ``reset`` empties them first (:mod:`~streamkit.local.aws.leftovers`).
 
     Progress goes to ``err`` (stderr), the summary (text, or JSON with ``as_json``)
     to ``out`` (stdout), what the handlers print and log to ``logs`` (default:
@@ -196,6 +201,10 @@ def run_main(
         kinesis = aws_clients(
             endpoint_url=endpoint, region=clients.region, numeric_timestamps=True
         )("kinesis")
+        names = [n for n in consumers if not replay_files or n == (replay_consumer or n)]
+        if local is None and deployment is None:  # a given endpoint: start clean or refuse
+            resources = resources_for({n: consumers[n] for n in names})
+            start_clean(resources, clients, reset_first=reset, endpoint=endpoint, say=status.say)
         if terraform:
             from streamkit.local.run.deploy import deploy_consumers
 
@@ -216,7 +225,6 @@ def run_main(
                     runs.append(ConsumerRun(name, **fields))
             consumers = {}  # every run comes from the deployment
         else:
-            names = [n for n in consumers if not replay_files or n == (replay_consumer or n)]
             if local is not None and execution == "process" and len(names) > 1:
                 # Each consumer on its own moto process (endpoints.py says why).
                 endpoints = ConsumerEndpoints.start(names, first=local, region=clients.region)
