@@ -62,6 +62,7 @@ parentheses are kept so that code catching those keeps working::
         +-- FilterError (ValueError)                 streamkit.local.filters
         +-- StuckShardError (RuntimeError)           streamkit.local.esm
         +-- ProvisionError (RuntimeError)            streamkit.local.aws
+        +-- LeftoverError (ValueError)               streamkit.local.aws.leftovers
         +-- DlqCommandError                          streamkit.local.dlq.errors
         +-- DeadLetterNotFound (KeyError)            streamkit.local.dlq.store
         +-- AmbiguousDeadLetter (LookupError)        streamkit.local.dlq.store

@@ -236,6 +236,7 @@ def plan_batch(
                 stream=bounds.stream or "stream",
                 shard_id=bounds.shard_id,
                 consumer=spec.name,
+                compresslevel=spec.archive.compresslevel,
             )
             + objects
         )

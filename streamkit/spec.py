@@ -71,11 +71,27 @@ class Aggregate:
 
 @dataclass(frozen=True)
 class Archive:
-    """Archive raw records (or ``transform(doc, record)``) to S3 as gzip JSON Lines."""
+    """Archive raw records (or ``transform(doc, record)``) to S3 as gzip JSON Lines.
+
+    ``compresslevel`` is gzip's, 0 (stored) to 9 (smallest). The default 6 is zlib's
+    own: on clickstream's archive it takes half the CPU of 9 for objects 2.8% larger
+    (17.9 -> 8.4 µs per record, 40% of that consumer's planning at 9; 1 would be 3.6
+    µs and 32% larger). Pass 9 for archives kept long enough that storage outweighs
+    the invocations' duration, e.g. ``Archive("clicks-archive", compresslevel=9)``.
+    """
 
     bucket: str
     prefix: str = "archive"
     transform: Callable[[Decoded, Record], Any] | None = None
+    compresslevel: int = 6
+
+    def __post_init__(self) -> None:
+        level = self.compresslevel
+        if type(level) is not int or not 0 <= level <= 9:
+            raise ValueError(
+                f"archive.compresslevel must be an int from 0 (stored) to 9 (smallest), "
+                f"got {level!r}"
+            )
 
 
 @dataclass(frozen=True)

@@ -45,8 +45,10 @@ def archive_objects(
     stream: str,
     shard_id: str,
     consumer: str,
+    compresslevel: int = 6,
 ) -> list[ObjectWrite]:
-    """Group lines by partition into one gzip JSON Lines object each."""
+    """Group lines by partition into one gzip JSON Lines object each (gzip at
+    ``compresslevel``; see :class:`streamkit.spec.Archive`)."""
     groups: dict[str, list[ArchiveLine]] = {}
     partitions: dict[float, str] = {}  # per UTC hour: partition_of once per hour, not line
     for line in lines:
@@ -72,7 +74,10 @@ def archive_objects(
         body = b"".join(line + b"\n" for _, _, line in group)
         out.append(
             ObjectWrite(
-                bucket, check_s3_key(key), gzip.compress(body, mtime=0), "application/x-ndjson"
+                bucket,
+                check_s3_key(key),
+                gzip.compress(body, compresslevel, mtime=0),
+                "application/x-ndjson",
             )
         )
     return out

@@ -52,3 +52,39 @@ def test_good_names_build() -> None:
         **GOOD,
     )
     assert pipeline.table == "aggregates"
+
+
+@pytest.mark.parametrize("level", [-1, 10, 6.0, "6", None, True])
+def test_an_archive_compresslevel_outside_gzips_is_refused_naming_the_field(level: Any) -> None:
+    with pytest.raises(ValueError) as refused:
+        Archive("b", compresslevel=level)
+    assert str(refused.value) == (
+        f"archive.compresslevel must be an int from 0 (stored) to 9 (smallest), got {level!r}"
+    )
+
+
+def test_the_archive_compresses_at_its_level() -> None:
+    """Every level holds the same lines; 0 stores them, 9 takes the fewest bytes."""
+    import gzip
+
+    from streamkit.sinks.s3 import archive_objects
+
+    lines = [
+        ((i, 0), 1_795_860_000.0 + i, b'{"page":"/p/%d","n":%d}' % (i % 7, i)) for i in range(500)
+    ]
+    bodies = {}
+    for level in (0, 1, 6, 9):
+        [obj] = archive_objects(
+            lines,
+            bucket="b",
+            prefix="a",
+            stream="s",
+            shard_id="sh",
+            consumer="c",
+            compresslevel=level,
+        )
+        bodies[level] = obj.body
+        assert gzip.decompress(obj.body) == b"".join(line + b"\n" for _, _, line in lines)
+    assert all(len(bodies[level]) < len(bodies[0]) for level in (1, 6, 9))
+    assert len(bodies[9]) <= min(len(bodies[1]), len(bodies[6]))
+    assert Archive("b").compresslevel == 6

@@ -25,6 +25,7 @@ from typing import Any, Final
 
 from botocore.exceptions import ClientError
 
+from streamkit.errors import StreamkitError
 from streamkit.local.aws.clients import ClientFactory
 from streamkit.local.aws.provision import Resource
 
@@ -44,7 +45,7 @@ _MISSING: Final = frozenset(
 _WAITER: Final = {"Delay": 1, "MaxAttempts": 120}
 
 
-class LeftoverError(ValueError):
+class LeftoverError(StreamkitError, ValueError):
     """The endpoint holds an earlier run's output; the message names each resource."""
 
 
