@@ -88,3 +88,42 @@ def test_the_archive_compresses_at_its_level() -> None:
     assert all(len(bodies[level]) < len(bodies[0]) for level in (1, 6, 9))
     assert len(bodies[9]) <= min(len(bodies[1]), len(bodies[6]))
     assert Archive("b").compresslevel == 6
+
+
+@pytest.mark.parametrize("where", [0, 2, 4])
+@pytest.mark.parametrize("stop", ["none", "deadline", "committed"])
+def test_a_record_without_a_sequence_number_refuses_the_plan_wherever_it_is(
+    where: int, stop: str
+) -> None:
+    """The planner checks each record's sequence number as it reads it (no second pass):
+    the event is refused whether the record comes first, after records already
+    planned, or after the planner stopped taking records (deadline) or among records
+    the ledger already committed."""
+    from streamkit.deadline import Deadline
+    from streamkit.errors import InvalidEventError
+    from streamkit.ledger import LedgerState
+    from streamkit.local.events import kinesis_event
+
+    event = kinesis_event([b'{"page": "/"}'] * 5)
+    records = event["Records"]
+    state = LedgerState.new_shard()
+    deadline = Deadline(None, 0)
+    if stop == "deadline":
+        deadline = Deadline(lambda: 0, 100)  # reached before the first record
+    elif stop == "committed":
+        last = records[-1]["kinesis"]["sequenceNumber"]
+        state = LedgerState(1, (int(last), 0), None, None, True)
+    records[where]["kinesis"]["sequenceNumber"] = "12a"
+    pipeline = Pipeline(
+        "p", aggregates=[Aggregate("v", key=lambda d: d["page"])], table="t", **GOOD
+    )
+    with pytest.raises(InvalidEventError) as refused:
+        pipeline.plan(records, state, deadline=deadline)
+    assert str(refused.value) == (
+        f"Records[{where}].kinesis.sequenceNumber must be a decimal string, got '12a'"
+    )
+    del records[where]["kinesis"]["sequenceNumber"]
+    with pytest.raises(
+        InvalidEventError, match=rf"Records\[{where}\]\.kinesis\.sequenceNumber is missing"
+    ):
+        pipeline.plan(records, state, deadline=deadline)
