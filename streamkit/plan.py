@@ -48,7 +48,7 @@ from streamkit.plan_fast import (
     late_error,
     validation_failed,
 )
-from streamkit.records import Record, batch_bounds, iter_positioned
+from streamkit.records import Record, batch_bounds, check_sequence_numbers, iter_positioned
 from streamkit.sinks.dlq import dead_letter_object
 from streamkit.sinks.s3 import archive_objects
 from streamkit.spec import Aggregate, Archive, Decoded, Message
@@ -162,7 +162,8 @@ def plan_batch(
     records with :func:`streamkit.plan_fast.fast_stager` when the spec allows (the
     same plan; False: always the general path, the reference in tests).
     """
-    plan = BatchPlan()  # iter_positioned refuses a record without a sequence number
+    check_sequence_numbers(raw_records)
+    plan = BatchPlan()
     bounds = batch_bounds(raw_records)
     batch = Staging(state.watermark)
     stage = (fast_stager(spec) if fast else None) or _general_stager(spec)

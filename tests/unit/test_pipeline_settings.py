@@ -95,10 +95,11 @@ def test_the_archive_compresses_at_its_level() -> None:
 def test_a_record_without_a_sequence_number_refuses_the_plan_wherever_it_is(
     where: int, stop: str
 ) -> None:
-    """The planner checks each record's sequence number as it reads it (no second pass):
-    the event is refused whether the record comes first, after records already
-    planned, or after the planner stopped taking records (deadline) or among records
-    the ledger already committed."""
+    """An event with a record the planner cannot identify is refused whole, naming the
+    record, wherever it is (first, after good records, after the planner would have
+    stopped taking records at a deadline, among records the ledger committed), and
+    before any of the spec's functions runs: refusing it costs no planning, however
+    often Lambda retries it, and its records' side effects never happen."""
     from streamkit.deadline import Deadline
     from streamkit.errors import InvalidEventError
     from streamkit.ledger import LedgerState
@@ -114,8 +115,13 @@ def test_a_record_without_a_sequence_number_refuses_the_plan_wherever_it_is(
         last = records[-1]["kinesis"]["sequenceNumber"]
         state = LedgerState(1, (int(last), 0), None, None, True)
     records[where]["kinesis"]["sequenceNumber"] = "12a"
+    seen: list[object] = []
     pipeline = Pipeline(
-        "p", aggregates=[Aggregate("v", key=lambda d: d["page"])], table="t", **GOOD
+        "p",
+        validate=seen.append,  # returns None: keeps the document
+        aggregates=[Aggregate("v", key=lambda d: d["page"])],
+        table="t",
+        **GOOD,
     )
     with pytest.raises(InvalidEventError) as refused:
         pipeline.plan(records, state, deadline=deadline)
@@ -127,3 +133,4 @@ def test_a_record_without_a_sequence_number_refuses_the_plan_wherever_it_is(
         InvalidEventError, match=rf"Records\[{where}\]\.kinesis\.sequenceNumber is missing"
     ):
         pipeline.plan(records, state, deadline=deadline)
+    assert seen == []
