@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from streamkit.local.aws import provision, resources_for
-from streamkit.local.aws.leftovers import leftovers, reset
+from streamkit.local.aws import S3Bucket, SqsQueue, provision, resources_for
+from streamkit.local.aws.leftovers import LeftoverError, leftovers, owned_resources, reset
 from streamkit.local.cli import main
 from streamkit.local.config import load_consumers
 
@@ -104,3 +104,80 @@ def test_a_second_run_on_the_same_endpoint_is_refused_until_reset(
         c1["dead_letters"],
         c1["top_pages"],
     )
+
+
+def test_reset_stops_before_deleting_anything_it_could_not_finish(aws: Any) -> None:
+    """A table with deletion protection (infra/ turns it on in production) would stop
+    the reset halfway: it is refused first, and nothing is deleted."""
+    consumers = load_consumers()
+    resources = resources_for(consumers)
+    provision(consumers, aws.clients)
+    res = consumers["clickstream"].resources
+    assert res is not None and res.aggregate_table
+    ddb = aws.client("dynamodb")
+    ddb.update_table(TableName=res.aggregate_table, DeletionProtectionEnabled=True)
+    aws.client("kinesis").put_record(StreamName="clickstream", Data=b"{}", PartitionKey="p")
+    with pytest.raises(LeftoverError) as refused:
+        reset(resources, aws.clients)
+    assert str(refused.value).startswith("--reset would stop halfway, nothing was changed: ")
+    assert f"table {res.aggregate_table} has deletion protection" in str(refused.value)
+    assert "stream clickstream holds records" in leftovers(resources, aws.clients)
+    ddb.update_table(TableName=res.aggregate_table, DeletionProtectionEnabled=False)
+
+
+def test_reset_says_what_it_could_not_empty(aws: Any) -> None:
+    """An object under legal hold survives DeleteObjects (which reports it only in its
+    response's Errors): the reset checks again and names the bucket."""
+    s3 = aws.client("s3")
+    s3.create_bucket(Bucket="locked", ObjectLockEnabledForBucket=True)
+    s3.put_object(Bucket="locked", Key="k", Body=b"x", ObjectLockLegalHoldStatus="ON")
+    with pytest.raises(LeftoverError, match="could not empty everything: bucket locked holds"):
+        reset([S3Bucket("locked")], aws.clients)
+
+
+def test_an_empty_queue_is_not_purged(aws: Any) -> None:
+    """SQS purges a queue at most once a minute: a reset purges only what holds messages,
+    so runs with --reset can follow each other."""
+    queue = SqsQueue("q")
+    queue.create(aws.clients)
+    sqs = aws.client("sqs")
+    url = sqs.get_queue_url(QueueName="q")["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="m")
+    assert reset([queue], aws.clients) == ["purged queue q"]
+    assert reset([queue], aws.clients) == []
+    assert reset([queue], aws.clients) == []
+
+
+def test_one_consumers_reset_leaves_the_shared_ledger_to_the_others(aws: Any) -> None:
+    """Both shipped consumers keep their ledgers in one table: a run of one consumer
+    (--consumer) looks at and resets only that consumer's items in it."""
+    consumers = load_consumers()
+    provision(consumers, aws.clients)
+    res = consumers["iot"].resources
+    assert res is not None
+    ledger = res.ledger_table
+    owned = {o.resource.name: o for o in owned_resources(consumers, ["iot"])}
+    assert owned[ledger].ledger_of == ("iot",)
+    assert owned["iot-telemetry"].ledger_of == () and not owned["iot-telemetry"].shared_with
+    ddb = aws.client("dynamodb")
+    for item_id in (
+        "clickstream#shardId-000000000000",
+        "clickstream#shardId-000000000000#commit#1",
+    ):
+        ddb.put_item(TableName=ledger, Item={"id": {"S": item_id}})
+    assert leftovers(owned.values(), aws.clients) == []  # clickstream's are not iot's
+    ddb.put_item(TableName=ledger, Item={"id": {"S": "iot#shardId-000000000001"}})
+    assert leftovers(owned.values(), aws.clients) == [f"table {ledger} holds iot's ledger items"]
+    assert f"deleted iot's 1 items in table {ledger}" in reset(list(owned.values()), aws.clients)
+    ids = {i["id"]["S"] for i in ddb.scan(TableName=ledger)["Items"]}
+    assert ids == {"clickstream#shardId-000000000000", "clickstream#shardId-000000000000#commit#1"}
+
+
+def test_reset_without_a_lasting_endpoint_is_an_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    assert main(["run", "--reset", "--duration", "1"]) == 2
+    out = capsys.readouterr()
+    assert out.out == ""
+    assert "--reset needs --endpoint-url or AWS_ENDPOINT_URL" in out.err

@@ -6,7 +6,10 @@ empty: against an endpoint that stays (``--endpoint-url``), a second run would r
 first one's output too and fail its check for no fault of the consumers. The run asks
 :func:`leftovers` first and refuses, naming each resource that holds something, unless
 told to :func:`reset` them (``--reset``): streams and tables are deleted (provisioning
-creates them again, empty), buckets emptied, queues purged.
+creates them again, empty), buckets emptied, queues purged. A ledger table other
+consumers share (``--consumer`` runs one) is looked at and reset only in the run's
+consumers' items; any other shared resource that holds something is named, never
+reset for one consumer.
 
 Example::
 
@@ -20,16 +23,18 @@ Example::
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Final
 
 from botocore.exceptions import ClientError
 
 from streamkit.errors import StreamkitError
 from streamkit.local.aws.clients import ClientFactory
-from streamkit.local.aws.provision import Resource
+from streamkit.local.aws.provision import Resource, resources_for
+from streamkit.local.config import ConsumerConfig
 
-__all__ = ["LeftoverError", "leftovers", "reset", "start_clean"]
+__all__ = ["LeftoverError", "Owned", "leftovers", "owned_resources", "reset", "start_clean"]
 
 #: Error codes meaning "there is no such resource" (nothing left, nothing to reset).
 _MISSING: Final = frozenset(
@@ -43,14 +48,57 @@ _MISSING: Final = frozenset(
     }
 )
 _WAITER: Final = {"Delay": 1, "MaxAttempts": 120}
+_NOUNS: Final = {"kinesis": "stream", "dynamodb": "table", "s3": "bucket", "sqs": "queue"}
 
 
 class LeftoverError(StreamkitError, ValueError):
-    """The endpoint holds an earlier run's output; the message names each resource."""
+    """The endpoint holds an earlier run's output, or a reset could not empty it; the
+    message names each resource."""
+
+
+@dataclass(frozen=True, slots=True)
+class Owned:
+    """What of one resource a run owns: all of it, or only some consumers' items."""
+
+    resource: Resource
+    #: A ledger table other consumers share: only these consumers' items
+    #: (ids ``<consumer>#...``); empty: the whole resource.
+    ledger_of: tuple[str, ...] = ()
+    #: Other consumers using it (not a ledger table): looked at, never reset.
+    shared_with: tuple[str, ...] = ()
+
+    @property
+    def label(self) -> str:
+        return f"{_NOUNS.get(self.resource.kind, self.resource.kind)} {self.resource.name}"
+
+
+def owned_resources(
+    consumers: Mapping[str, ConsumerConfig], selected: Sequence[str]
+) -> list[Owned]:
+    """The resources of the ``selected`` consumers, each with what of it they own."""
+    users: dict[tuple[str, str], list[str]] = {}
+    for name, consumer in consumers.items():
+        for r in resources_for({name: consumer}):
+            users.setdefault((r.kind, r.name), []).append(name)
+    ledgers = {c.resources.ledger_table for c in consumers.values() if c.resources}
+    out = []
+    for r in resources_for({n: consumers[n] for n in selected}):
+        others = tuple(u for u in users[(r.kind, r.name)] if u not in selected)
+        if not others:
+            out.append(Owned(r))
+        elif r.kind == "dynamodb" and r.name in ledgers:
+            out.append(Owned(r, ledger_of=tuple(selected)))
+        else:
+            out.append(Owned(r, shared_with=others))
+    return out
+
+
+def _owned(resources: Iterable[Resource | Owned]) -> list[Owned]:
+    return [r if isinstance(r, Owned) else Owned(r) for r in resources]
 
 
 def start_clean(
-    resources: Sequence[Resource],
+    resources: Sequence[Resource | Owned],
     clients: ClientFactory,
     *,
     reset_first: bool,
@@ -74,31 +122,36 @@ def start_clean(
 
 
 def _missing(exc: ClientError) -> bool:
-    return str(exc.response.get("Error", {}).get("Code", "")) in _MISSING
+    return _code(exc) in _MISSING
 
 
-def leftovers(resources: Iterable[Resource], clients: ClientFactory) -> list[str]:
+def _code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def leftovers(resources: Iterable[Resource | Owned], clients: ClientFactory) -> list[str]:
     """One line per resource that exists and holds something, e.g. ``"table
     clickstream-aggregates holds items"``; empty when a run can start clean. Missing
     resources hold nothing. SNS topics keep no state and are not looked at."""
     found = []
-    for resource in resources:
+    for owned in _owned(resources):
         try:
-            held = _holds(resource, clients)
+            held = _holds(owned, clients)
         except ClientError as exc:
             if not _missing(exc):
                 raise
             held = None
         if held:
-            found.append(f"{_NOUNS.get(resource.kind, resource.kind)} {resource.name} {held}")
+            shared = f" (shared with {', '.join(owned.shared_with)})" if owned.shared_with else ""
+            found.append(f"{owned.label} {held}{shared}")
     return found
 
 
-_NOUNS: Final = {"kinesis": "stream", "dynamodb": "table", "s3": "bucket", "sqs": "queue"}
-
-
-def _holds(resource: Resource, clients: ClientFactory) -> str | None:
-    name = resource.name
+def _holds(owned: Owned, clients: ClientFactory) -> str | None:
+    resource, name = owned.resource, owned.resource.name
+    if owned.ledger_of:
+        items = _ledger_items(clients("dynamodb"), name, owned.ledger_of, limit=1)
+        return f"holds {', '.join(owned.ledger_of)}'s ledger items" if items else None
     if resource.kind == "kinesis":
         return "holds records" if _stream_has_records(clients("kinesis"), name) else None
     if resource.kind == "dynamodb":
@@ -108,12 +161,38 @@ def _holds(resource: Resource, clients: ClientFactory) -> str | None:
         page = clients("s3").list_objects_v2(Bucket=name, MaxKeys=1)
         return "holds objects" if page.get("KeyCount", 0) else None
     if resource.kind == "sqs":
-        sqs = clients("sqs")
-        url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
-        names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
-        attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
-        return "holds messages" if any(int(attributes.get(n, 0)) for n in names) else None
+        return "holds messages" if _queue_messages(clients("sqs"), name) else None
     return None
+
+
+def _queue_messages(sqs: Any, name: str) -> int:
+    url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
+    names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
+    return sum(int(attributes.get(n, 0)) for n in names)
+
+
+def _ledger_items(
+    ddb: Any, table: str, consumers: Sequence[str], *, limit: int | None = None
+) -> list[dict[str, Any]]:
+    """The keys of ``consumers``' items in a ledger table (ids ``<consumer>#...``)."""
+    condition = " OR ".join(f"begins_with(#id, :p{i})" for i in range(len(consumers)))
+    kwargs: dict[str, Any] = {
+        "TableName": table,
+        "ConsistentRead": True,
+        "ProjectionExpression": "#id",
+        "FilterExpression": condition,
+        "ExpressionAttributeNames": {"#id": "id"},
+        "ExpressionAttributeValues": {f":p{i}": {"S": f"{c}#"} for i, c in enumerate(consumers)},
+    }
+    keys: list[dict[str, Any]] = []
+    while limit is None or len(keys) < limit:
+        page = ddb.scan(**kwargs)
+        keys.extend(page.get("Items", []))
+        if "LastEvaluatedKey" not in page:
+            break
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    return keys
 
 
 def _stream_has_records(kinesis: Any, stream: str) -> bool:
@@ -146,26 +225,82 @@ def _shards(kinesis: Any, stream: str) -> Iterator[str]:
         kwargs = {"NextToken": token}
 
 
-def reset(resources: Sequence[Resource], clients: ClientFactory) -> list[str]:
+def reset(resources: Sequence[Resource | Owned], clients: ClientFactory) -> list[str]:
     """Leave every resource empty or gone (provisioning creates it again); one line per
     resource changed, e.g. ``"deleted table clickstream-ledger"``. Streams are deleted
     with their registered consumers, tables deleted (both waited for), buckets emptied
-    (every object version), queues purged."""
-    done = []
-    for resource in resources:
+    (every object version), queues holding messages purged, a shared ledger table's
+    items of the run's consumers deleted.
+
+    Raises :class:`LeftoverError`, before anything is deleted when it can tell (a
+    table with deletion protection, a shared resource that holds something), else
+    naming the resource it stopped at and what was reset already; and when, after
+    it, something still holds what it held (a bucket's object under legal hold)."""
+    owned = _owned(resources)
+    problems = _cannot_reset(owned, clients)
+    if problems:
+        raise LeftoverError(
+            "--reset would stop halfway, nothing was changed: " + "; ".join(problems)
+        )
+    done: list[str] = []
+    for o in owned:
         try:
-            what = _reset(resource, clients)
+            what = _reset(o, clients)
         except ClientError as exc:
-            if not _missing(exc):
-                raise
-            what = None
+            if _missing(exc):
+                continue
+            hint = (
+                " (SQS purges a queue at most once a minute)"
+                if _code(exc) == "PurgeQueueInProgress"
+                else ""
+            )
+            raise LeftoverError(
+                f"--reset stopped at {o.label}: {exc}{hint}; reset before it: "
+                + (", ".join(done) or "nothing")
+            ) from exc
         if what:
-            done.append(f"{what} {_NOUNS.get(resource.kind, resource.kind)} {resource.name}")
+            done.append(f"{what} {o.label}")
+    left = leftovers(owned, clients)
+    if left:
+        raise LeftoverError(f"--reset could not empty everything: {'; '.join(left)}")
     return done
 
 
-def _reset(resource: Resource, clients: ClientFactory) -> str | None:
-    name = resource.name
+def _cannot_reset(owned: Sequence[Owned], clients: ClientFactory) -> list[str]:
+    problems = []
+    for o in owned:
+        r = o.resource
+        try:
+            if o.shared_with and _holds(o, clients):
+                problems.append(
+                    f"{o.label} is shared with {', '.join(o.shared_with)}: reset all its "
+                    "consumers (no --consumer) or empty it yourself"
+                )
+            elif r.kind == "dynamodb" and not o.ledger_of:
+                table = clients("dynamodb").describe_table(TableName=r.name)["Table"]
+                if table.get("DeletionProtectionEnabled"):
+                    problems.append(
+                        f"{o.label} has deletion protection: turn it off (UpdateTable "
+                        "DeletionProtectionEnabled=false) or use a fresh endpoint"
+                    )
+        except ClientError as exc:
+            if not _missing(exc):
+                raise
+    return problems
+
+
+def _reset(owned: Owned, clients: ClientFactory) -> str | None:
+    resource, name = owned.resource, owned.resource.name
+    if owned.shared_with:
+        return None  # empty (checked before): nothing to do
+    if owned.ledger_of:
+        ddb = clients("dynamodb")
+        keys = _ledger_items(ddb, name, owned.ledger_of)
+        for i in range(0, len(keys), 25):  # BatchWriteItem takes at most 25
+            requests = {name: [{"DeleteRequest": {"Key": k}} for k in keys[i : i + 25]]}
+            while requests:
+                requests = ddb.batch_write_item(RequestItems=requests).get("UnprocessedItems")
+        return f"deleted {', '.join(owned.ledger_of)}'s {len(keys)} items in" if keys else None
     if resource.kind == "kinesis":
         kinesis = clients("kinesis")
         kinesis.delete_stream(StreamName=name, EnforceConsumerDeletion=True)
@@ -180,13 +315,16 @@ def _reset(resource: Resource, clients: ClientFactory) -> str | None:
         return "emptied" if _empty_bucket(clients("s3"), name) else None
     if resource.kind == "sqs":
         sqs = clients("sqs")
+        if not _queue_messages(sqs, name):
+            return None  # SQS allows one purge a minute: none where nothing is held
         sqs.purge_queue(QueueUrl=sqs.get_queue_url(QueueName=name)["QueueUrl"])
         return "purged"
     return None
 
 
 def _empty_bucket(s3: Any, bucket: str) -> bool:
-    """Delete every object version and delete marker; True when there were any."""
+    """Delete every object version and delete marker; True when there were any.
+    Objects S3 refuses to delete (object lock) are left: :func:`reset` says so."""
     deleted = False
     for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
         keys = [

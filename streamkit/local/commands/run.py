@@ -83,8 +83,9 @@ def add_parser(sub: Any) -> None:
         "--reset",
         action="store_true",
         help="with --endpoint-url or AWS_ENDPOINT_URL: delete the consumers' streams and "
-        "tables and empty their buckets and queues before the run (without it, a run "
-        "refuses an endpoint where an earlier run left output, naming what it found)",
+        "tables and empty their buckets and queues before the run (with --consumer, only "
+        "that consumer's items of a ledger table others share); without it, a run "
+        "refuses an endpoint where an earlier run left output, naming what it found",
     )
     run.add_argument(
         "--json", action="store_true", help="print the summary as exactly one JSON document"

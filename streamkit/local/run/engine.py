@@ -46,8 +46,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from streamkit.local.aws import LocalAWS, aws_clients, endpoint_from_env, provision, resources_for
-from streamkit.local.aws.leftovers import start_clean
+from streamkit.local.aws import LocalAWS, aws_clients, endpoint_from_env, provision
+from streamkit.local.aws.leftovers import owned_resources, start_clean
 from streamkit.local.capture import ShardCapture
 from streamkit.local.clock import VirtualClock
 from streamkit.local.config import ConsumerConfig, load_consumers
@@ -174,6 +174,10 @@ def run_main(
             "--keep-deployed needs --terraform and --endpoint-url (an embedded endpoint "
             "stops with the run)"
         )
+    if reset and not (endpoint_url or endpoint_from_env()):
+        raise ValueError(
+            "--reset needs --endpoint-url or AWS_ENDPOINT_URL (an embedded endpoint starts empty)"
+        )
     rates = {**DEFAULT_RATES, **(rates or {})}
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
@@ -203,8 +207,8 @@ def run_main(
         )("kinesis")
         names = [n for n in consumers if not replay_files or n == (replay_consumer or n)]
         if local is None and deployment is None:  # a given endpoint: start clean or refuse
-            resources = resources_for({n: consumers[n] for n in names})
-            start_clean(resources, clients, reset_first=reset, endpoint=endpoint, say=status.say)
+            owned = owned_resources(consumers, names)
+            start_clean(owned, clients, reset_first=reset, endpoint=endpoint, say=status.say)
         if terraform:
             from streamkit.local.run.deploy import deploy_consumers
 
