@@ -87,10 +87,11 @@ def print_result(result: Result) -> None:
     for name in CONSUMERS:
         print(f"  {name}: {result.settings.get(name, '?')}")
     if sc.baseline_duration is not None:
-        pt = {n: s.records for (n, i), s in result.sides.items() if i == "powertools"}
+        baseline = {n: s.records for (n, i), s in result.sides.items() if i == "powertools"}
         print(
             f"  powertools baseline: the first {sc.baseline_duration:g} s of the traffic "
-            f"({', '.join(f'{n} {k:,}' for n, k in pt.items())} records), per 1,000 of those"
+            f"({', '.join(f'{n} {k:,}' for n, k in baseline.items())} records), per 1,000 "
+            "of those"
         )
     print(head)
     rows: dict[tuple[str, str], tuple[float, ...]] = {}
