@@ -23,7 +23,7 @@ Example::
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -31,8 +31,15 @@ from botocore.exceptions import ClientError
 
 from streamkit.errors import StreamkitError
 from streamkit.local.aws.clients import ClientFactory
-from streamkit.local.aws.provision import Resource, resources_for
+from streamkit.local.aws.provision import (
+    _WAITER_DELAY,
+    _WAITER_MAX_ATTEMPTS,
+    Resource,
+    _error_code,
+    resources_for,
+)
 from streamkit.local.config import ConsumerConfig
+from streamkit.local.shards import KinesisShardReader
 
 __all__ = ["LeftoverError", "Owned", "leftovers", "owned_resources", "reset", "start_clean"]
 
@@ -47,7 +54,7 @@ _MISSING: Final = frozenset(
         "QueueDoesNotExist",
     }
 )
-_WAITER: Final = {"Delay": 1, "MaxAttempts": 120}
+_WAITER: Final = {"Delay": _WAITER_DELAY, "MaxAttempts": _WAITER_MAX_ATTEMPTS}
 _NOUNS: Final = {"kinesis": "stream", "dynamodb": "table", "s3": "bucket", "sqs": "queue"}
 
 
@@ -122,11 +129,7 @@ def start_clean(
 
 
 def _missing(exc: ClientError) -> bool:
-    return _code(exc) in _MISSING
-
-
-def _code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
+    return _error_code(exc) in _MISSING
 
 
 def leftovers(resources: Iterable[Resource | Owned], clients: ClientFactory) -> list[str]:
@@ -197,7 +200,7 @@ def _ledger_items(
 
 def _stream_has_records(kinesis: Any, stream: str) -> bool:
     """True when any shard, closed ones too, still holds a record (its TRIM_HORIZON)."""
-    for shard in _shards(kinesis, stream):
+    for shard in (s.shard_id for s in KinesisShardReader(kinesis, stream).shards()):
         iterator = kinesis.get_shard_iterator(
             StreamName=stream, ShardId=shard, ShardIteratorType="TRIM_HORIZON"
         )["ShardIterator"]
@@ -211,18 +214,6 @@ def _stream_has_records(kinesis: Any, stream: str) -> bool:
             if not iterator or not page.get("MillisBehindLatest"):
                 break
     return False
-
-
-def _shards(kinesis: Any, stream: str) -> Iterator[str]:
-    kwargs: dict[str, Any] = {"StreamName": stream}
-    while True:
-        page = kinesis.list_shards(**kwargs)
-        for shard in page.get("Shards", []):
-            yield str(shard["ShardId"])
-        token = page.get("NextToken")
-        if not token:
-            return
-        kwargs = {"NextToken": token}
 
 
 def reset(resources: Sequence[Resource | Owned], clients: ClientFactory) -> list[str]:
@@ -251,7 +242,7 @@ def reset(resources: Sequence[Resource | Owned], clients: ClientFactory) -> list
                 continue
             hint = (
                 " (SQS purges a queue at most once a minute)"
-                if _code(exc) == "PurgeQueueInProgress"
+                if _error_code(exc) == "PurgeQueueInProgress"
                 else ""
             )
             raise LeftoverError(
