@@ -65,13 +65,17 @@ def build_pipeline(env: Mapping[str, str]) -> Pipeline:
         decode=decode,
         event_time=event_time,
         aggregates=[
+            # Pages are unbounded: one item per page and minute. Event types and
+            # sites are a handful: one item per minute holds them all (one write per
+            # minute and batch instead of one per key; see Aggregate.layout).
             Aggregate("page_views", key=page_key, window_s=WINDOW_S, distinct=lambda c: c.user_id),
-            Aggregate("events", key=lambda c: c.event, window_s=WINDOW_S),
+            Aggregate("events", key=lambda c: c.event, window_s=WINDOW_S, layout="window"),
             Aggregate(
                 "site_users",
                 key=lambda c: c.site,
                 window_s=WINDOW_S,
                 distinct=lambda c: c.user_id,
+                layout="window",
             ),
         ],
         table=env["STREAMKIT_AGGREGATE_TABLE"],

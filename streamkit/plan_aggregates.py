@@ -97,6 +97,8 @@ def stage_stats(
                 staged.append((agg.name, key, window, item))
                 continue
             check_key(agg.name, str(key))
+            if agg.layout == "window":
+                window_key(agg.name, str(key))
             if agg.last is not None:
                 last = agg.last(doc)
                 check_size("last value", json_bytes(last, "last value"), MAX_LAST_VALUE_BYTES)
@@ -122,6 +124,8 @@ def check_counted_item(
     one-record item is the same for every such record of an item and window, so
     planners check it once per item and batch."""
     check_key(agg.name, key)
+    if agg.layout == "window":
+        window_key(agg.name, key)
     if item is not None:
         check_distinct_item(item)
     # The item's wire size is a constant of (aggregate, window, distinct or not) plus
@@ -189,22 +193,28 @@ def stage_fields(
     return [(f"{agg.name}#{n}", key, window, fields[n]) for n in names]
 
 
-def _field_name(aggregate: str, name: Any) -> str:
+def _field_name(aggregate: str, name: Any, what: str = "field name") -> str:
     """A usable field name (a non-empty str of at most 255 UTF-8 bytes), or the
     record's dead letter naming what is wrong."""
     if not isinstance(name, str) or not name:
         raise PermanentError(
-            f"aggregate {aggregate!r} field name must be a non-empty string, got {name!r:.80}",
+            f"aggregate {aggregate!r} {what} must be a non-empty string, got {name!r:.80}",
             reason=INVALID_REASON,
         )
     size = len(name.encode("utf-8", "surrogatepass"))
     if size > MAX_FIELD_NAME_BYTES:
         raise PermanentError(
-            f"aggregate {aggregate!r} field name of {size} bytes exceeds "
+            f"aggregate {aggregate!r} {what} of {size} bytes exceeds "
             f"{MAX_FIELD_NAME_BYTES} bytes: {name[:40]!r}...",
             reason="too_large",
         )
     return name
+
+
+def window_key(aggregate: str, key: str) -> None:
+    """A ``layout="window"`` aggregate's key names a field of the window's item: at
+    most 255 UTF-8 bytes and not empty, else the record's dead letter."""
+    _field_name(aggregate, key, "key (a field of its layout='window' item)")
 
 
 def _fields_delta(
@@ -242,6 +252,25 @@ def aggregate_delta(
     return _delta_write(name, ttl_s, key, window, stats_to_item(stats))
 
 
+#: The ``key`` attribute of a ``layout="window"`` item (it holds every key).
+WINDOW_ITEM_KEY = "*"
+
+
+def _window_delta(agg: Aggregate, window: Window, keys: Mapping[str, Stats]) -> AggregateWrite:
+    """A ``layout="window"`` aggregate's delta: one item per window (``pk`` the
+    aggregate's name), each key's stats a field."""
+    return _delta_write(
+        agg.name,
+        agg.ttl_s,
+        WINDOW_ITEM_KEY,
+        window,
+        {},
+        fields_to_item(keys),
+        agg.max_fields,
+        pk=agg.name,
+    )
+
+
 def _delta_write(
     name: str,
     ttl_s: int | None,
@@ -250,8 +279,10 @@ def _delta_write(
     stats: Mapping[str, Any],
     fields: Mapping[str, Mapping[str, Any]] | None = None,
     max_fields: int | None = None,
+    *,
+    pk: str | None = None,
 ) -> AggregateWrite:
-    pk = f"{name}#{key}"
+    pk = f"{name}#{key}" if pk is None else pk
     if window == ALL_TIME:
         return AggregateWrite(
             pk, "all", stats, aggregate=name, key=key, fields=fields, max_fields=max_fields
@@ -306,12 +337,17 @@ def _aggregate_item(agg: Aggregate, key: str, window: Window, stats: Stats) -> d
 
 def aggregate_items(aggregates: Sequence[Aggregate], deltas: Deltas) -> list[AggregateWrite]:
     """The intent's aggregate deltas, one per distinct item (a multi-field
-    aggregate's fields of one key and window joined into one delta)."""
+    aggregate's fields of one key and window joined into one delta, and a
+    ``layout="window"`` aggregate's keys of one window)."""
     by_name = {a.name: a for a in aggregates}
     out: list[AggregateWrite] = []
     grouped: dict[tuple[str, str, Window], dict[str, Stats]] = {}
+    windowed: dict[tuple[str, Window], dict[str, Stats]] = {}
     for name, key, w, stats in deltas:
         agg = by_name.get(name)
+        if agg is not None and agg.layout == "window":
+            windowed.setdefault((name, w), {})[key] = stats
+            continue
         if agg is None or agg.fields is None:
             base, sep, field_name = name.partition("#")
             multi = by_name.get(base)
@@ -321,6 +357,8 @@ def aggregate_items(aggregates: Sequence[Aggregate], deltas: Deltas) -> list[Agg
         out.append(aggregate_delta(name, agg.ttl_s if agg else None, key, w, stats))
     for (base, key, w), fields in grouped.items():
         out.append(_fields_delta(by_name[base], key, w, fields))
+    for (name, w), keys in windowed.items():
+        out.append(_window_delta(by_name[name], w, keys))
     return out
 
 

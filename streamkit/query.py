@@ -4,10 +4,13 @@ The sink stores one DynamoDB item per (aggregate, key, window) with ``pk =
 "<aggregate>#<key>"`` and ``sk`` = the window start (``2026-11-28T10:05:00Z``; ``all``
 for an all-time aggregate). A multi-field aggregate keeps its per-field statistics in
 the map attribute ``fields`` and spreads a window over several items when it has more
-fields than one item holds (``sk = "<window start>#<n>"``, n = 1, 2, ...). Readers
-should not know any of that: this module turns items into typed :class:`Bucket` rows,
-one per window (or rolled-up window) and field, with the parts of a window merged, the
-distinct count estimated from the merged sketch and exact decimals throughout.
+fields than one item holds (``sk = "<window start>#<n>"``, n = 1, 2, ...). An
+aggregate of ``layout="window"`` keeps all its keys of a window in one item (``pk =
+"<aggregate>"``, each key's statistics under ``fields.<key>``, overflow parts the
+same way; :func:`window_item_keys` splits one back). Readers should not know any of
+that: this module turns items into typed :class:`Bucket` rows, one per window (or
+rolled-up window) and field, with the parts of a window merged, the distinct count
+estimated from the merged sketch and exact decimals throughout.
 
 Two layers, so the logic is testable without AWS:
 
@@ -224,6 +227,54 @@ def _range(start: object, end: object) -> tuple[float | None, float | None]:
 # ----------------------------------------------------------------------- the pure core
 
 
+def is_window_item(item: Mapping[str, Any]) -> bool:
+    """Whether ``item`` is (a part of) a ``layout="window"`` aggregate's window: its
+    partition key is the aggregate's name alone (every other item's is
+    ``<aggregate>#<key>``; names have no ``#``)."""
+    return "#" not in str(item.get("pk", "#"))
+
+
+def window_item_keys(item: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """A ``layout="window"`` item as the items the ``"key"`` layout would store, one
+    per key it holds (``pk = "<aggregate>#<key>"``, the window's attributes and sort
+    key, the key's statistics): what :func:`buckets` and :func:`totals` read.
+
+    >>> item = {"pk": "events", "sk": "all", "key": "*", "fields": {"click": {"count": 2}}}
+    >>> window_item_keys(item)["click"]["pk"], window_item_keys(item)["click"]["count"]
+    ('events#click', 2)
+    """
+    raw = item.get("fields")
+    if not isinstance(raw, Mapping):
+        raise ValueError(f"aggregate item {_where(item)}: a window item has no 'fields' map")
+    common = {k: v for k, v in item.items() if k not in _WINDOW_ONLY}
+    out: dict[str, dict[str, Any]] = {}
+    for key, attributes in raw.items():
+        if not isinstance(attributes, Mapping):
+            raise ValueError(f"aggregate item {_where(item)}: key {key!r} is not a map")
+        out[str(key)] = {**common, **attributes, "pk": f"{item['pk']}#{key}", "key": str(key)}
+    return out
+
+
+#: A window item's attributes that are not a key's own (its keys, their room, markers).
+_WINDOW_ONLY: Final = frozenset(
+    {"fields", "max_fields", "applied", "applied_at", "applied_intent", "pruned_at", "version"}
+)
+
+
+def key_items(items: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str], list[Mapping[str, Any]]]:
+    """Aggregate items of either layout grouped by (aggregate, key), a window item
+    split into its keys (:func:`window_item_keys`), first seen first: each group is
+    what :func:`buckets` or :func:`totals` takes for one key."""
+    grouped: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
+    for item in items:
+        if is_window_item(item):
+            for key, one in window_item_keys(item).items():
+                grouped.setdefault((str(item.get("aggregate")), key), []).append(one)
+        else:
+            grouped.setdefault((str(item.get("aggregate")), str(item.get("key"))), []).append(item)
+    return grouped
+
+
 def item_fields(item: Mapping[str, Any]) -> dict[str | None, Stats]:
     """One item's statistics by field: ``{None: stats}`` for a single-value item, the
     decoded ``fields`` map for a part of a multi-field item
@@ -425,11 +476,14 @@ def read_items(
     end: object = None,
     consistent_read: bool = False,
 ) -> list[dict[str, Any]]:
-    """The items of ``<aggregate>#<key>`` whose sort key falls in ``[start, end]``
+    """The items of ``aggregate``'s ``key`` whose sort key falls in ``[start, end]``
     (every page of a DynamoDB Query on a low-level ``dynamodb`` client), deserialized.
 
-    The sort-key range is a superset (it includes parts of a window starting at
-    ``end``): :func:`buckets` keeps exactly the windows inside ``[start, end)``.
+    The items of ``<aggregate>#<key>``; when there are none, the aggregate may be of
+    ``layout="window"``: then its window items (``pk = "<aggregate>"``, a second
+    Query) holding ``key``, each as :func:`window_item_keys` gives it. The sort-key
+    range is a superset (it includes parts of a window starting at ``end``):
+    :func:`buckets` keeps exactly the windows inside ``[start, end)``.
     ``consistent_read`` reads every write acknowledged before the call (twice the read
     units).
     """
@@ -438,7 +492,22 @@ def read_items(
     if not isinstance(key, str) or not key:
         raise ValueError(f"key must be a non-empty string; got {key!r}")
     lo, hi = _range(start, end)
-    values: dict[str, Any] = {":pk": {"S": f"{aggregate}#{key}"}}
+    items = _query_partition(dynamodb, table, f"{aggregate}#{key}", lo, hi, consistent_read)
+    if items:
+        return items
+    windows = _query_partition(dynamodb, table, aggregate, lo, hi, consistent_read)
+    return [
+        one
+        for item in windows
+        if is_window_item(item) and (one := window_item_keys(item).get(key)) is not None
+    ]
+
+
+def _query_partition(
+    dynamodb: Any, table: str, pk: str, lo: float | None, hi: float | None, consistent_read: bool
+) -> list[dict[str, Any]]:
+    """Every item of partition ``pk`` with a sort key in ``[lo, hi]``, deserialized."""
+    values: dict[str, Any] = {":pk": {"S": pk}}
     condition = "pk = :pk"
     if lo is not None:
         values[":lo"] = {"S": datetime.fromtimestamp(math.floor(lo), UTC).strftime(_ISO)}

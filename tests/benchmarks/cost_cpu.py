@@ -125,7 +125,7 @@ def bare_loop(event: dict[str, Any]) -> int:
     return touched
 
 
-def build_pipeline() -> Any:
+def build_pipeline(layout: str = "window") -> Any:
     """The measured pipeline, with its default clients (as on Lambda; ``apply_env``
     points them at the endpoint)."""
     from streamkit.pipeline import Aggregate, Pipeline
@@ -134,12 +134,13 @@ def build_pipeline() -> Any:
         "cpu",
         event_time=lambda doc, record: doc["ts"] / 1000,
         aggregates=[
-            Aggregate("page_views", key=lambda d: d["page"], window_s=WINDOW_S),
+            Aggregate("page_views", key=lambda d: d["page"], window_s=WINDOW_S, layout=layout),
             Aggregate(
                 "site_users",
                 key=lambda d: d["site"],
                 window_s=WINDOW_S,
                 distinct=lambda d: d["user_id"],
+                layout=layout,
             ),
         ],
         table=AGGREGATES,

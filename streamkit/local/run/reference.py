@@ -19,13 +19,21 @@ from streamkit.writes import AggregateWrite
 
 
 class AggregateKey(NamedTuple):
-    """One aggregate value, whatever the item layout: the item's partition key, its
-    window's sort key (an overflow part's ``#<n>`` left off) and the field of a
-    multi-field aggregate (None for a plain one)."""
+    """One aggregate value, whatever the item layout: the partition key the ``"key"``
+    layout gives it (``<aggregate>#<key>``, also for a key of a ``layout="window"``
+    item), its window's sort key (an overflow part's ``#<n>`` left off) and the field
+    of a multi-field aggregate (None for a plain one)."""
 
     pk: str
     window: str
     field: str | None = None
+
+
+def _entry_key(pk: str, window: str, name: str | None) -> AggregateKey:
+    # a window item's fields are its keys (its pk, the aggregate name, has no "#")
+    if name is not None and "#" not in pk:
+        return AggregateKey(f"{pk}#{name}", window)
+    return AggregateKey(pk, window, name)
 
 
 def write_entries(delta: AggregateWrite) -> Iterator[tuple[AggregateKey, Stats]]:
@@ -34,7 +42,7 @@ def write_entries(delta: AggregateWrite) -> Iterator[tuple[AggregateKey, Stats]]
         yield AggregateKey(delta.pk, delta.sk), stats_from_item(delta.stats)
         return
     for name, attributes in delta.fields.items():
-        yield AggregateKey(delta.pk, delta.sk, name), stats_from_item(attributes)
+        yield _entry_key(delta.pk, delta.sk, name), stats_from_item(attributes)
 
 
 def stored_aggregates(items: Iterable[Mapping[str, Any]]) -> dict[AggregateKey, Stats]:
@@ -43,7 +51,7 @@ def stored_aggregates(items: Iterable[Mapping[str, Any]]) -> dict[AggregateKey, 
     for item in items:
         window = window_sort_key(item)
         for name, stats in item_entries(item).items():
-            k = AggregateKey(str(item["pk"]), window, name)
+            k = _entry_key(str(item["pk"]), window, name)
             out[k] = merge(out[k], stats) if k in out else stats
     return out
 

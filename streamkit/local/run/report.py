@@ -19,7 +19,7 @@ from streamkit.aggregate import Stats, merge
 from streamkit.deadletter import count_reasons
 from streamkit.local.dlq.store import DeadLetterStore
 from streamkit.local.run.reference import comparable, expected_aggregates, stored_aggregates
-from streamkit.query import totals
+from streamkit.query import key_items, totals
 from streamkit.sinks.s3 import list_keys
 
 if TYPE_CHECKING:
@@ -144,12 +144,15 @@ def _records_counted(name: str, items: list[dict[str, Any]]) -> int:
 
 
 def _items_by_key(items: list[dict[str, Any]], aggregate: str | None) -> dict[str, list[Any]]:
-    """The items of ``aggregate`` grouped by aggregate key (first seen first)."""
-    grouped: dict[str, list[Any]] = {}
-    for i in items:
-        if i.get("aggregate") == aggregate:
-            grouped.setdefault(str(i["key"]), []).append(i)
-    return grouped
+    """The items of ``aggregate`` grouped by aggregate key (first seen first), either
+    layout (:func:`streamkit.query.key_items`)."""
+    return {
+        key: group
+        for (name, key), group in key_items(
+            i for i in items if i.get("aggregate") == aggregate
+        ).items()
+        if name == aggregate
+    }
 
 
 def _archived_lines(clients: Any, bucket: str, prefix: str) -> int:

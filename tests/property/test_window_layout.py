@@ -1,0 +1,252 @@
+"""``Aggregate(layout="window")``: every key of a window in one item.
+
+The invariant: storing an aggregate's keys as fields of one item per window, with
+overflow items past ``max_fields``, counts exactly what one item per (key, window)
+counts, whatever the batching, the order of batches, re-applies of a batch and
+crashes between an item's parts; and the readers (:func:`streamkit.query.key_items`,
+:func:`~streamkit.query.buckets`, the exactly-once reference's
+:func:`~streamkit.local.run.reference.stored_aggregates`) give the same rows for both
+layouts. The reference is the same records planned with ``layout="key"``, applied to
+a second table.
+
+Runs on the in-memory stores (hypothesis; the seed and example counts are printed);
+``test_window_layout_on_moto_matches_memory`` runs one scenario on both the in-memory
+store and the embedded moto endpoint, and reads it back with ``query_aggregate``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import orjson
+from boto3.dynamodb.types import TypeDeserializer
+from hypothesis import HealthCheck, given, note, settings
+from hypothesis import strategies as st
+
+from streamkit.aggregate import fields_from_item
+from streamkit.ledger import LedgerState
+from streamkit.local.aws import DynamoDbTable, LocalAWS
+from streamkit.local.events import kinesis_record
+from streamkit.local.run.reference import comparable, stored_aggregates
+from streamkit.pipeline import Aggregate, Pipeline
+from streamkit.query import buckets, key_items, query_aggregate
+from streamkit.sinks.dynamodb import AggregateTable
+from streamkit.testing.memory import MemoryAWS
+from streamkit.writes import AggregateWrite
+
+_DE = TypeDeserializer()
+SHARD = "shardId-000000000000"
+SITES = ["a.example", "b.example", "c.example", "d.example", "é.example"]
+
+Clients = Callable[[str], Any]
+
+
+def _pipeline(layout: str, max_fields: int = 64) -> Pipeline:
+    return Pipeline(
+        "c",
+        event_time=lambda doc, record: doc["ts"],
+        aggregates=[
+            Aggregate("hits", key=lambda d: d["site"], layout=layout, max_fields=max_fields),
+            Aggregate(
+                "spend",
+                key=lambda d: d["site"],
+                value=lambda d: d.get("v"),
+                layout=layout,
+                max_fields=max_fields,
+            ),
+            Aggregate(
+                "users",
+                key=lambda d: d["site"],
+                distinct=lambda d: d["user"],
+                window_s=None,  # all-time: one window item holds every site
+                layout=layout,
+                max_fields=max_fields,
+            ),
+        ],
+        table="aggs",
+        ledger_table="ledger",
+        clients=MemoryAWS().clients,
+    )
+
+
+def _raw(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        kinesis_record(orjson.dumps(doc), 1000 + i, partition_key=doc["site"], shard_id=SHARD)
+        for i, doc in enumerate(docs)
+    ]
+
+
+def _writes(pipeline: Pipeline, raw: list[dict[str, Any]]) -> list[AggregateWrite]:
+    intent = pipeline.plan(raw, LedgerState.new_shard()).intent
+    return [] if intent is None else list(intent.aggregates)
+
+
+def _memory() -> Clients:
+    mem = MemoryAWS()
+    mem.dynamodb.create_table("aggs", ("pk", "sk"))
+    return mem.clients
+
+
+def _items(clients: Clients) -> Iterator[dict[str, Any]]:
+    kwargs: dict[str, Any] = {"TableName": "aggs", "ConsistentRead": True}
+    while True:
+        page = clients("dynamodb").scan(**kwargs)
+        for raw in page.get("Items", []):
+            yield {k: _DE.deserialize(v) for k, v in raw.items()}
+        if "LastEvaluatedKey" not in page:
+            return
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def _stored(items: list[dict[str, Any]]) -> dict[Any, tuple[Any, ...]]:
+    return {k: comparable(s) for k, s in stored_aggregates(items).items()}
+
+
+def _rows(items: list[dict[str, Any]]) -> dict[tuple[str, str], list[Any]]:
+    """What a dashboard reads per (aggregate, key): query's rows, hourly and as stored."""
+    out = {}
+    for (name, key), group in key_items(items).items():
+        rollup = None if name == "users" else "hour"
+        out[(name, key)] = [
+            (b.start, b.end, b.field, b.windows, comparable(b.stats))
+            for b in buckets(group, rollup=rollup)
+        ]
+    return out
+
+
+class _CrashAfter:
+    """Clients whose DynamoDB PutItem fails after ``puts`` successful ones: a Lambda
+    that dies between two parts of an item (the in-memory store's own fault)."""
+
+    def __init__(self, clients: Clients, puts: int) -> None:
+        self.clients, self.left = clients, puts
+
+    def __call__(self, service: str) -> Any:
+        client = self.clients(service)
+        if service != "dynamodb":
+            return client
+        outer = self
+
+        class _Client:
+            exceptions = client.exceptions
+
+            def __getattr__(self, name: str) -> Any:
+                return getattr(client, name)
+
+            def put_item(self, **kwargs: Any) -> Any:
+                if outer.left <= 0:
+                    raise ConnectionError("crashed between writes")
+                outer.left -= 1
+                return client.put_item(**kwargs)
+
+        return _Client()
+
+
+click = st.fixed_dictionaries(
+    {
+        "site": st.sampled_from(SITES),
+        "user": st.sampled_from([f"u{i}" for i in range(8)]),
+        "ts": st.integers(0, 7_300),  # three hours of minutes: hourly rollups merge
+    },
+    optional={"v": st.decimals(min_value=-1000, max_value=1000, places=2).map(str)},
+)
+
+
+@settings(
+    max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True
+)
+@given(
+    clicks=st.lists(click, min_size=1, max_size=30),
+    cuts=st.lists(st.integers(1, 29), max_size=4),
+    max_fields=st.integers(1, 3),
+    crash_after=st.one_of(st.none(), st.integers(0, 6)),
+    data=st.data(),
+)
+def test_window_items_count_what_key_items_count(
+    clicks: list[dict[str, Any]],
+    cuts: list[int],
+    max_fields: int,
+    crash_after: int | None,
+    data: st.DataObject,
+) -> None:
+    bounds = sorted({0, len(clicks), *(c for c in cuts if c < len(clicks))})
+    batches = [clicks[a:b] for a, b in itertools.pairwise(bounds)]
+    order = data.draw(st.permutations(range(len(batches))), label="apply order")
+    note(f"{len(clicks)} records, {len(batches)} batches, max_fields={max_fields}")
+
+    window_pipeline, key_pipeline = _pipeline("window", max_fields), _pipeline("key")
+    clients, reference = _memory(), _memory()
+    table = AggregateTable("aggs", clients)
+    for i in order:
+        raw = _raw(batches[i])
+        writes = _writes(window_pipeline, raw)
+        # one delta per aggregate and window, whatever the keys
+        windows = [(w.aggregate, w.sk) for w in writes]
+        assert len(windows) == len(set(windows))
+        assert all(w.pk == w.aggregate and w.fields is not None for w in writes)
+        ledger_id = f"c#{SHARD}-{i}"  # one lane per batch: any apply order is legal
+        if crash_after is not None:
+            with contextlib.suppress(ConnectionError):
+                AggregateTable("aggs", _CrashAfter(clients, crash_after)).apply(
+                    ledger_id, 1, writes, intent_id=f"i{i}"
+                )
+        table.apply(ledger_id, 1, writes, intent_id=f"i{i}")
+        assert table.apply(ledger_id, 1, writes, intent_id=f"i{i}") == 0  # idempotent
+        AggregateTable("aggs", reference).apply(
+            ledger_id, 1, _writes(key_pipeline, raw), intent_id=f"i{i}"
+        )
+
+    items, expected = list(_items(clients)), list(_items(reference))
+    assert _stored(items) == _stored(expected)
+    assert _rows(items) == _rows(expected)
+    # Layout: at most max_fields keys per item, each key in one part, earlier parts full.
+    parts: dict[tuple[str, str], dict[int, set[str]]] = {}
+    for item in items:
+        assert "#" not in item["pk"] and item["key"] == "*"
+        window, _, n = str(item["sk"]).partition("#")
+        names = set(fields_from_item(item))
+        assert 1 <= len(names) <= max_fields
+        parts.setdefault((item["pk"], window), {})[int(n or 0)] = names
+    for by_part in parts.values():
+        assert sorted(by_part) == list(range(len(by_part)))
+        seen: set[str] = set()
+        for n in sorted(by_part):
+            assert not seen & by_part[n]
+            seen |= by_part[n]
+            if n + 1 in by_part:
+                assert len(by_part[n]) == max_fields
+
+
+def _contract_scenario(clients: Clients) -> list[Any]:
+    table = AggregateTable("aggs", clients, clock=lambda: 1_700_000_000.0)
+    pipeline = _pipeline("window", max_fields=2)
+    first = [{"site": s, "user": "u1", "ts": 5, "v": "1.5"} for s in SITES[:3]]
+    second = [{"site": s, "user": "u2", "ts": 70, "v": "-2"} for s in SITES[2:]]
+    written = [
+        table.apply(f"c#{SHARD}", 1, _writes(pipeline, _raw(first)), intent_id="i1"),
+        table.apply(f"c#{SHARD}", 2, _writes(pipeline, _raw(second)), intent_id="i2"),
+        table.apply(f"c#{SHARD}", 2, _writes(pipeline, _raw(second)), intent_id="i2"),
+    ]
+    # first: hits and spend of minute 0 (3 sites: parts 0 and 1), users all-time
+    # (parts 0, 1); second: minute 1 (3 sites: 2 parts each) and users' parts 1, 2
+    assert written == [6, 6, 0]
+    items = sorted(_items(clients), key=lambda i: (i["pk"], i["sk"]))
+    return [(i["pk"], i["sk"], sorted(i["fields"]), _stored([i])) for i in items]
+
+
+def test_window_layout_on_moto_matches_memory(local_aws: LocalAWS) -> None:
+    local_aws.reset()
+    DynamoDbTable.aggregates("aggs").create(local_aws.clients)
+    assert _contract_scenario(_memory()) == _contract_scenario(local_aws.clients)
+    ddb = local_aws.clients("dynamodb")
+    # query_aggregate finds a window-layout key without being told the layout
+    [minute0] = query_aggregate(ddb, "aggs", "spend", "c.example", start=0, end=60)
+    assert (minute0.count, minute0.sum, minute0.field) == (1, 1.5, None)
+    [hour] = query_aggregate(ddb, "aggs", "spend", "c.example", rollup="hour")
+    assert (hour.count, hour.sum, hour.windows) == (2, -0.5, 2)
+    [users] = query_aggregate(ddb, "aggs", "users", "c.example", consistent_read=True)
+    assert users.distinct == 2
+    assert query_aggregate(ddb, "aggs", "spend", "nowhere.example") == []
