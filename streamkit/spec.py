@@ -39,7 +39,7 @@ LAYOUTS = ("key", "window")
 #: The most ``max_fields`` of a ``layout="window"`` aggregate with ``distinct=``: each
 #: key's statistics then hold a sketch of up to 3,075 bytes (precision 12) besides
 #: its ~1 KB of numbers and name, so 64 of them and the markers stay inside 400 KB
-#: (tests/unit/test_window_layout.py builds the largest such item).
+#: (tests/unit/test_window_layout_settings.py builds the largest such item).
 MAX_DISTINCT_FIELDS_LIMIT = 64
 
 

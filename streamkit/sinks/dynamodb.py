@@ -8,6 +8,9 @@ aggregate's item (``Aggregate(fields=...)``) holds those statistics per field in
 map ``fields`` (``fields.temperature.max``), at most ``max_fields`` of them; more go
 to overflow items with sort key ``<window start>#1``, ``#2``, ... (see
 :meth:`AggregateTable._apply_fields`; :mod:`streamkit.query` reads them merged).
+An ``Aggregate(layout="window")`` has one such multi-field item per window, ``pk =
+"<aggregate>"``, its keys the fields: the planner hands it over as one multi-field
+delta per window, and it is applied exactly as one.
 
 Idempotence: each item keeps ``applied``, a map from ledger id (``<consumer>#<shard
 id>``, the ledger item the generation counts for) to the last generation applied to

@@ -13,9 +13,10 @@ is the handler's), on one Lambda event of 10,000 ~300-byte clickstream records:
   least any Python consumer of the batch does;
 * **pipeline**: :meth:`streamkit.pipeline.Pipeline.run` with one count aggregate
   (``page_views`` per page) and one distinct count (``site_users``: unique users per
-  site), per-minute windows, event time from the document, the ledger and the
-  aggregate table on the endpoint, dead-letter/intent bucket as the shipped consumers
-  have. Each repetition is the shard's next batch: the same documents under new
+  site), per-minute windows, both ``layout="window"`` (12 pages and 5 sites: the
+  layout for few keys, one item per window; the budget's figure), event time from
+  the document, the ledger and the aggregate table on the endpoint, dead-letter/intent
+  bucket as the shipped consumers have. Each repetition is the shard's next batch: the same documents under new
   sequence numbers, so it really plans, writes the intent, applies and commits the
   whole batch, merging into the items the earlier batches wrote. Before the first,
   one invocation under another ledger lane (``run(lane="other")``) writes them too:
@@ -23,7 +24,10 @@ is the handler's), on one Lambda event of 10,000 ~300-byte clickstream records:
   clickstream's (a fresh lane per repetition would add a marker to every item each
   time, items no shard's steady state has).
 
-Also printed: the pipeline's planning alone (:meth:`Pipeline.plan`, no I/O), so the
+Also printed, measured in the same repetitions (bare, window layout, bare, key layout,
+bare): the same pipeline with both aggregates ``layout="key"`` (one item per key and
+window, 34 writes an invocation instead of 4: what keys without bound cost), and the
+pipeline's planning alone (:meth:`Pipeline.plan`, no I/O), so the
 split between per-record work and the writes (a fixed cost per item) shows; and the
 floor the requests set: the AWS requests one invocation makes (counted by botocore's
 ``before-call`` event on the pipeline's own clients) times the CPU of one bare
@@ -127,11 +131,12 @@ def bare_loop(event: dict[str, Any]) -> int:
 
 def build_pipeline(layout: str = "window") -> Any:
     """The measured pipeline, with its default clients (as on Lambda; ``apply_env``
-    points them at the endpoint)."""
+    points them at the endpoint). Each layout is its own consumer (ledger items), and
+    their items never meet (``pk`` ``page_views`` against ``page_views#<page>``)."""
     from streamkit.pipeline import Aggregate, Pipeline
 
     return Pipeline(
-        "cpu",
+        "cpu" if layout == "window" else f"cpu-{layout}",
         event_time=lambda doc, record: doc["ts"] / 1000,
         aggregates=[
             Aggregate("page_views", key=lambda d: d["page"], window_s=WINDOW_S, layout=layout),
@@ -181,6 +186,10 @@ class CpuResult:
     ratios: list[float] = field(default_factory=list)
     #: AWS requests of one invocation, per service.
     requests: dict[str, int] = field(default_factory=dict)
+    #: The same with both aggregates ``layout="key"``: µs per record, ratios, requests.
+    key_pipeline_us: list[float] = field(default_factory=list)
+    key_ratios: list[float] = field(default_factory=list)
+    key_requests: dict[str, int] = field(default_factory=dict)
     budget: float = CPU_BUDGET
     problems: list[str] = field(default_factory=list)
     profile: str = ""
@@ -210,6 +219,10 @@ class CpuResult:
     def ratio(self) -> float:
         """The budget's figure: the median of the bracketed per-repetition ratios."""
         return statistics.median(self.ratios)
+
+    @property
+    def key_ratio(self) -> float:
+        return statistics.median(self.key_ratios)
 
     @property
     def ratio_of_medians(self) -> float:
@@ -242,10 +255,13 @@ def bare_puts(ddb: Any, run: str, calls: int = PROBE_CALLS) -> float:
     return (time.process_time() - t0) / calls * 1e6
 
 
-def count_requests(clients: Callable[[str], Any], services: Sequence[str]) -> dict[str, int]:
+def count_requests(
+    clients: Callable[[str], Any], services: Sequence[str], counts: dict[str, int] | None = None
+) -> dict[str, int]:
     """A live count of the requests ``clients`` send, per service (botocore's
-    ``before-call`` event: every API call, retries not included)."""
-    counts = dict.fromkeys(services, 0)
+    ``before-call`` event: every API call, retries not included), into ``counts``
+    (None: a new count)."""
+    counts = dict.fromkeys(services, 0) if counts is None else counts
 
     def counter(service: str) -> Callable[..., None]:
         def count(**kwargs: Any) -> None:
@@ -258,6 +274,33 @@ def count_requests(clients: Callable[[str], Any], services: Sequence[str]) -> di
     return counts
 
 
+def _invoke(
+    pipeline: Any,
+    batch: dict[str, Any],
+    counts: dict[str, int],
+    result: CpuResult,
+    what: str,
+) -> tuple[float, dict[str, int]]:
+    """Process time of one invocation and the requests it made; a wrong outcome is
+    one of ``result``'s problems."""
+    from streamkit.testing import FakeContext
+
+    before = dict(counts)
+    with contextlib.redirect_stdout(io.StringIO()):
+        seconds, run = _timed(functools.partial(pipeline.run, batch, FakeContext(900_000)))
+    if run.succeeded != result.records or run.response["batchItemFailures"]:
+        result.problems.append(
+            f"{what}: {run.succeeded} of {result.records} records succeeded "
+            f"({run.stopped or 'no stop'}, {run.failure!r})"
+        )
+    return seconds, {s: n - before[s] for s, n in counts.items() if n > before[s]}
+
+
+def _same_requests(made: dict[str, int], first: dict[str, int], what: str) -> list[str]:
+    # every repetition writes the same items
+    return [] if made == first else [f"{what}: requests {made}, repetition 1: {first}"]
+
+
 def measure(
     repetitions: int = REPETITIONS,
     records: int = RECORDS,
@@ -265,7 +308,7 @@ def measure(
     profile: bool = False,
     say: Callable[[str], None] = lambda text: None,
 ) -> CpuResult:
-    """Run the bare loop and the pipeline interleaved ``repetitions`` times each."""
+    """Run the bare loop and both layouts' pipelines interleaved ``repetitions`` times."""
     from streamkit.ledger import LedgerState
     from streamkit.local.aws import LocalAWS
     from streamkit.testing import FakeContext
@@ -277,50 +320,49 @@ def measure(
     with LocalAWS(mode="process") as aws:
         aws.apply_env()
         create_resources(aws.clients)
-        pipeline = build_pipeline()
+        pipeline, key_pipeline = build_pipeline(), build_pipeline("key")
         sink = io.StringIO()
         # A warm-up invocation (clients, connections, imports), not measured.
         with contextlib.redirect_stdout(sink):
-            pipeline.run(event, FakeContext(900_000), lane="other")  # "another shard"
-            pipeline.run(event, FakeContext(900_000))
+            for p in (pipeline, key_pipeline):
+                p.run(event, FakeContext(900_000), lane="other")  # "another shard"
+                p.run(event, FakeContext(900_000))
         bare_loop(event)
         ddb = pipeline.clients("dynamodb")
         bare_puts(ddb, "warmup", 5)
-        counts = count_requests(pipeline.clients, ("dynamodb", "s3", "sqs"))
+        services = ("dynamodb", "s3", "sqs")
+        counts = count_requests(pipeline.clients, services)
+        count_requests(key_pipeline.clients, services, counts)  # one count for both
+        per_record = 1e6 / result.records
         for i in range(repetitions):
             result.call_us.append(bare_puts(ddb, f"rep{i}"))
             plan_s, _ = _timed(
                 functools.partial(pipeline.plan, event["Records"], LedgerState.new_shard())
             )
-            before = dict(counts)
             bare_s, _ = _timed(lambda: bare_loop(event))
-            with contextlib.redirect_stdout(sink):
-                pipe_s, run = _timed(
-                    functools.partial(pipeline.run, batches[i], FakeContext(900_000))
-                )
+            pipe_s, made = _invoke(pipeline, batches[i], counts, result, f"repetition {i + 1}")
+            bare_mid_s, _ = _timed(lambda: bare_loop(event))
+            key_s, key_made = _invoke(
+                key_pipeline, batches[i], counts, result, f"repetition {i + 1}, layout='key'"
+            )
             bare_after_s, _ = _timed(lambda: bare_loop(event))
-            made = {
-                service: n - before[service] for service, n in counts.items() if n > before[service]
-            }
             if i == 0:
-                result.requests = made
-            elif made != result.requests:  # every repetition writes the same items
-                result.problems.append(
-                    f"repetition {i + 1}: requests {made}, repetition 1: {result.requests}"
-                )
-            if run.succeeded != result.records or run.response["batchItemFailures"]:
-                result.problems.append(
-                    f"repetition {i}: {run.succeeded} of {result.records} records succeeded "
-                    f"({run.stopped or 'no stop'}, {run.failure!r})"
-                )
-            result.bare_us += [bare_s / result.records * 1e6, bare_after_s / result.records * 1e6]
-            result.pipeline_us.append(pipe_s / result.records * 1e6)
-            result.ratios.append(pipe_s / ((bare_s + bare_after_s) / 2))
-            result.plan_us.append(plan_s / result.records * 1e6)
+                result.requests, result.key_requests = made, key_made
+            result.problems += _same_requests(made, result.requests, f"repetition {i + 1}")
+            result.problems += _same_requests(
+                key_made, result.key_requests, f"repetition {i + 1}, layout='key'"
+            )
+            result.bare_us += [s * per_record for s in (bare_s, bare_mid_s, bare_after_s)]
+            result.pipeline_us.append(pipe_s * per_record)
+            result.ratios.append(pipe_s / ((bare_s + bare_mid_s) / 2))
+            result.key_pipeline_us.append(key_s * per_record)
+            result.key_ratios.append(key_s / ((bare_mid_s + bare_after_s) / 2))
+            result.plan_us.append(plan_s * per_record)
             say(
-                f"repetition {i + 1}/{repetitions}: bare {result.bare_us[-2]:.1f} and "
-                f"{result.bare_us[-1]:.1f} us/record, pipeline {result.pipeline_us[-1]:.1f} "
-                f"us/record: {result.ratios[-1]:.2f}x"
+                f"repetition {i + 1}/{repetitions}: bare {bare_s * per_record:.1f}, "
+                f"{bare_mid_s * per_record:.1f} and {bare_after_s * per_record:.1f} us/record, "
+                f"pipeline {result.pipeline_us[-1]:.1f} us/record: {result.ratios[-1]:.2f}x "
+                f"(layout='key' {result.key_pipeline_us[-1]:.1f}: {result.key_ratios[-1]:.2f}x)"
             )
         if profile:
             # process time: waits for the endpoint are not counted (the writer threads
@@ -356,7 +398,8 @@ def report_lines(result: CpuResult) -> list[str]:
         f"aggregate, medians of {len(result.ratios)} repetitions bracketed by bare runs, "
         "process time):",
         f"  bare base64 + orjson loop   {result.bare:7.2f} us/record",
-        f"  streamkit pipeline          {result.pipeline:7.2f} us/record",
+        f"  streamkit pipeline          {result.pipeline:7.2f} us/record   (both aggregates "
+        "layout='window': one item per window)",
         f"    of which planning         {result.plan:7.2f} us/record   (decode, spec, checks, "
         "deltas; the rest: ledger and aggregate writes)",
         f"  requests per invocation     {sum(result.requests.values()):7d}      ("
@@ -367,6 +410,10 @@ def report_lines(result: CpuResult) -> list[str]:
         f"  ratio pipeline / bare       {result.ratio:7.2f}x   (median of the bracketed "
         f"ratios, {min(result.ratios):.2f}-{max(result.ratios):.2f}x; of the medians above "
         f"{result.ratio_of_medians:.2f}x; ranges: {spread})",
+        f"  same, layout='key'          {statistics.median(result.key_pipeline_us):7.2f} "
+        f"us/record = {result.key_ratio:.2f}x   (one item per key and window: "
+        f"{sum(result.key_requests.values())} requests; "
+        f"{min(result.key_ratios):.2f}-{max(result.key_ratios):.2f}x; not budgeted)",
         "cpu budget " + verdict(result),
     ]
 

@@ -257,7 +257,18 @@ def build_pipeline(
             window_s=WINDOW,
             value=lambda d: d.get("ms"),
             distinct=lambda d: d.get("user"),
-        )
+        ),
+        # Every page of a window in one item, two pages an item (overflow parts), the
+        # same items for both consumers: crashes, zombies and races between consumers
+        # also meet a window item's parts.
+        Aggregate(
+            "hits",
+            key=lambda d: d["page"],
+            window_s=WINDOW,
+            distinct=lambda d: d.get("user"),
+            layout="window",
+            max_fields=2,
+        ),
     ]
     if name == "beta":
         aggregates.append(

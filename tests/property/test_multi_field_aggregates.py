@@ -33,6 +33,7 @@ from streamkit.local.run.reference import comparable
 from streamkit.pipeline import Aggregate, Pipeline
 from streamkit.sinks.dynamodb import AggregateTable
 from streamkit.testing.memory import MemoryAWS
+from streamkit.testing.memory.crash import CrashAfterPuts
 from streamkit.writes import AggregateWrite
 
 _DE = TypeDeserializer()
@@ -109,34 +110,6 @@ def _by_metric(items: list[dict[str, Any]]) -> dict[tuple[str, str, str], tuple[
     return {k: comparable(v) for k, v in out.items()}
 
 
-class _CrashAfter:
-    """Clients whose DynamoDB PutItem fails after ``puts`` successful ones: a Lambda
-    that dies between two parts of an item (the in-memory store's own fault)."""
-
-    def __init__(self, clients: Clients, puts: int) -> None:
-        self.clients, self.left = clients, puts
-
-    def __call__(self, service: str) -> Any:
-        client = self.clients(service)
-        if service != "dynamodb":
-            return client
-        outer = self
-
-        class _Client:
-            exceptions = client.exceptions
-
-            def __getattr__(self, name: str) -> Any:
-                return getattr(client, name)
-
-            def put_item(self, **kwargs: Any) -> Any:
-                if outer.left <= 0:
-                    raise ConnectionError("crashed between writes")
-                outer.left -= 1
-                return client.put_item(**kwargs)
-
-        return _Client()
-
-
 reading = st.fixed_dictionaries(
     {
         "device": st.sampled_from(["d1", "d2"]),
@@ -193,7 +166,7 @@ def test_fields_count_what_separate_items_count(
             # Some parts are written, then the invocation dies (unless every write of
             # the batch fits in crash_after): the retry below re-applies the intent.
             with contextlib.suppress(ConnectionError):
-                AggregateTable("aggs", _CrashAfter(clients, crash_after)).apply(
+                AggregateTable("aggs", CrashAfterPuts(clients, crash_after)).apply(
                     ledger_id, 1, writes, intent_id=f"i{i}"
                 )
         table.apply(ledger_id, 1, writes, intent_id=f"i{i}")

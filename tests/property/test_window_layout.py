@@ -35,6 +35,7 @@ from streamkit.pipeline import Aggregate, Pipeline
 from streamkit.query import buckets, key_items, query_aggregate
 from streamkit.sinks.dynamodb import AggregateTable
 from streamkit.testing.memory import MemoryAWS
+from streamkit.testing.memory.crash import CrashAfterPuts
 from streamkit.writes import AggregateWrite
 
 _DE = TypeDeserializer()
@@ -117,34 +118,6 @@ def _rows(items: list[dict[str, Any]]) -> dict[tuple[str, str], list[Any]]:
     return out
 
 
-class _CrashAfter:
-    """Clients whose DynamoDB PutItem fails after ``puts`` successful ones: a Lambda
-    that dies between two parts of an item (the in-memory store's own fault)."""
-
-    def __init__(self, clients: Clients, puts: int) -> None:
-        self.clients, self.left = clients, puts
-
-    def __call__(self, service: str) -> Any:
-        client = self.clients(service)
-        if service != "dynamodb":
-            return client
-        outer = self
-
-        class _Client:
-            exceptions = client.exceptions
-
-            def __getattr__(self, name: str) -> Any:
-                return getattr(client, name)
-
-            def put_item(self, **kwargs: Any) -> Any:
-                if outer.left <= 0:
-                    raise ConnectionError("crashed between writes")
-                outer.left -= 1
-                return client.put_item(**kwargs)
-
-        return _Client()
-
-
 click = st.fixed_dictionaries(
     {
         "site": st.sampled_from(SITES),
@@ -190,7 +163,7 @@ def test_window_items_count_what_key_items_count(
         ledger_id = f"c#{SHARD}-{i}"  # one lane per batch: any apply order is legal
         if crash_after is not None:
             with contextlib.suppress(ConnectionError):
-                AggregateTable("aggs", _CrashAfter(clients, crash_after)).apply(
+                AggregateTable("aggs", CrashAfterPuts(clients, crash_after)).apply(
                     ledger_id, 1, writes, intent_id=f"i{i}"
                 )
         table.apply(ledger_id, 1, writes, intent_id=f"i{i}")

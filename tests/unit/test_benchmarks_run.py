@@ -33,6 +33,12 @@ def test_cost_cpu_runs_and_prints_its_ratio() -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "ratio pipeline / bare" in proc.stdout
     assert "of which planning" in proc.stdout
-    # 300 records in two windows: 12 pages + 5 sites, twice; a batch get; the ledger
-    requests = next(line for line in proc.stdout.splitlines() if "requests per invocation" in line)
-    assert int(requests.split()[3]) >= 2 * (12 + 5) + 1, requests
+    # 300 records in two windows: layout='window' writes one item per aggregate and
+    # window (2 x 2) besides a batch get and the ledger's requests; layout='key' one
+    # per page and site, twice (2 x (12 + 5))
+    lines = proc.stdout.splitlines()
+    requests = next(line for line in lines if "requests per invocation" in line)
+    assert 2 * 2 + 1 <= int(requests.split()[3]) < 2 * (12 + 5), requests
+    key_layout = next(line for line in lines if "same, layout='key'" in line)
+    key_requests = int(key_layout.split("window: ")[1].split()[0])
+    assert key_requests - int(requests.split()[3]) == 2 * (12 + 5) - 2 * 2, key_layout
