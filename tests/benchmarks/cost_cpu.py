@@ -13,16 +13,16 @@ is the handler's), on one Lambda event of 10,000 ~300-byte clickstream records:
   least any Python consumer of the batch does;
 * **pipeline**: :meth:`streamkit.pipeline.Pipeline.run` with one count aggregate
   (``page_views`` per page) and one distinct count (``site_users``: unique users per
-  site), per-minute windows, both ``layout="window"`` (12 pages and 5 sites: the
-  layout for few keys, one item per window; the budget's figure), event time from
-  the document, the ledger and the aggregate table on the endpoint, dead-letter/intent
-  bucket as the shipped consumers have. Each repetition is the shard's next batch: the same documents under new
-  sequence numbers, so it really plans, writes the intent, applies and commits the
-  whole batch, merging into the items the earlier batches wrote. Before the first,
+  site), per-minute windows, both ``layout="window"`` (12 pages and 5 sites: the layout
+  for few keys, one item per window; the budget's figure), event time from the document,
+  the ledger and the aggregate table on the endpoint, dead-letter/intent bucket as the
+  shipped consumers have. Each repetition is the shard's next batch: the same documents
+  under new sequence numbers, so it really plans, writes the intent, applies and commits
+  the whole batch, merging into the items the earlier batches wrote. Before the first,
   one invocation under another ledger lane (``run(lane="other")``) writes them too:
   every item then carries two ledger ids' markers, as on a two-shard stream such as
-  clickstream's (a fresh lane per repetition would add a marker to every item each
-  time, items no shard's steady state has).
+  clickstream's (a fresh lane per repetition would add a marker to every item each time,
+  items no shard's steady state has).
 
 Also printed, measured in the same repetitions (bare, window layout, bare, key layout,
 bare): the same pipeline with both aggregates ``layout="key"`` (one item per key and
