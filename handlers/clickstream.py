@@ -6,11 +6,14 @@ events (TSV and JSON) and streamkit's own ``streamkit.click/1`` JSON (see
 dead-lettered with the field named. Event time comes from the event; an event
 without a usable timestamp is counted at its Kinesis arrival time.
 
-Aggregates (DynamoDB, one item per key and minute, by event time):
+Aggregates (DynamoDB, per minute by event time):
 
-* ``page_views#<site><path>``: page views per page, with approximate unique users;
-* ``events#<event name>``: events per type;
-* ``site_users#<site>``: approximate unique users per site.
+* ``page_views#<site><path>``: page views per page, with approximate unique users
+  (one item per page and minute);
+* ``events``: events per type, every type a field of one item per minute
+  (``layout="window"``);
+* ``site_users``: approximate unique users per site, every site a field of one item
+  per minute (``layout="window"``).
 
 Raw events are archived to S3 as gzip JSON Lines under ``clickstream/dt=.../hour=.../``.
 

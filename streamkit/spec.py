@@ -170,15 +170,7 @@ def _check_fields(agg: Aggregate) -> None:
             f"aggregate {agg.name!r}: fields= goes without {', '.join(clashing)} (each field's "
             "statistics are of its own value; give another aggregate for the rest)"
         )
-    if (
-        not isinstance(agg.max_fields, int)
-        or isinstance(agg.max_fields, bool)
-        or not 1 <= agg.max_fields <= MAX_FIELDS_LIMIT
-    ):
-        raise ValueError(
-            f"aggregate {agg.name!r}: max_fields must be an integer from 1 to "
-            f"{MAX_FIELDS_LIMIT}, got {agg.max_fields!r}"
-        )
+    _check_max_fields(agg, MAX_FIELDS_LIMIT, "max_fields")
 
 
 def _check_layout(agg: Aggregate) -> None:
@@ -196,16 +188,19 @@ def _check_layout(agg: Aggregate) -> None:
             "(each key's statistics are a field of the window's item; keep layout='key' "
             "for this aggregate)"
         )
-    limit = MAX_DISTINCT_FIELDS_LIMIT if agg.distinct is not None else MAX_FIELDS_LIMIT
-    if (
-        not isinstance(agg.max_fields, int)
-        or isinstance(agg.max_fields, bool)
-        or not 1 <= agg.max_fields <= limit
-    ):
+    distinct = agg.distinct is not None
+    _check_max_fields(
+        agg,
+        MAX_DISTINCT_FIELDS_LIMIT if distinct else MAX_FIELDS_LIMIT,
+        f"max_fields (keys per item of layout='window'{' with distinct=' if distinct else ''})",
+    )
+
+
+def _check_max_fields(agg: Aggregate, limit: int, what: str) -> None:
+    n = agg.max_fields
+    if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= limit:
         raise ValueError(
-            f"aggregate {agg.name!r}: max_fields (keys per item of layout='window'"
-            f"{' with distinct=' if agg.distinct is not None else ''}) must be an integer "
-            f"from 1 to {limit}, got {agg.max_fields!r}"
+            f"aggregate {agg.name!r}: {what} must be an integer from 1 to {limit}, got {n!r}"
         )
 
 
