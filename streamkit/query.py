@@ -479,9 +479,14 @@ def read_items(
     """The items of ``aggregate``'s ``key`` whose sort key falls in ``[start, end]``
     (every page of a DynamoDB Query on a low-level ``dynamodb`` client), deserialized.
 
-    The items of ``<aggregate>#<key>``; when there are none, the aggregate may be of
-    ``layout="window"``: then its window items (``pk = "<aggregate>"``, a second
-    Query) holding ``key``, each as :func:`window_item_keys` gives it. The sort-key
+    The items of ``<aggregate>#<key>`` and, from a second Query, the window items of
+    a ``layout="window"`` aggregate (``pk = "<aggregate>"``) holding ``key``, each as
+    :func:`window_item_keys` gives it. Both, always: an aggregate whose layout changed
+    under its name has the windows before the change in one partition and those after
+    it in the other (a window that spans the change in both; :func:`buckets` merges
+    them, and each record counts in one of them, the layout of the intent that
+    planned it). For an aggregate of one layout the other Query finds nothing (half a
+    read unit). The sort-key
     range is a superset (it includes parts of a window starting at ``end``):
     :func:`buckets` keeps exactly the windows inside ``[start, end)``.
     ``consistent_read`` reads every write acknowledged before the call (twice the read
@@ -493,10 +498,8 @@ def read_items(
         raise ValueError(f"key must be a non-empty string; got {key!r}")
     lo, hi = _range(start, end)
     items = _query_partition(dynamodb, table, f"{aggregate}#{key}", lo, hi, consistent_read)
-    if items:
-        return items
     windows = _query_partition(dynamodb, table, aggregate, lo, hi, consistent_read)
-    return [
+    return items + [
         one
         for item in windows
         if is_window_item(item) and (one := window_item_keys(item).get(key)) is not None

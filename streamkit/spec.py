@@ -36,11 +36,14 @@ MAX_FIELDS_LIMIT = 256
 MAX_FIELD_NAME_BYTES = 255
 #: The item layouts of an aggregate (:attr:`Aggregate.layout`).
 LAYOUTS = ("key", "window")
-#: The most ``max_fields`` of a ``layout="window"`` aggregate with ``distinct=``: each
-#: key's statistics then hold a sketch of up to 3,075 bytes (precision 12) besides
-#: its ~1 KB of numbers and name, so 64 of them and the markers stay inside 400 KB
-#: (tests/unit/test_window_layout_settings.py builds the largest such item).
-MAX_DISTINCT_FIELDS_LIMIT = 64
+#: The most ``max_fields`` of a ``layout="window"`` aggregate: with ``distinct=`` each
+#: key's statistics hold a sketch of up to 3,075 bytes (precision 12) besides its
+#: ~1 KB of numbers and name, so 64 of them and the markers stay inside 400 KB
+#: (tests/unit/test_window_layout_settings.py builds the largest such item). The
+#: limit holds without ``distinct=`` too: a part keeps the ``max_fields`` it was
+#: created with, so a part of 256 keys would outgrow the item once a redeploy added
+#: ``distinct=`` (every later apply a ValidationException, the shard blocked).
+MAX_WINDOW_FIELDS_LIMIT = 64
 
 
 @dataclass(frozen=True)
@@ -78,9 +81,11 @@ class Aggregate:
       keys a batch does not touch included, and every shard writes the same item
       (optimistic retries grow with the shard count). Keys are at most 255 UTF-8
       bytes (a longer one dead-letters its record, ``too_large``); ``layout="window"``
-      goes without ``fields`` and ``last``, and with ``distinct`` takes ``max_fields``
-      up to 64. :func:`streamkit.query.query_aggregate` reads both layouts; changing
-      an aggregate's layout is a new aggregate (give it a new name).
+      goes without ``fields`` and ``last``, and takes ``max_fields`` up to 64 (room
+      for a distinct sketch per key, should ``distinct=`` be added later).
+      :func:`streamkit.query.query_aggregate` reads both layouts and merges them, so
+      an aggregate may switch layout under its name (the layouts' partition keys
+      differ: nothing is overwritten).
 
     Example: unique users per site, one item per minute for all sites::
 
@@ -188,12 +193,7 @@ def _check_layout(agg: Aggregate) -> None:
             "(each key's statistics are a field of the window's item; keep layout='key' "
             "for this aggregate)"
         )
-    distinct = agg.distinct is not None
-    _check_max_fields(
-        agg,
-        MAX_DISTINCT_FIELDS_LIMIT if distinct else MAX_FIELDS_LIMIT,
-        f"max_fields (keys per item of layout='window'{' with distinct=' if distinct else ''})",
-    )
+    _check_max_fields(agg, MAX_WINDOW_FIELDS_LIMIT, "max_fields (keys per item of layout='window')")
 
 
 def _check_max_fields(agg: Aggregate, limit: int, what: str) -> None:

@@ -479,8 +479,8 @@ def _check_layout(table: str, delta: AggregateWrite, current: dict[str, Any] | N
             f"{'multi-field' if stored_fields else 'plain'} aggregate, but aggregate "
             f"{delta.aggregate!r} now writes it as a "
             f"{'multi-field' if delta.fields is not None else 'plain'} one: writing it would "
-            "drop what it counts. Give the changed aggregate a new name (items are "
-            "'<name>#<key>'), or delete the old items first"
+            "drop what it counts. Give the changed aggregate a new name (its items' "
+            "partition keys start with it), or delete the old items first"
         )
 
 

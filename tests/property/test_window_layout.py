@@ -32,6 +32,7 @@ from streamkit.local.aws import DynamoDbTable, LocalAWS
 from streamkit.local.events import kinesis_record
 from streamkit.local.run.reference import comparable, stored_aggregates
 from streamkit.pipeline import Aggregate, Pipeline
+from streamkit.plan_fast import fast_stager
 from streamkit.query import buckets, key_items, query_aggregate
 from streamkit.sinks.dynamodb import AggregateTable
 from streamkit.testing.memory import MemoryAWS
@@ -45,19 +46,23 @@ SITES = ["a.example", "b.example", "c.example", "d.example", "é.example"]
 Clients = Callable[[str], Any]
 
 
-def _pipeline(layout: str, max_fields: int = 64) -> Pipeline:
+def _pipeline(layout: str, max_fields: int = 64, *, valued: bool = True) -> Pipeline:
+    """hits (counted), users (distinct, all-time) and, when ``valued``, spend (a sum):
+    without it every aggregate is counted only and the planner takes its fast path
+    (:func:`streamkit.plan_fast.fast_stager`), with it the general one."""
+    spend = Aggregate(
+        "spend",
+        key=lambda d: d["site"],
+        value=lambda d: d.get("v"),
+        layout=layout,
+        max_fields=max_fields,
+    )
     return Pipeline(
         "c",
         event_time=lambda doc, record: doc["ts"],
         aggregates=[
             Aggregate("hits", key=lambda d: d["site"], layout=layout, max_fields=max_fields),
-            Aggregate(
-                "spend",
-                key=lambda d: d["site"],
-                value=lambda d: d.get("v"),
-                layout=layout,
-                max_fields=max_fields,
-            ),
+            *([spend] if valued else []),
             Aggregate(
                 "users",
                 key=lambda d: d["site"],
@@ -136,6 +141,7 @@ click = st.fixed_dictionaries(
     cuts=st.lists(st.integers(1, 29), max_size=4),
     max_fields=st.integers(1, 3),
     crash_after=st.one_of(st.none(), st.integers(0, 6)),
+    valued=st.booleans(),
     data=st.data(),
 )
 def test_window_items_count_what_key_items_count(
@@ -143,6 +149,7 @@ def test_window_items_count_what_key_items_count(
     cuts: list[int],
     max_fields: int,
     crash_after: int | None,
+    valued: bool,
     data: st.DataObject,
 ) -> None:
     bounds = sorted({0, len(clicks), *(c for c in cuts if c < len(clicks))})
@@ -150,7 +157,10 @@ def test_window_items_count_what_key_items_count(
     order = data.draw(st.permutations(range(len(batches))), label="apply order")
     note(f"{len(clicks)} records, {len(batches)} batches, max_fields={max_fields}")
 
-    window_pipeline, key_pipeline = _pipeline("window", max_fields), _pipeline("key")
+    window_pipeline = _pipeline("window", max_fields, valued=valued)
+    key_pipeline = _pipeline("key", valued=valued)
+    # counted only: the fast path plans the window layout; with spend, the general one
+    assert (fast_stager(window_pipeline) is None) == valued
     clients, reference = _memory(), _memory()
     table = AggregateTable("aggs", clients)
     for i in order:
@@ -193,6 +203,33 @@ def test_window_items_count_what_key_items_count(
                 assert len(by_part[n]) == max_fields
 
 
+@settings(max_examples=60, deadline=None, print_blob=True)
+@given(
+    clicks=st.lists(click, min_size=1, max_size=24),
+    switch=st.integers(0, 24),
+    max_fields=st.integers(1, 3),
+)
+def test_a_layout_change_under_the_same_name_loses_no_window(
+    clicks: list[dict[str, Any]], switch: int, max_fields: int
+) -> None:
+    """A redeploy from layout="key" to "window" (clickstream's events and site_users
+    made it) keeps the names: the records before the switch sit in per-key items,
+    those after in window items, a window spanning the switch in both. The readers
+    merge the two as if one layout had counted everything."""
+    before, after = _raw(clicks)[:switch], _raw(clicks)[switch:]
+    note(f"{len(clicks)} records, switch after {switch}, max_fields={max_fields}")
+    clients, reference = _memory(), _memory()
+    old, new = _pipeline("key"), _pipeline("window", max_fields)
+    ledger_id = f"c#{SHARD}"
+    table = AggregateTable("aggs", clients)
+    table.apply(ledger_id, 1, _writes(old, before) if before else [], intent_id="old")
+    table.apply(ledger_id, 2, _writes(new, after) if after else [], intent_id="new")
+    AggregateTable("aggs", reference).apply(ledger_id, 1, _writes(old, _raw(clicks)))
+    items, expected = list(_items(clients)), list(_items(reference))
+    assert _stored(items) == _stored(expected)
+    assert _rows(items) == _rows(expected)
+
+
 def _contract_scenario(clients: Clients) -> list[Any]:
     table = AggregateTable("aggs", clients, clock=lambda: 1_700_000_000.0)
     pipeline = _pipeline("window", max_fields=2)
@@ -223,3 +260,13 @@ def test_window_layout_on_moto_matches_memory(local_aws: LocalAWS) -> None:
     [users] = query_aggregate(ddb, "aggs", "users", "c.example", consistent_read=True)
     assert users.distinct == 2
     assert query_aggregate(ddb, "aggs", "spend", "nowhere.example") == []
+    # Per-key items of the same name (written before a layout change) are read too,
+    # a window that has both merged: minute 0 here.
+    old = [{"site": "c.example", "user": "u3", "ts": t, "v": v} for t, v in ((10, "4"), (130, "1"))]
+    AggregateTable("aggs", local_aws.clients).apply(
+        f"c#{SHARD}-old", 1, _writes(_pipeline("key"), _raw(old)), intent_id="old"
+    )
+    [hour] = query_aggregate(ddb, "aggs", "spend", "c.example", rollup="hour")
+    assert (hour.count, hour.sum, hour.windows) == (4, 4.5, 3)
+    [minute0] = query_aggregate(ddb, "aggs", "spend", "c.example", start=0, end=60)
+    assert (minute0.count, minute0.sum) == (2, 5.5)

@@ -21,7 +21,7 @@ from streamkit.ledger import LedgerState
 from streamkit.local.events import kinesis_record
 from streamkit.pipeline import Aggregate, Pipeline
 from streamkit.plan_aggregates import _MARKERS_SIZE
-from streamkit.spec import MAX_DISTINCT_FIELDS_LIMIT, MAX_FIELD_NAME_BYTES, MAX_FIELDS_LIMIT
+from streamkit.spec import MAX_FIELD_NAME_BYTES, MAX_FIELDS_LIMIT, MAX_WINDOW_FIELDS_LIMIT
 from streamkit.testing.memory import MemoryAWS
 from streamkit.write_checks import ITEM_HEADROOM_BYTES, MAX_ITEM_BYTES, attribute_values, item_size
 
@@ -55,15 +55,19 @@ def _raw(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
             {"layout": "window", "fields": lambda d: []},
             "layout='window' goes without fields",
         ),
+        # 64 with or without distinct=: a part keeps the max_fields it was created
+        # with, and distinct= added later must still fit every key's sketch.
         (
-            {"layout": "window", "max_fields": MAX_FIELDS_LIMIT + 1},
-            f"max_fields .*must be an integer from 1 to {MAX_FIELDS_LIMIT}, got 257",
+            {"layout": "window", "max_fields": MAX_WINDOW_FIELDS_LIMIT + 1},
+            "max_fields \\(keys per item of layout='window'\\) must be an integer from 1 "
+            f"to {MAX_WINDOW_FIELDS_LIMIT}, got 65",
         ),
         (
             {"layout": "window", "distinct": lambda d: "u", "max_fields": 65},
-            f"with distinct=\\) must be an integer from 1 to {MAX_DISTINCT_FIELDS_LIMIT}, got 65",
+            f"must be an integer from 1 to {MAX_WINDOW_FIELDS_LIMIT}, got 65",
         ),
-        ({"layout": "window", "max_fields": 0}, "must be an integer from 1 to 256, got 0"),
+        ({"layout": "window", "max_fields": 0}, "must be an integer from 1 to 64, got 0"),
+        ({"fields": lambda d: [], "max_fields": 257}, "must be an integer from 1 to 256, got 257"),
     ],
 )
 def test_bad_layout_settings_name_the_setting(kwargs: dict[str, Any], message: str) -> None:
@@ -73,13 +77,13 @@ def test_bad_layout_settings_name_the_setting(kwargs: dict[str, Any], message: s
 
 def test_the_largest_allowed_settings_are_accepted() -> None:
     _pipeline(
-        Aggregate("a", key=lambda d: "k", layout="window", max_fields=MAX_FIELDS_LIMIT),
+        Aggregate("a", key=lambda d: "k", fields=lambda d: [], max_fields=MAX_FIELDS_LIMIT),
         Aggregate(
             "b",
             key=lambda d: "k",
             distinct=lambda d: "u",
             layout="window",
-            max_fields=MAX_DISTINCT_FIELDS_LIMIT,
+            max_fields=MAX_WINDOW_FIELDS_LIMIT,
         ),
     )
 
@@ -126,8 +130,8 @@ def _largest_stats(distinct: bool) -> Stats:
 
 @pytest.mark.parametrize(
     ("distinct", "keys"),
-    [(False, MAX_FIELDS_LIMIT), (True, MAX_DISTINCT_FIELDS_LIMIT)],
-    ids=["numbers", "distinct"],
+    [(False, MAX_FIELDS_LIMIT), (True, MAX_WINDOW_FIELDS_LIMIT)],
+    ids=["256 fields, numbers", "64 keys, distinct"],
 )
 def test_the_largest_window_item_fits_with_the_markers_headroom(distinct: bool, keys: int) -> None:
     """max_fields keys of 255 bytes with the largest statistics, the stand-in markers

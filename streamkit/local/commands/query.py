@@ -237,7 +237,7 @@ def _check_aggregate(args: argparse.Namespace, rollup: int | None, target: _Targ
                  if v is not None]  # fmt: skip
         if given:
             raise ValueError(
-                f"{'/'.join(given)}: aggregate {name!r} is all-time (one item per key, no "
+                f"{'/'.join(given)}: aggregate {name!r} is all-time (window_s=None, no "
                 f"windows): leave {' and '.join(given)} out"
             )
         return
