@@ -13,34 +13,33 @@ the embedded moto endpoint (the store contract for nested maps and overflow part
 
 from __future__ import annotations
 
-import contextlib
 import itertools
-from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
 
-import orjson
 import pytest
-from boto3.dynamodb.types import TypeDeserializer
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
 from streamkit.aggregate import Stats, fields_from_item, item_entries, merge
 from streamkit.ledger import LedgerState
 from streamkit.local.aws import DynamoDbTable, LocalAWS
-from streamkit.local.events import kinesis_record
 from streamkit.local.run.reference import comparable
 from streamkit.pipeline import Aggregate, Pipeline
 from streamkit.sinks.dynamodb import AggregateTable
 from streamkit.testing.memory import MemoryAWS
-from streamkit.testing.memory.crash import CrashAfterPuts
-from streamkit.writes import AggregateWrite
+from tests.property.aggregate_tables import (
+    SHARD,
+    Clients,
+    apply_batch,
+    assert_parts_placed,
+    memory_table,
+    planned_writes,
+    records,
+    scan_items,
+)
 
-_DE = TypeDeserializer()
-SHARD = "shardId-000000000000"
 METRICS = ["battery", "engine.temp", "humidity", "rpm", "temperature", "v"]
-
-Clients = Callable[[str], Any]
 
 
 def _pipeline(*, fields: bool, max_fields: int = 64, table: str = "aggs") -> Pipeline:
@@ -67,32 +66,7 @@ def _pipeline(*, fields: bool, max_fields: int = 64, table: str = "aggs") -> Pip
 
 
 def _raw(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [
-        kinesis_record(orjson.dumps(doc), 1000 + i, partition_key=doc["device"], shard_id=SHARD)
-        for i, doc in enumerate(docs)
-    ]
-
-
-def _writes(pipeline: Pipeline, raw: list[dict[str, Any]]) -> list[AggregateWrite]:
-    intent = pipeline.plan(raw, LedgerState.new_shard()).intent
-    return [] if intent is None else list(intent.aggregates)
-
-
-def _memory() -> Clients:
-    mem = MemoryAWS()
-    mem.dynamodb.create_table("aggs", ("pk", "sk"))
-    return mem.clients
-
-
-def _items(clients: Clients, table: str = "aggs") -> Iterator[dict[str, Any]]:
-    kwargs: dict[str, Any] = {"TableName": table, "ConsistentRead": True}
-    while True:
-        page = clients("dynamodb").scan(**kwargs)
-        for raw in page.get("Items", []):
-            yield {k: _DE.deserialize(v) for k, v in raw.items()}
-        if "LastEvaluatedKey" not in page:
-            return
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    return records(docs, "device")
 
 
 def _by_metric(items: list[dict[str, Any]]) -> dict[tuple[str, str, str], tuple[Any, ...]]:
@@ -154,54 +128,30 @@ def test_fields_count_what_separate_items_count(
         _pipeline(fields=True, max_fields=max_fields),
         _pipeline(fields=False),
     )
-    clients = _memory()
-    reference = _memory()
-    table = AggregateTable("aggs", clients)
+    clients = memory_table()
+    reference = memory_table()
     for generation, i in enumerate(order, start=1):
         raw = _raw(batches[i])
-        writes = _writes(fields_pipeline, raw)
+        writes = planned_writes(fields_pipeline, raw)
         assert all(w.fields is not None and not w.stats for w in writes)
         ledger_id = f"c#{SHARD}-{i}"  # one lane per batch: any apply order is legal
-        if crash_after is not None and generation == 1:
-            # Some parts are written, then the invocation dies (unless every write of
-            # the batch fits in crash_after): the retry below re-applies the intent.
-            with contextlib.suppress(ConnectionError):
-                AggregateTable("aggs", CrashAfterPuts(clients, crash_after)).apply(
-                    ledger_id, 1, writes, intent_id=f"i{i}"
-                )
-        table.apply(ledger_id, 1, writes, intent_id=f"i{i}")
-        # Applying the same intent again writes nothing (markers on every part).
-        assert table.apply(ledger_id, 1, writes, intent_id=f"i{i}") == 0
+        apply_batch(clients, ledger_id, writes, f"i{i}", crash_after if generation == 1 else None)
         AggregateTable("aggs", reference).apply(
-            ledger_id, 1, _writes(pairs_pipeline, raw), intent_id=f"i{i}"
+            ledger_id, 1, planned_writes(pairs_pipeline, raw), intent_id=f"i{i}"
         )
 
-    items = list(_items(clients))
-    assert _by_metric(items) == _by_metric(list(_items(reference)))
-    # Layout: at most max_fields per item, each field in one part, earlier parts full.
-    parts: dict[tuple[str, str], dict[int, set[str]]] = {}
-    for item in items:
-        window, _, n = str(item["sk"]).partition("#")
-        names = set(fields_from_item(item))
-        assert 1 <= len(names) <= max_fields
-        parts.setdefault((item["pk"], window), {})[int(n or 0)] = names
-    for by_part in parts.values():
-        assert sorted(by_part) == list(range(len(by_part)))
-        seen: set[str] = set()
-        for n in sorted(by_part):
-            assert not seen & by_part[n]
-            seen |= by_part[n]
-            if n + 1 in by_part:
-                assert len(by_part[n]) == max_fields
+    items = scan_items(clients, "aggs")
+    assert _by_metric(items) == _by_metric(scan_items(reference, "aggs"))
+    assert_parts_placed(items, max_fields)
 
 
 def test_one_write_per_device_and_minute() -> None:
     """Five metrics of one device in one minute: one item, not five."""
     docs = [{"device": "d1", "ts": i, "m": {m: str(i) for m in METRICS[:5]}} for i in range(10)]
-    writes = _writes(_pipeline(fields=True), _raw(docs))
+    writes = planned_writes(_pipeline(fields=True), _raw(docs))
     assert len(writes) == 1 and writes[0].pk == "metrics#d1"
     assert sorted(writes[0].fields or {}) == sorted(METRICS[:5])
-    assert len(_writes(_pipeline(fields=False), _raw(docs))) == 5
+    assert len(planned_writes(_pipeline(fields=False), _raw(docs))) == 5
 
 
 def test_a_record_with_a_bad_field_name_is_dead_lettered() -> None:
@@ -234,11 +184,11 @@ def _contract_scenario(clients: Clients) -> list[Any]:
     first = [{"device": "d1", "ts": 5, "m": {"a": "1.5", "b": "2", "c": "3"}}]
     second = [{"device": "d1", "ts": 7, "m": {"c": "-4", "d": "10", "e": "1E+3"}}]
     written = [
-        table.apply(f"c#{SHARD}", 1, _writes(pipeline, _raw(first)), intent_id="i1"),
-        table.apply(f"c#{SHARD}", 2, _writes(pipeline, _raw(second)), intent_id="i2"),
-        table.apply(f"c#{SHARD}", 2, _writes(pipeline, _raw(second)), intent_id="i2"),
+        table.apply(f"c#{SHARD}", 1, planned_writes(pipeline, _raw(first)), intent_id="i1"),
+        table.apply(f"c#{SHARD}", 2, planned_writes(pipeline, _raw(second)), intent_id="i2"),
+        table.apply(f"c#{SHARD}", 2, planned_writes(pipeline, _raw(second)), intent_id="i2"),
     ]
-    items = sorted(_items(clients), key=lambda i: i["sk"])
+    items = sorted(scan_items(clients, "aggs"), key=lambda i: i["sk"])
     assert [i["sk"] for i in items] == [
         "1970-01-01T00:00:00Z",
         "1970-01-01T00:00:00Z#1",
@@ -257,4 +207,4 @@ def _contract_scenario(clients: Clients) -> list[Any]:
 def test_fields_on_moto_match_memory(local_aws: LocalAWS) -> None:
     local_aws.reset()
     DynamoDbTable.aggregates("aggs").create(local_aws.clients)
-    assert _contract_scenario(_memory()) == _contract_scenario(local_aws.clients)
+    assert _contract_scenario(memory_table()) == _contract_scenario(local_aws.clients)

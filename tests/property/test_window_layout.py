@@ -16,34 +16,31 @@ store and the embedded moto endpoint, and reads it back with ``query_aggregate``
 
 from __future__ import annotations
 
-import contextlib
 import itertools
-from collections.abc import Callable, Iterator
 from typing import Any
 
-import orjson
-from boto3.dynamodb.types import TypeDeserializer
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
-from streamkit.aggregate import fields_from_item
-from streamkit.ledger import LedgerState
 from streamkit.local.aws import DynamoDbTable, LocalAWS
-from streamkit.local.events import kinesis_record
 from streamkit.local.run.reference import comparable, stored_aggregates
 from streamkit.pipeline import Aggregate, Pipeline
 from streamkit.plan_fast import fast_stager
 from streamkit.query import buckets, key_items, query_aggregate
 from streamkit.sinks.dynamodb import AggregateTable
 from streamkit.testing.memory import MemoryAWS
-from streamkit.testing.memory.crash import CrashAfterPuts
-from streamkit.writes import AggregateWrite
+from tests.property.aggregate_tables import (
+    SHARD,
+    Clients,
+    apply_batch,
+    assert_parts_placed,
+    memory_table,
+    planned_writes,
+    records,
+    scan_items,
+)
 
-_DE = TypeDeserializer()
-SHARD = "shardId-000000000000"
 SITES = ["a.example", "b.example", "c.example", "d.example", "é.example"]
-
-Clients = Callable[[str], Any]
 
 
 def _pipeline(layout: str, max_fields: int = 64, *, valued: bool = True) -> Pipeline:
@@ -79,32 +76,7 @@ def _pipeline(layout: str, max_fields: int = 64, *, valued: bool = True) -> Pipe
 
 
 def _raw(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [
-        kinesis_record(orjson.dumps(doc), 1000 + i, partition_key=doc["site"], shard_id=SHARD)
-        for i, doc in enumerate(docs)
-    ]
-
-
-def _writes(pipeline: Pipeline, raw: list[dict[str, Any]]) -> list[AggregateWrite]:
-    intent = pipeline.plan(raw, LedgerState.new_shard()).intent
-    return [] if intent is None else list(intent.aggregates)
-
-
-def _memory() -> Clients:
-    mem = MemoryAWS()
-    mem.dynamodb.create_table("aggs", ("pk", "sk"))
-    return mem.clients
-
-
-def _items(clients: Clients) -> Iterator[dict[str, Any]]:
-    kwargs: dict[str, Any] = {"TableName": "aggs", "ConsistentRead": True}
-    while True:
-        page = clients("dynamodb").scan(**kwargs)
-        for raw in page.get("Items", []):
-            yield {k: _DE.deserialize(v) for k, v in raw.items()}
-        if "LastEvaluatedKey" not in page:
-            return
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    return records(docs, "site")
 
 
 def _stored(items: list[dict[str, Any]]) -> dict[Any, tuple[Any, ...]]:
@@ -161,46 +133,25 @@ def test_window_items_count_what_key_items_count(
     key_pipeline = _pipeline("key", valued=valued)
     # counted only: the fast path plans the window layout; with spend, the general one
     assert (fast_stager(window_pipeline) is None) == valued
-    clients, reference = _memory(), _memory()
-    table = AggregateTable("aggs", clients)
+    clients, reference = memory_table(), memory_table()
     for i in order:
         raw = _raw(batches[i])
-        writes = _writes(window_pipeline, raw)
+        writes = planned_writes(window_pipeline, raw)
         # one delta per aggregate and window, whatever the keys
         windows = [(w.aggregate, w.sk) for w in writes]
         assert len(windows) == len(set(windows))
         assert all(w.pk == w.aggregate and w.fields is not None for w in writes)
         ledger_id = f"c#{SHARD}-{i}"  # one lane per batch: any apply order is legal
-        if crash_after is not None:
-            with contextlib.suppress(ConnectionError):
-                AggregateTable("aggs", CrashAfterPuts(clients, crash_after)).apply(
-                    ledger_id, 1, writes, intent_id=f"i{i}"
-                )
-        table.apply(ledger_id, 1, writes, intent_id=f"i{i}")
-        assert table.apply(ledger_id, 1, writes, intent_id=f"i{i}") == 0  # idempotent
+        apply_batch(clients, ledger_id, writes, f"i{i}", crash_after)
         AggregateTable("aggs", reference).apply(
-            ledger_id, 1, _writes(key_pipeline, raw), intent_id=f"i{i}"
+            ledger_id, 1, planned_writes(key_pipeline, raw), intent_id=f"i{i}"
         )
 
-    items, expected = list(_items(clients)), list(_items(reference))
+    items, expected = scan_items(clients, "aggs"), scan_items(reference, "aggs")
     assert _stored(items) == _stored(expected)
     assert _rows(items) == _rows(expected)
-    # Layout: at most max_fields keys per item, each key in one part, earlier parts full.
-    parts: dict[tuple[str, str], dict[int, set[str]]] = {}
-    for item in items:
-        assert "#" not in item["pk"] and item["key"] == "*"
-        window, _, n = str(item["sk"]).partition("#")
-        names = set(fields_from_item(item))
-        assert 1 <= len(names) <= max_fields
-        parts.setdefault((item["pk"], window), {})[int(n or 0)] = names
-    for by_part in parts.values():
-        assert sorted(by_part) == list(range(len(by_part)))
-        seen: set[str] = set()
-        for n in sorted(by_part):
-            assert not seen & by_part[n]
-            seen |= by_part[n]
-            if n + 1 in by_part:
-                assert len(by_part[n]) == max_fields
+    assert all("#" not in item["pk"] and item["key"] == "*" for item in items)
+    assert_parts_placed(items, max_fields)
 
 
 @settings(max_examples=60, deadline=None, print_blob=True)
@@ -218,14 +169,14 @@ def test_a_layout_change_under_the_same_name_loses_no_window(
     merge the two as if one layout had counted everything."""
     before, after = _raw(clicks)[:switch], _raw(clicks)[switch:]
     note(f"{len(clicks)} records, switch after {switch}, max_fields={max_fields}")
-    clients, reference = _memory(), _memory()
+    clients, reference = memory_table(), memory_table()
     old, new = _pipeline("key"), _pipeline("window", max_fields)
     ledger_id = f"c#{SHARD}"
     table = AggregateTable("aggs", clients)
-    table.apply(ledger_id, 1, _writes(old, before) if before else [], intent_id="old")
-    table.apply(ledger_id, 2, _writes(new, after) if after else [], intent_id="new")
-    AggregateTable("aggs", reference).apply(ledger_id, 1, _writes(old, _raw(clicks)))
-    items, expected = list(_items(clients)), list(_items(reference))
+    table.apply(ledger_id, 1, planned_writes(old, before) if before else [], intent_id="old")
+    table.apply(ledger_id, 2, planned_writes(new, after) if after else [], intent_id="new")
+    AggregateTable("aggs", reference).apply(ledger_id, 1, planned_writes(old, _raw(clicks)))
+    items, expected = scan_items(clients, "aggs"), scan_items(reference, "aggs")
     assert _stored(items) == _stored(expected)
     assert _rows(items) == _rows(expected)
 
@@ -236,21 +187,21 @@ def _contract_scenario(clients: Clients) -> list[Any]:
     first = [{"site": s, "user": "u1", "ts": 5, "v": "1.5"} for s in SITES[:3]]
     second = [{"site": s, "user": "u2", "ts": 70, "v": "-2"} for s in SITES[2:]]
     written = [
-        table.apply(f"c#{SHARD}", 1, _writes(pipeline, _raw(first)), intent_id="i1"),
-        table.apply(f"c#{SHARD}", 2, _writes(pipeline, _raw(second)), intent_id="i2"),
-        table.apply(f"c#{SHARD}", 2, _writes(pipeline, _raw(second)), intent_id="i2"),
+        table.apply(f"c#{SHARD}", 1, planned_writes(pipeline, _raw(first)), intent_id="i1"),
+        table.apply(f"c#{SHARD}", 2, planned_writes(pipeline, _raw(second)), intent_id="i2"),
+        table.apply(f"c#{SHARD}", 2, planned_writes(pipeline, _raw(second)), intent_id="i2"),
     ]
     # first: hits and spend of minute 0 (3 sites: parts 0 and 1), users all-time
     # (parts 0, 1); second: minute 1 (3 sites: 2 parts each) and users' parts 1, 2
     assert written == [6, 6, 0]
-    items = sorted(_items(clients), key=lambda i: (i["pk"], i["sk"]))
+    items = sorted(scan_items(clients, "aggs"), key=lambda i: (i["pk"], i["sk"]))
     return [(i["pk"], i["sk"], sorted(i["fields"]), _stored([i])) for i in items]
 
 
 def test_window_layout_on_moto_matches_memory(local_aws: LocalAWS) -> None:
     local_aws.reset()
     DynamoDbTable.aggregates("aggs").create(local_aws.clients)
-    assert _contract_scenario(_memory()) == _contract_scenario(local_aws.clients)
+    assert _contract_scenario(memory_table()) == _contract_scenario(local_aws.clients)
     ddb = local_aws.clients("dynamodb")
     # query_aggregate finds a window-layout key without being told the layout
     [minute0] = query_aggregate(ddb, "aggs", "spend", "c.example", start=0, end=60)
@@ -264,7 +215,7 @@ def test_window_layout_on_moto_matches_memory(local_aws: LocalAWS) -> None:
     # a window that has both merged: minute 0 here.
     old = [{"site": "c.example", "user": "u3", "ts": t, "v": v} for t, v in ((10, "4"), (130, "1"))]
     AggregateTable("aggs", local_aws.clients).apply(
-        f"c#{SHARD}-old", 1, _writes(_pipeline("key"), _raw(old)), intent_id="old"
+        f"c#{SHARD}-old", 1, planned_writes(_pipeline("key"), _raw(old)), intent_id="old"
     )
     [hour] = query_aggregate(ddb, "aggs", "spend", "c.example", rollup="hour")
     assert (hour.count, hour.sum, hour.windows) == (4, 4.5, 3)

@@ -47,8 +47,9 @@ def write_summary(summary: dict[str, Any], out: TextIO, *, as_json: bool) -> Non
         _print_text(summary, out)
 
 
-def _scan_items(clients: Any, table: str) -> list[dict[str, Any]]:
-    """Every item of ``table``, deserialized (consistent reads, all pages)."""
+def scan_items(clients: Any, table: str) -> list[dict[str, Any]]:
+    """Every item of ``table``, deserialized (consistent reads, all pages), through
+    ``clients("dynamodb")``: the embedded endpoint's or the in-memory stores'."""
     ddb = clients("dynamodb")
     items: list[dict[str, Any]] = []
     kwargs: dict[str, Any] = {"TableName": table, "ConsistentRead": True}
@@ -75,7 +76,7 @@ def build_summary(runs: list[ConsumerRun], clients: Any, *, faults: bool) -> dic
         resources = run.consumer.resources
         assert run.stats is not None
         items = (
-            _scan_items(clients, resources.aggregate_table)
+            scan_items(clients, resources.aggregate_table)
             if resources and resources.aggregate_table
             else []
         )
