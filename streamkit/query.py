@@ -17,9 +17,9 @@ Two layers, so the logic is testable without AWS:
 * the pure core, :func:`buckets` (items -> rows: merge parts, filter ``[start, end)``,
   roll up to a coarser window) and :func:`totals` (all of a key's windows merged per
   field), on items as boto3's resource layer returns them (Decimals, Binary);
-* :func:`query_aggregate`, which reads one key's items with a DynamoDB Query (only
-  that key's partition, the sort-key range of ``[start, end)``, every page) and
-  returns :func:`buckets` of them.
+* :func:`query_aggregate`, which reads one key's items with two DynamoDB Queries
+  (that key's partition and the aggregate's window partition, the sort-key range of
+  ``[start, end)``, every page) and returns :func:`buckets` of them.
 
 Example (a dashboard: page views of one page per hour over a day)::
 
@@ -485,8 +485,8 @@ def read_items(
     under its name has the windows before the change in one partition and those after
     it in the other (a window that spans the change in both; :func:`buckets` merges
     them, and each record counts in one of them, the layout of the intent that
-    planned it). For an aggregate of one layout the other Query finds nothing (half a
-    read unit). The sort-key
+    planned it). For an aggregate of one layout the other Query finds nothing (the
+    minimum charge: half a read unit, one with ``consistent_read``). The sort-key
     range is a superset (it includes parts of a window starting at ``end``):
     :func:`buckets` keeps exactly the windows inside ``[start, end)``.
     ``consistent_read`` reads every write acknowledged before the call (twice the read
@@ -549,8 +549,8 @@ def query_aggregate(
     field: str | None = None,
     consistent_read: bool = False,
 ) -> list[Bucket]:
-    """The rows of ``aggregate``'s ``key`` in ``table`` over ``[start, end)``: one
-    DynamoDB Query (:func:`read_items`) and :func:`buckets` of its items.
+    """The rows of ``aggregate``'s ``key`` in ``table`` over ``[start, end)``: two
+    DynamoDB Queries (:func:`read_items`) and :func:`buckets` of their items.
 
     ``dynamodb`` is a low-level boto3 client (``boto3.client("dynamodb")``); the
     arguments are :func:`buckets`'. Client errors (a missing table) are boto3's.

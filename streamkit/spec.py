@@ -84,8 +84,8 @@ class Aggregate:
       goes without ``fields`` and ``last``, and takes ``max_fields`` up to 64 (room
       for a distinct sketch per key, should ``distinct=`` be added later).
       :func:`streamkit.query.query_aggregate` reads both layouts and merges them, so
-      an aggregate may switch layout under its name (the layouts' partition keys
-      differ: nothing is overwritten).
+      a plain aggregate (no ``fields=``) may switch layout under its name (the
+      layouts' partition keys differ: nothing is overwritten).
 
     Example: unique users per site, one item per minute for all sites::
 

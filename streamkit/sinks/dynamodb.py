@@ -65,6 +65,7 @@ from streamkit.aggregate import (
     stats_to_item,
 )
 from streamkit.errors import StreamkitError
+from streamkit.spec import MAX_WINDOW_FIELDS_LIMIT
 from streamkit.write_checks import attribute_values
 from streamkit.writes import AggregateWrite
 
@@ -329,6 +330,12 @@ class AggregateTable:
             return None, set(remaining) & set(existing)
         # The part's own capacity (parts written before it was stored: the delta's).
         capacity = int(current.get("max_fields", delta.max_fields)) if current else delta.max_fields
+        if delta.pk == delta.aggregate:
+            # A window item (layout="window") never takes more than 64 keys, whatever
+            # it was created with (earlier versions allowed 256): each key may come to
+            # hold a distinct sketch. An over-full part just has no room, so placement
+            # stays as _apply_fields says (earlier parts full, a field in one part).
+            capacity = min(capacity, MAX_WINDOW_FIELDS_LIMIT)
         room = max(capacity - len(existing), 0)
         new = [n for n in sorted(remaining) if n not in existing][:room]
         placed = {n for n in remaining if n in existing} | set(new)

@@ -166,7 +166,9 @@ def test_a_layout_change_under_the_same_name_loses_no_window(
     """A redeploy from layout="key" to "window" (clickstream's events and site_users
     made it) keeps the names: the records before the switch sit in per-key items,
     those after in window items, a window spanning the switch in both. The readers
-    merge the two as if one layout had counted everything."""
+    merge the two as if one layout had counted everything: here the scanning readers
+    (the in-memory stores have no Query); query_aggregate's two Queries across a
+    switch are checked on moto in test_window_layout_on_moto_matches_memory."""
     before, after = _raw(clicks)[:switch], _raw(clicks)[switch:]
     note(f"{len(clicks)} records, switch after {switch}, max_fields={max_fields}")
     clients, reference = memory_table(), memory_table()

@@ -8,11 +8,12 @@ intent then merged its field into part 0 again although part 1 already counted i
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
 import pytest
-from boto3.dynamodb.types import TypeDeserializer
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 from streamkit.aggregate import EMPTY, Stats, fields_to_item, item_entries, merge, window_of
 from streamkit.plan import aggregate_delta
@@ -104,3 +105,26 @@ def test_a_layout_change_under_the_same_name_is_refused_not_overwritten(
     with pytest.raises(LayoutMismatch, match="Give the changed aggregate a new name"):
         sink.apply("c#s0", 2, [plain if first_fields else fields], intent_id="two")
     assert _items(clients) == before
+
+
+def _window_delta(names: list[str], seq: int) -> AggregateWrite:
+    key_delta = _delta(64, names, seq)
+    return dataclasses.replace(key_delta, pk="m", key="*")
+
+
+def test_a_window_part_created_with_more_than_64_keys_takes_no_new_key() -> None:
+    """A window item an earlier version created with room for 256 keys (it allowed
+    that without distinct=) would outgrow 400 KB once distinct= adds a sketch to each
+    key: the sink treats it as holding at most 64, so a new key starts the next part
+    while the keys it holds keep merging into it."""
+    sink, clients = _sink()
+    old = _window_delta([f"k{i:02d}" for i in range(70)], 1)
+    item = {**old.attributes(0), "max_fields": 256, "fields": old.fields, "version": 1}
+    serializer = TypeSerializer()
+    clients("dynamodb").put_item(
+        TableName="aggs", Item={k: serializer.serialize(v) for k, v in item.items()}
+    )
+    assert sink.apply("c#s0", 1, [_window_delta(["k00", "new"], 2)], intent_id="A") == 2
+    parts = {i["sk"][-2:]: (len(i["fields"]), int(i["max_fields"])) for i in _items(clients)}
+    assert parts == {"0Z": (70, 64), "#1": (1, 64)}
+    assert _counts(clients)["k00"] == 2 and _counts(clients)["new"] == 1

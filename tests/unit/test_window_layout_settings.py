@@ -131,12 +131,14 @@ def _largest_stats(distinct: bool) -> Stats:
 @pytest.mark.parametrize(
     ("distinct", "keys"),
     [(False, MAX_FIELDS_LIMIT), (True, MAX_WINDOW_FIELDS_LIMIT)],
-    ids=["256 fields, numbers", "64 keys, distinct"],
+    ids=["256 numbers (a fields= bound)", "64 keys with distinct"],
 )
 def test_the_largest_window_item_fits_with_the_markers_headroom(distinct: bool, keys: int) -> None:
     """max_fields keys of 255 bytes with the largest statistics, the stand-in markers
     of the planner's checks and the 96 KB headroom for other shards' markers: inside
-    DynamoDB's item, so no apply can meet an item it cannot write."""
+    DynamoDB's item, so no apply can meet an item it cannot write. The first case
+    (no sketch, 256 fields) stands for a ``fields=`` item's bound with a short key; a
+    window item's is the second."""
     window = window_of(1_764_000_000, 60)
     stats = _largest_stats(distinct)
     fields = {f"{i:03d}" + "é" * ((MAX_FIELD_NAME_BYTES - 3) // 2): stats for i in range(keys)}

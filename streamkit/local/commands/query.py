@@ -3,8 +3,8 @@
 The command line of :mod:`streamkit.query` (the library's reader): it finds the
 consumer's aggregate table in ``infra/consumers.json``, checks the aggregate against
 the consumer's pipeline (its handler module's ``build_pipeline(env)``), reads the
-key's items with one DynamoDB Query and prints the rows. Heavy imports happen when
-the command runs, so ``streamkit --help`` stays fast.
+key's items (two DynamoDB Queries, one per item layout) and prints the rows. Heavy
+imports happen when the command runs, so ``streamkit --help`` stays fast.
 """
 
 from __future__ import annotations
