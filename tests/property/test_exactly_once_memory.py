@@ -20,6 +20,10 @@ against moto. Each schedule draws:
   S3); resharding; extreme values (tiny and huge numbers, 38-digit sums, far-future
   and far-past event times, ``Decimal`` values from the decoder).
 
+Besides the final effects, every schedule checks the write order the protocol rests
+on: an archive or dead-letter object is written only once the ledger records an
+intent naming it (:meth:`FaultyClients.check_order`).
+
 The reference is the planner (:meth:`Pipeline.plan`) on each shard's records in one
 batch. With finite retries Lambda may discard records: the reference then holds the
 records the ledger committed, and every record it does not hold must have been
@@ -131,12 +135,56 @@ class FaultyClients:
         "sqs": "RequestThrottled",
     }
 
+    #: The buckets the pipelines write archive and dead-letter objects to (and, in
+    #: ``dlq``, intents above the inline limit, under :data:`INTENT_PREFIX`).
+    OBJECT_BUCKETS = frozenset({"archive", "dlq"})
+    INTENT_PREFIX = "streamkit/intents/"
+
     def __init__(self, inner: Callable[[str], Any], schedule: dict[int, str]) -> None:
         self.inner = inner
         self.schedule = schedule
         self.enabled = True
         self.writes = 0
         self._proxies: dict[str, Any] = {}
+        #: (bucket, key) of every object some intent the ledger recorded names.
+        self.named: set[tuple[str, str]] = set()
+        self._intent_objects: dict[str, bytes] = {}  # "bucket/key" -> intent bytes
+        #: Objects written before the ledger recorded an intent naming them.
+        self.early: list[str] = []
+
+    def check_order(self, service: str, operation: str, kwargs: dict[str, Any]) -> None:
+        """The write order the proof rests on: an archive or dead-letter object is
+        written only once an intent naming it is recorded in the ledger. Written
+        before (an intent referencing objects instead of holding their bodies), a
+        crash or a zombie in between leaves an object whose records a retry with
+        other batch bounds writes again: the proof's schedules find such a record
+        archived twice within a few hundred schedules."""
+        if service != "s3" or operation != "put_object":
+            return
+        bucket, key = kwargs["Bucket"], kwargs["Key"]
+        if bucket not in self.OBJECT_BUCKETS:
+            return
+        if key.startswith(self.INTENT_PREFIX):
+            self._intent_objects[f"{bucket}/{key}"] = kwargs["Body"]
+            return
+        if (bucket, key) not in self.named:
+            # Recorded, not raised: the pipeline would catch an assertion as a failed
+            # write. The schedule's end asserts there is none.
+            self.early.append(f"s3://{bucket}/{key}")
+
+    def observe(self, service: str, operation: str, kwargs: dict[str, Any]) -> None:
+        """After a write took effect: an intent the ledger now records names its objects."""
+        if service != "dynamodb" or operation != "update_item":
+            return
+        values = kwargs.get("ExpressionAttributeValues", {})
+        if ":blob" in values:
+            blob = values[":blob"]["B"]
+        elif ":ptr" in values:
+            blob = self._intent_objects[values[":ptr"]["S"]]
+        else:
+            return
+        intent = Intent.from_bytes(blob)
+        self.named.update((o.bucket, o.key) for o in intent.objects)
 
     def __call__(self, service: str) -> Any:
         proxy = self._proxies.get(service)
@@ -169,8 +217,10 @@ class _FaultyService:
             return attr
 
         def write(**kwargs: Any) -> Any:
+            self._owner.check_order(self._service, name, kwargs)
             kind = self._owner.before(self._service)
             out = attr(**kwargs)
+            self._owner.observe(self._service, name, kwargs)
             if kind == "crash_after":
                 raise CrashAfterWrite(f"crash after write {self._owner.writes}", kwargs)
             return out
@@ -646,6 +696,7 @@ def _run(schedule: Schedule, local_aws: LocalAWS | None = None) -> None:
                 FEATURES["recover: range the shard had committed"] += 1
     objects = {bucket: backend.objects(bucket) for bucket in ("archive", "dlq")}
     messages = backend.messages()
+    assert not clients.early, f"objects written before an intent named them: {clients.early}"
     _check(
         schedule,
         backend,
