@@ -14,7 +14,8 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from streamkit.local.aws import LocalAWS
+from streamkit.local.aws import DynamoDbTable, LocalAWS, S3Bucket
+from streamkit.local.aws.leftovers import LeftoverError, leftovers
 from streamkit.local.iam.proxy import RoleProxy
 from streamkit.local.iam.roles import assume_role
 
@@ -148,3 +149,17 @@ def test_a_policy_it_cannot_evaluate_refuses_the_call(aws: LocalAWS) -> None:
     assert refused.value.response["Error"]["Code"] == "AccessDeniedException"
     [denied] = proxy.denied
     assert "IpAddress" in denied.call.action  # says why: not evaluated, so not allowed
+
+
+def test_a_leftovers_check_the_role_may_not_make_names_the_resource_and_permission(
+    proxied: tuple[RoleProxy, Any],
+) -> None:
+    """An endpoint that refuses the look is a clear LeftoverError, never a traceback."""
+    _, client = proxied
+    with pytest.raises(LeftoverError) as refused:
+        leftovers([S3Bucket("dlq")], client)
+    text = str(refused.value)
+    assert text.startswith("could not tell whether bucket dlq holds an earlier run's output")
+    assert "AccessDenied" in text and "the check needs s3:ListBucket on it" in text
+    with pytest.raises(LeftoverError, match=r"table ledger .*the check needs dynamodb:Scan"):
+        leftovers([DynamoDbTable("ledger", "id")], client)

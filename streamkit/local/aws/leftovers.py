@@ -56,6 +56,14 @@ _MISSING: Final = frozenset(
 )
 _WAITER: Final = {"Delay": _WAITER_DELAY, "MaxAttempts": _WAITER_MAX_ATTEMPTS}
 _NOUNS: Final = {"kinesis": "stream", "dynamodb": "table", "s3": "bucket", "sqs": "queue"}
+#: What :func:`leftovers` calls on each kind of resource (named when the endpoint
+#: refuses one, so the user knows which permission the credentials lack).
+_CHECK_ACTIONS: Final = {
+    "kinesis": "kinesis:ListShards, kinesis:GetShardIterator and kinesis:GetRecords",
+    "dynamodb": "dynamodb:Scan",
+    "s3": "s3:ListBucket",
+    "sqs": "sqs:GetQueueUrl and sqs:GetQueueAttributes",
+}
 
 
 class LeftoverError(StreamkitError, ValueError):
@@ -135,14 +143,22 @@ def _missing(exc: ClientError) -> bool:
 def leftovers(resources: Iterable[Resource | Owned], clients: ClientFactory) -> list[str]:
     """One line per resource that exists and holds something, e.g. ``"table
     clickstream-aggregates holds items"``; empty when a run can start clean. Missing
-    resources hold nothing. SNS topics keep no state and are not looked at."""
+    resources hold nothing. SNS topics keep no state and are not looked at.
+
+    Raises :class:`LeftoverError` naming the resource, the endpoint's error and the
+    actions the check needs when the endpoint refuses a look (``AccessDenied``)."""
     found = []
     for owned in _owned(resources):
         try:
             held = _holds(owned, clients)
         except ClientError as exc:
             if not _missing(exc):
-                raise
+                actions = _CHECK_ACTIONS.get(owned.resource.kind, "read access")
+                raise LeftoverError(
+                    f"could not tell whether {owned.label} holds an earlier run's output: "
+                    f"{_error_code(exc)}: {exc.response.get('Error', {}).get('Message', exc)}; "
+                    f"the check needs {actions} on it"
+                ) from exc
             held = None
         if held:
             shared = f" (shared with {', '.join(owned.shared_with)})" if owned.shared_with else ""
