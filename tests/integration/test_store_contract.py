@@ -21,6 +21,7 @@ from botocore.exceptions import ClientError
 
 from streamkit.ledger import INLINE_LIMIT, Intent, Ledger, LedgerConflict, LedgerState
 from streamkit.local.aws import DynamoDbTable, LocalAWS, S3Bucket
+from streamkit.query import read_items
 from streamkit.sinks.dynamodb import AggregateTable
 from streamkit.sinks.s3 import list_keys
 from streamkit.stores import S3Objects, SqsQueue
@@ -274,7 +275,52 @@ def update_expressions(clients: Clients) -> list[Any]:
     return [item]
 
 
+def aggregate_queries(clients: Clients) -> list[Any]:
+    """Query: one partition in sort-key order, each sort-key condition streamkit's
+    readers use (and the other forms), newest first, and read_items on top."""
+    ddb = clients("dynamodb")
+    windows = ["2026-11-24T16:00:00Z", "2026-11-24T16:01:00Z", "2026-11-24T16:01:00Z#1"]
+    for pk, sk in [*(("views#/a", w) for w in reversed(windows)), ("views#/b", windows[0])]:
+        item = {"pk": {"S": pk}, "sk": {"S": sk}, "aggregate": {"S": "views"}}
+        ddb.put_item(TableName="aggs", Item={**item, "key": {"S": pk[6:]}, "count": {"N": "1"}})
+    ddb.put_item(TableName="aggs", Item={"pk": {"S": "views#/a"}, "sk": {"S": "all"}})
+
+    def sort_keys(condition: str, **extra: Any) -> list[str]:
+        values = {":pk": {"S": "views#/a"}, ":lo": {"S": windows[1]}, ":hi": {"S": "2026-11-25"}}
+        used = {k: v for k, v in values.items() if k in condition}
+        page = ddb.query(
+            TableName="aggs",
+            KeyConditionExpression=condition,
+            ExpressionAttributeValues=used,
+            ConsistentRead=True,
+            **extra,
+        )
+        return [item["sk"]["S"] for item in page["Items"]]
+
+    seen: list[Any] = [
+        sort_keys("pk = :pk"),
+        sort_keys("pk = :pk AND sk BETWEEN :lo AND :hi"),
+        sort_keys("pk = :pk AND sk >= :lo"),
+        sort_keys("pk = :pk AND sk < :lo"),
+        sort_keys("#p = :pk AND begins_with(sk, :lo)", ExpressionAttributeNames={"#p": "pk"}),
+        sort_keys("pk = :pk", ScanIndexForward=False),
+    ]
+    assert seen == [
+        [*windows, "all"],
+        windows[1:],
+        [*windows[1:], "all"],
+        windows[:1],
+        windows[1:],
+        ["all", *reversed(windows)],
+    ]
+    read = read_items(ddb, "aggs", "views", "/a", start=1795536060, end=1795536120)
+    seen.append([item["sk"] for item in read])
+    assert seen[-1] == windows[1:]  # the window at 16:01 and its overflow part
+    return seen
+
+
 SCENARIOS = [
+    aggregate_queries,
     update_expressions,
     dynamodb_limits,
     ledger_conditional_writes,

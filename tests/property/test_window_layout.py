@@ -166,9 +166,9 @@ def test_a_layout_change_under_the_same_name_loses_no_window(
     """A redeploy from layout="key" to "window" (clickstream's events and site_users
     made it) keeps the names: the records before the switch sit in per-key items,
     those after in window items, a window spanning the switch in both. The readers
-    merge the two as if one layout had counted everything: here the scanning readers
-    (the in-memory stores have no Query); query_aggregate's two Queries across a
-    switch are checked on moto in test_window_layout_on_moto_matches_memory."""
+    merge the two as if one layout had counted everything: the scanning readers and
+    query_aggregate's two Queries (per site, minute windows and the hour rollup; the
+    in-memory Query matches moto's, tests/integration/test_store_contract.py)."""
     before, after = _raw(clicks)[:switch], _raw(clicks)[switch:]
     note(f"{len(clicks)} records, switch after {switch}, max_fields={max_fields}")
     clients, reference = memory_table(), memory_table()
@@ -181,6 +181,11 @@ def test_a_layout_change_under_the_same_name_loses_no_window(
     items, expected = scan_items(clients, "aggs"), scan_items(reference, "aggs")
     assert _stored(items) == _stored(expected)
     assert _rows(items) == _rows(expected)
+    ddb, want = clients("dynamodb"), reference("dynamodb")
+    reads = [(n, r) for n in ("hits", "spend") for r in (None, "hour")] + [("users", None)]
+    for (name, rollup), site in itertools.product(reads, SITES):  # users: all-time
+        got = query_aggregate(ddb, "aggs", name, site, rollup=rollup)
+        assert got == query_aggregate(want, "aggs", name, site, rollup=rollup), (name, site)
 
 
 def _contract_scenario(clients: Clients) -> list[Any]:

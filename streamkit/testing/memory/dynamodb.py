@@ -1,9 +1,10 @@
 """In-memory DynamoDB tables with the semantics the ledger and aggregate table rely on.
 
-:class:`MemoryDynamoDB` answers the calls :class:`~streamkit.ledger.Ledger` and
-:class:`~streamkit.sinks.dynamodb.AggregateTable` make (``get_item``,
-``batch_get_item``, ``put_item``, ``update_item``, plus ``scan`` and ``delete_item``
-for tests) with DynamoDB's behaviour, so the adapters' own logic runs unchanged on it:
+:class:`MemoryDynamoDB` answers the calls :class:`~streamkit.ledger.Ledger`,
+:class:`~streamkit.sinks.dynamodb.AggregateTable` and the readers of
+:mod:`streamkit.query` make (``get_item``, ``batch_get_item``, ``put_item``,
+``update_item``, ``query``, plus ``scan`` and ``delete_item`` for tests) with
+DynamoDB's behaviour, so the adapters' own logic runs unchanged on it:
 
 * reads are strongly consistent (one process, one lock); items are stored in their
   attribute-value form and copied in and out, as over the wire;
@@ -15,8 +16,9 @@ for tests) with DynamoDB's behaviour, so the adapters' own logic runs unchanged 
 
 Expressions: ``SET a = :v, b = if_not_exists(b, :w), ...`` and ``REMOVE a, ...``
 updates; conditions (and scan filters) are ``AND`` of ``attribute_exists(a)``,
-``attribute_not_exists(a)``, ``begins_with(a, :v)`` and ``a = :v`` (names may be ``#n``
-placeholders). Anything else raises
+``attribute_not_exists(a)``, ``begins_with(a, :v)`` and ``a = :v``; key conditions are
+``h = :v`` with an optional sort-key ``BETWEEN``, comparison or ``begins_with`` (names
+may be ``#n`` placeholders). Anything else raises
 :class:`UnsupportedExpression` naming the expression: a ``BaseException``, so that no
 ``except Exception`` in the code under test turns a new kind of write into a
 "transient failure" and a property test passes without having written anything.
@@ -27,7 +29,7 @@ from __future__ import annotations
 import copy
 import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation, localcontext
 from typing import Any
 
@@ -41,6 +43,14 @@ _NAME = r"#?[A-Za-z_][A-Za-z0-9_]*"
 _EXISTS = re.compile(rf"^(attribute_exists|attribute_not_exists)\(\s*({_NAME})\s*\)$")
 _BEGINS_WITH = re.compile(rf"^begins_with\(\s*({_NAME})\s*,\s*(:[A-Za-z0-9_]+)\s*\)$")
 _EQUALS = re.compile(rf"^({_NAME})\s*=\s*(:[A-Za-z0-9_]+)$")
+
+_KEY_CONDITION = re.compile(
+    rf"^({_NAME})\s*=\s*(:[A-Za-z0-9_]+)(?:\s+AND\s+(.+))?$", re.IGNORECASE | re.DOTALL
+)
+_BETWEEN = re.compile(
+    rf"^({_NAME})\s+BETWEEN\s+(:[A-Za-z0-9_]+)\s+AND\s+(:[A-Za-z0-9_]+)$", re.IGNORECASE
+)
+_COMPARE = re.compile(rf"^({_NAME})\s*(<=|>=|<|>|=)\s*(:[A-Za-z0-9_]+)$")
 
 _IF_NOT_EXISTS = re.compile(
     rf"^({_NAME})\s*=\s*if_not_exists\(\s*({_NAME})\s*,\s*(:[A-Za-z0-9_]+)\s*\)$"
@@ -112,6 +122,45 @@ class MemoryDynamoDB:
                     if not FilterExpression or _holds(items[k], FilterExpression, names, values)
                 ]
             }
+
+    def query(
+        self,
+        *,
+        TableName: str,
+        KeyConditionExpression: str,
+        ExpressionAttributeNames: Mapping[str, str] | None = None,
+        ExpressionAttributeValues: Mapping[str, Any] | None = None,
+        ScanIndexForward: bool = True,
+        **_: Any,
+    ) -> dict[str, Any]:
+        """One partition's items in sort-key order (one page): ``h = :v``, optionally
+        ``AND r BETWEEN :a AND :b``, ``AND r <op> :a`` (``<``, ``<=``, ``>``, ``>=``,
+        ``=``) or ``AND begins_with(r, :a)``. String sort keys compare by their UTF-8
+        bytes, as DynamoDB's do."""
+        names, values = ExpressionAttributeNames or {}, ExpressionAttributeValues or {}
+        with self._lock:
+            keys, items = self._table(TableName, "Query")
+            match = _KEY_CONDITION.match(KeyConditionExpression.strip())
+            if match is None or len(keys) != 2:
+                raise UnsupportedExpression(
+                    f"MemoryDynamoDB cannot query {KeyConditionExpression!r} on {TableName}"
+                )
+            hash_name, hash_value, range_part = match.group(1), match.group(2), match.group(3)
+            if _resolve(hash_name, names) != keys[0]:
+                raise _validation(f"Query condition missed key schema element: {keys[0]}")
+            partition = _scalar_text(_value(values, hash_value))
+            in_range = _range_test(range_part, keys[1], names, values)
+            found = sorted(
+                (
+                    (_sort_value(item[keys[1]]), item)
+                    for k, item in items.items()
+                    if k[0] == partition and in_range(_sort_value(item[keys[1]]))
+                ),
+                key=lambda pair: pair[0],
+            )
+            if not ScanIndexForward:
+                found.reverse()
+            return {"Items": [copy.deepcopy(item) for _, item in found], "Count": len(found)}
 
     def get_paginator(self, operation: str) -> _OnePage:
         if operation != "scan":
@@ -214,6 +263,59 @@ def _scalar_text(value: Mapping[str, Any]) -> str:
         with localcontext(prec=200):
             return str(Decimal(v).normalize())
     return f"{kind}:{v!r}"
+
+
+def _value(values: Mapping[str, Any], placeholder: str) -> Mapping[str, Any]:
+    if placeholder not in values:
+        raise _validation(f"expression attribute value {placeholder} is not defined")
+    return values[placeholder]  # type: ignore[no-any-return]
+
+
+def _sort_value(value: Mapping[str, Any]) -> Any:
+    """A sort key as DynamoDB orders it: strings by UTF-8 bytes, binary by bytes,
+    numbers by value."""
+    ((kind, v),) = value.items()
+    if kind == "S":
+        return str(v).encode()
+    if kind == "B":
+        return bytes(v)
+    return Decimal(v)
+
+
+def _range_test(
+    part: str | None, range_key: str, names: Mapping[str, str], values: Mapping[str, Any]
+) -> Callable[[Any], bool]:
+    """The sort-key test of a key condition's ``AND ...`` part (None: every key)."""
+    if part is None:
+        return lambda _: True
+    between, compare, begins = _BETWEEN.match(part), _COMPARE.match(part), _BEGINS_WITH.match(part)
+    matched = between or compare or begins
+    if matched is None:
+        raise UnsupportedExpression(f"MemoryDynamoDB cannot evaluate the key condition {part!r}")
+    if _resolve(matched.group(1), names) != range_key:
+        raise _validation(f"Query key condition not supported: {part} is not on {range_key}")
+
+    def bound(placeholder: str) -> Any:
+        return _sort_value(_value(values, placeholder))
+
+    if between:
+        lo, hi = bound(between.group(2)), bound(between.group(3))
+        if lo > hi:
+            raise _validation("Invalid KeyConditionExpression: the BETWEEN bounds are reversed")
+        return lambda key: bool(lo <= key <= hi)
+    if begins:
+        prefix = bound(begins.group(2))
+        return lambda key: bool(key.startswith(prefix))
+    assert compare is not None
+    op, limit = compare.group(2), bound(compare.group(3))
+    tests: dict[str, Callable[[Any], bool]] = {
+        "<": lambda k: bool(k < limit),
+        "<=": lambda k: bool(k <= limit),
+        ">": lambda k: bool(k > limit),
+        ">=": lambda k: bool(k >= limit),
+        "=": lambda k: bool(k == limit),
+    }
+    return tests[op]
 
 
 def _resolve(name: str, names: Mapping[str, str]) -> str:
