@@ -289,6 +289,16 @@ def test_the_command_prints_one_json_document_with_exact_decimals(
         "start", "end", "count", "sum", "min", "max", "mean", "last", "distinct",
     ]  # fmt: skip
     assert line.split()[:3] == ["2026-11-28T00:00:00Z", "2026-11-29T00:00:00Z", "300"]
+    # A key with nothing stored: said in the layout-free terms of the command, exit 0.
+    code, text, err = cli(
+        capsys,
+        "--consumer", "clickstream", "--aggregate", "events", "--key", "nope",
+        "--endpoint-url", aws.endpoint_url,
+    )  # fmt: skip
+    assert (code, err) == (0, "")
+    assert text == (
+        "no windows of aggregate 'events' for key 'nope' in clickstream-aggregates in that range\n"
+    )
 
 
 @pytest.mark.parametrize(

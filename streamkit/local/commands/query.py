@@ -297,7 +297,8 @@ def _print_table(args: argparse.Namespace, target: _Target, rows: list[Any], out
 
     if not rows:
         print(
-            f"no windows of {args.aggregate}#{args.key} in {target.table} in that range",
+            f"no windows of aggregate {args.aggregate!r} for key {args.key!r} in "
+            f"{target.table} in that range",
             file=out,
         )
         return
