@@ -15,7 +15,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from streamkit.local.aws import DynamoDbTable, LocalAWS, S3Bucket
-from streamkit.local.aws.leftovers import LeftoverError, leftovers
+from streamkit.local.aws.leftovers import LeftoverError, leftovers, start_clean
 from streamkit.local.iam.proxy import RoleProxy
 from streamkit.local.iam.roles import assume_role
 
@@ -160,6 +160,13 @@ def test_a_leftovers_check_the_role_may_not_make_names_the_resource_and_permissi
         leftovers([S3Bucket("dlq")], client)
     text = str(refused.value)
     assert text.startswith("could not tell whether bucket dlq holds an earlier run's output")
-    assert "AccessDenied" in text and "the check needs s3:ListBucket on it" in text
-    with pytest.raises(LeftoverError, match=r"table ledger .*the check needs dynamodb:Scan"):
+    assert "AccessDenied" in text and "the credentials need s3:ListBucket on it" in text
+    with pytest.raises(LeftoverError, match=r"table ledger .*credentials need dynamodb:Scan"):
         leftovers([DynamoDbTable("ledger", "id")], client)
+    # --reset looks before it changes anything: refused there, it says so.
+    with pytest.raises(LeftoverError) as reset_refused:
+        start_clean([DynamoDbTable("ledger", "id")], client, reset_first=True, endpoint="e")
+    assert str(reset_refused.value).startswith(
+        "--reset could not look at table ledger, nothing was changed: AccessDenied"
+    )
+    assert "the credentials need dynamodb:DescribeTable" in str(reset_refused.value)

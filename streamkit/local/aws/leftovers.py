@@ -64,6 +64,12 @@ _CHECK_ACTIONS: Final = {
     "s3": "s3:ListBucket",
     "sqs": "sqs:GetQueueUrl and sqs:GetQueueAttributes",
 }
+#: What --reset looks at before it changes anything (:func:`_cannot_reset`): a shared
+#: resource as the check does, an owned table's deletion protection.
+_RESET_LOOK_ACTIONS: Final = {
+    **_CHECK_ACTIONS,
+    "dynamodb": "dynamodb:DescribeTable (dynamodb:Scan on a shared table)",
+}
 
 
 class LeftoverError(StreamkitError, ValueError):
@@ -153,17 +159,24 @@ def leftovers(resources: Iterable[Resource | Owned], clients: ClientFactory) -> 
             held = _holds(owned, clients)
         except ClientError as exc:
             if not _missing(exc):
-                actions = _CHECK_ACTIONS.get(owned.resource.kind, "read access")
                 raise LeftoverError(
                     f"could not tell whether {owned.label} holds an earlier run's output: "
-                    f"{_error_code(exc)}: {exc.response.get('Error', {}).get('Message', exc)}; "
-                    f"the check needs {actions} on it"
+                    + _refusal(exc, _CHECK_ACTIONS.get(owned.resource.kind, "read access"))
                 ) from exc
             held = None
         if held:
             shared = f" (shared with {', '.join(owned.shared_with)})" if owned.shared_with else ""
             found.append(f"{owned.label} {held}{shared}")
     return found
+
+
+def _refusal(exc: ClientError, actions: str) -> str:
+    """The endpoint's error, and when it is a refused permission what the call needs."""
+    code = _error_code(exc)
+    text = f"{code}: {exc.response.get('Error', {}).get('Message', exc)}"
+    if "AccessDenied" in code or code in {"UnauthorizedOperation", "AuthorizationError"}:
+        text += f"; the credentials need {actions} on it"
+    return text
 
 
 def _holds(owned: Owned, clients: ClientFactory) -> str | None:
@@ -292,7 +305,10 @@ def _cannot_reset(owned: Sequence[Owned], clients: ClientFactory) -> list[str]:
                     )
         except ClientError as exc:
             if not _missing(exc):
-                raise
+                raise LeftoverError(
+                    f"--reset could not look at {o.label}, nothing was changed: "
+                    + _refusal(exc, _RESET_LOOK_ACTIONS.get(r.kind, "read access"))
+                ) from exc
     return problems
 
 
