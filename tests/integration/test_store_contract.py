@@ -26,6 +26,7 @@ from streamkit.sinks.dynamodb import AggregateTable
 from streamkit.sinks.s3 import list_keys
 from streamkit.stores import S3Objects, SqsQueue
 from streamkit.testing.memory import MemoryAWS
+from streamkit.testing.memory.dynamodb import UnsupportedExpression
 from streamkit.writes import AggregateWrite, MessageWrite, ObjectWrite
 
 pytestmark = pytest.mark.integration
@@ -378,3 +379,25 @@ def test_memory_sqs_deduplicates_for_five_minutes_only() -> None:
     now[0] += 2.0
     mem.sqs.send([message])  # 301 s after the first: a new message
     assert [m.sent_at for m in mem.sqs.messages(url)] == [1_000.0, 1_301.0]
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [{"Limit": 1}, {"ExclusiveStartKey": {"pk": {"S": "p"}, "sk": {"S": "s"}}},
+     {"FilterExpression": "attribute_exists(v)"}, {"IndexName": "by-key"}],
+    ids=lambda e: next(iter(e)),
+)  # fmt: skip
+def test_memory_dynamodb_query_refuses_what_it_does_not_implement(extra: dict[str, Any]) -> None:
+    """A query option that would change the answer is refused loudly (a BaseException
+    no ``except Exception`` swallows), never ignored into a plausible wrong page."""
+    ddb = _memory()("dynamodb")
+    ddb.put_item(TableName="aggs", Item={"pk": {"S": "p"}, "sk": {"S": "s"}})
+    values = {":p": {"S": "p"}}
+    with pytest.raises(UnsupportedExpression, match=next(iter(extra))):
+        ddb.query(
+            TableName="aggs", KeyConditionExpression="pk = :p",
+            ExpressionAttributeValues=values, **extra,
+        )  # fmt: skip
+    page = ddb.query(TableName="aggs", KeyConditionExpression="pk = :p",
+                     ExpressionAttributeValues=values, ConsistentRead=True)  # fmt: skip
+    assert page["Count"] == 1

@@ -131,12 +131,19 @@ class MemoryDynamoDB:
         ExpressionAttributeNames: Mapping[str, str] | None = None,
         ExpressionAttributeValues: Mapping[str, Any] | None = None,
         ScanIndexForward: bool = True,
-        **_: Any,
+        ConsistentRead: bool = False,
+        **unsupported: Any,
     ) -> dict[str, Any]:
-        """One partition's items in sort-key order (one page): ``h = :v``, optionally
+        """One partition's items in sort-key order, in one page: ``h = :v``, optionally
         ``AND r BETWEEN :a AND :b``, ``AND r <op> :a`` (``<``, ``<=``, ``>``, ``>=``,
         ``=``) or ``AND begins_with(r, :a)``. String sort keys compare by their UTF-8
-        bytes, as DynamoDB's do."""
+        bytes, as DynamoDB's do. Every read is consistent here. What would change the
+        answer and is not implemented (``Limit``, ``ExclusiveStartKey``,
+        ``FilterExpression``, ``IndexName``, ...) raises :class:`UnsupportedExpression`."""
+        if unsupported:
+            raise UnsupportedExpression(
+                f"MemoryDynamoDB's query does not implement {sorted(unsupported)}"
+            )
         names, values = ExpressionAttributeNames or {}, ExpressionAttributeValues or {}
         with self._lock:
             keys, items = self._table(TableName, "Query")
@@ -147,7 +154,7 @@ class MemoryDynamoDB:
                 )
             hash_name, hash_value, range_part = match.group(1), match.group(2), match.group(3)
             if _resolve(hash_name, names) != keys[0]:
-                raise _validation(f"Query condition missed key schema element: {keys[0]}")
+                raise _validation(f"Query condition missed key schema element: {keys[0]}", "Query")
             partition = _scalar_text(_value(values, hash_value))
             in_range = _range_test(range_part, keys[1], names, values)
             found = sorted(
@@ -241,8 +248,8 @@ class MemoryDynamoDB:
         return table
 
 
-def _validation(message: str) -> ClientError:
-    return client_error("dynamodb", "ValidationException", message, "Write")
+def _validation(message: str, operation: str = "Write") -> ClientError:
+    return client_error("dynamodb", "ValidationException", message, operation)
 
 
 def _key_of(keys: tuple[str, ...], item: Mapping[str, Any], operation: str) -> tuple[str, ...]:
@@ -293,7 +300,9 @@ def _range_test(
     if matched is None:
         raise UnsupportedExpression(f"MemoryDynamoDB cannot evaluate the key condition {part!r}")
     if _resolve(matched.group(1), names) != range_key:
-        raise _validation(f"Query key condition not supported: {part} is not on {range_key}")
+        raise _validation(
+            f"Query key condition not supported: {part} is not on {range_key}", "Query"
+        )
 
     def bound(placeholder: str) -> Any:
         return _sort_value(_value(values, placeholder))
@@ -301,11 +310,15 @@ def _range_test(
     if between:
         lo, hi = bound(between.group(2)), bound(between.group(3))
         if lo > hi:
-            raise _validation("Invalid KeyConditionExpression: the BETWEEN bounds are reversed")
+            raise _validation(
+                "Invalid KeyConditionExpression: the BETWEEN bounds are reversed", "Query"
+            )
         return lambda key: bool(lo <= key <= hi)
     if begins:
         prefix = bound(begins.group(2))
-        return lambda key: bool(key.startswith(prefix))
+        if not isinstance(prefix, bytes):
+            raise _validation("Invalid KeyConditionExpression: begins_with on a number", "Query")
+        return lambda key: isinstance(key, bytes) and key.startswith(prefix)
     assert compare is not None
     op, limit = compare.group(2), bound(compare.group(3))
     tests: dict[str, Callable[[Any], bool]] = {
