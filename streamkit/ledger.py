@@ -54,6 +54,10 @@ INLINE_LIMIT = 300_000
 #: is cheaper: a 230 KB intent inline costs ~460 write units, in S3 one PUT.
 BUCKET_INLINE_LIMIT = 4_096
 
+#: Where in the intent bucket intents above the inline limit go (``<prefix>/<consumer>/
+#: <shard>/<generation>-<intent id>.json.gz``); the execution role's grants name it.
+DEFAULT_INTENT_PREFIX = "streamkit/intents"
+
 #: Days each commit's journal entry (:meth:`Ledger.journal`) is kept: how long after a
 #: discard ``streamkit recover`` can still tell what the shard's ledger committed.
 DEFAULT_JOURNAL_DAYS = 14.0
@@ -178,7 +182,7 @@ class Ledger:
         clients: Callable[[str], Any],
         *,
         intent_bucket: str | None = None,
-        intent_prefix: str = "streamkit/intents",
+        intent_prefix: str = DEFAULT_INTENT_PREFIX,
         journal_days: float | None = DEFAULT_JOURNAL_DAYS,
         inline_limit: int | None = None,
     ) -> None:

@@ -36,7 +36,10 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from streamkit.ledger import DEFAULT_INTENT_PREFIX
+
 KB = 1024
+INTENT_PREFIX = DEFAULT_INTENT_PREFIX + "/"
 
 #: DynamoDB operations that write items.
 WRITE_OPERATIONS = frozenset(
@@ -128,6 +131,8 @@ class Meter:
         self.item_writes: Counter[str] = Counter()
         self.write_units: Counter[str] = Counter()
         self.failed_conditions = 0
+        #: PutObjects of ledger intents (keys under the ledger's default intent prefix).
+        self.intent_puts = 0
         self._sizes: dict[tuple[str, tuple[Any, ...]], int] = {}
         self._lock = threading.Lock()
 
@@ -137,6 +142,7 @@ class Meter:
         """Register on a client's ``meta.events`` or a boto3 session's ``events``."""
         events.register("before-parameter-build.dynamodb.*", self._before_build)
         events.register("before-call.*.*", self._before_call)
+        events.register("before-parameter-build.s3.PutObject", self._before_put_object)
         events.register("after-call.dynamodb.*", self._after_call)
 
     def attach_clients(self, *clients: Any) -> None:
@@ -154,6 +160,11 @@ class Meter:
             params["ReturnValues"] = "ALL_NEW"
         # The caller's parameters (Python values: bytes for binary), for after-call.
         context["cost_meter_params"] = params
+
+    def _before_put_object(self, params: Mapping[str, Any], **_: Any) -> None:
+        if str(params.get("Key", "")).startswith(INTENT_PREFIX):
+            with self._lock:
+                self.intent_puts += 1
 
     def _before_call(self, model: Any, **kwargs: Any) -> None:
         service = model.service_model.service_name

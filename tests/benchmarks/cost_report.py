@@ -124,7 +124,8 @@ def print_result(result: Result) -> None:
             f"  {name}/{impl}: {side.invocations} invocations; DynamoDB "
             f"{_ops(m.service_requests('dynamodb'))}; item writes by table "
             f"{dict(m.item_writes)}; WCU by table {dict(m.write_units)}; "
-            f"S3 {_ops(m.service_requests('s3'))}; SQS {_ops(m.service_requests('sqs'))}; "
+            f"S3 {_ops(m.service_requests('s3'))} (intent objects {m.intent_puts}); "
+            f"SQS {_ops(m.service_requests('sqs'))}; "
             f"failed conditions {m.failed_conditions}"
         )
 

@@ -68,7 +68,7 @@ from hypothesis import strategies as st
 from streamkit import PermanentError
 from streamkit.aggregate import Stats, merge
 from streamkit.errors import TransientError
-from streamkit.ledger import Intent, Ledger, LedgerState
+from streamkit.ledger import DEFAULT_INTENT_PREFIX, Intent, Ledger, LedgerState
 from streamkit.local.aws import DynamoDbTable, LocalAWS, S3Bucket
 from streamkit.local.clock import VirtualClock
 from streamkit.local.config import ConsumerConfig, DestinationRef, EsmSettings, load_consumers
@@ -138,7 +138,7 @@ class FaultyClients:
     #: The buckets the pipelines write archive and dead-letter objects to (and, in
     #: ``dlq``, intents above the inline limit, under :data:`INTENT_PREFIX`).
     OBJECT_BUCKETS = frozenset({"archive", "dlq"})
-    INTENT_PREFIX = "streamkit/intents/"
+    INTENT_PREFIX = DEFAULT_INTENT_PREFIX + "/"
 
     def __init__(self, inner: Callable[[str], Any], schedule: dict[int, str]) -> None:
         self.inner = inner
