@@ -379,10 +379,8 @@ def _check_condition(
             present = item is not None and _resolve(m.group(2), names) in item
             ok = present if m.group(1) == "attribute_exists" else not present
         elif m := _EQUALS.match(clause):
-            name, placeholder = _resolve(m.group(1), names), m.group(2)
-            if placeholder not in values:
-                raise _validation(f"expression attribute value {placeholder} is not defined")
-            ok = item is not None and name in item and _equal(item[name], values[placeholder])
+            name, expected = _resolve(m.group(1), names), _value(values, m.group(2))
+            ok = item is not None and name in item and _equal(item[name], expected)
         else:
             raise UnsupportedExpression(
                 f"MemoryDynamoDB does not evaluate the condition {clause!r} (of {expression!r})"
@@ -422,9 +420,7 @@ def _parse_update(
                 raise UnsupportedExpression(
                     f"MemoryDynamoDB does not apply the SET clause {clause!r} of {expression!r}"
                 )
-            if placeholder not in values:
-                raise _validation(f"expression attribute value {placeholder} is not defined")
-            value = values[placeholder]
+            value = _value(values, placeholder)
             if source is not None and item is not None and _resolve(source, names) in item:
                 value = item[_resolve(source, names)]  # if_not_exists: keep what is there
             actions.append(("SET", _resolve(name, names), value))
